@@ -1,0 +1,36 @@
+"""Language codes: XTREME uses ISO 639-1 two-letter codes; Tatoeba files use ISO 639-3."""
+
+from __future__ import annotations
+
+# Tatoeba (LASER) file code -> XTREME code. The 36 XTREME languages plus the 5 XTREME-R ones.
+TATOEBA_TO_XTREME: dict[str, str] = {
+    "afr": "af", "ara": "ar", "bul": "bg", "ben": "bn", "deu": "de", "ell": "el", "spa": "es",
+    "est": "et", "eus": "eu", "pes": "fa", "fin": "fi", "fra": "fr", "heb": "he", "hin": "hi",
+    "hun": "hu", "ind": "id", "ita": "it", "jpn": "ja", "jav": "jv", "kat": "ka", "kaz": "kk",
+    "kor": "ko", "mal": "ml", "mar": "mr", "nld": "nl", "por": "pt", "rus": "ru", "swh": "sw",
+    "tam": "ta", "tel": "te", "tha": "th", "tgl": "tl", "tur": "tr", "urd": "ur", "vie": "vi",
+    "cmn": "zh",
+    # XTREME-R additions
+    "aze": "az", "lit": "lt", "pol": "pl", "ukr": "uk", "ron": "ro",
+}
+XTREME_TO_TATOEBA: dict[str, str] = {v: k for k, v in TATOEBA_TO_XTREME.items()}
+
+# TyDiQA's official file names use language names.
+TYDIQA_NAMES: dict[str, str] = {
+    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian",
+    "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
+}
+
+# Every code the project knows (XTREME + XTREME-R + XCOPA); used to reject typos early.
+KNOWN_LANGUAGES: frozenset[str] = frozenset(
+    set(TATOEBA_TO_XTREME.values())
+    | {"en", "ms", "my", "yo", "zh", "ht", "qu", "gu", "pa", "ro", "lt", "pl", "uk", "az"}
+)
+
+
+def to_xtreme_code(code: str) -> str:
+    """Map a Tatoeba/ISO-639-3 code to XTREME's two-letter code; two-letter codes pass through."""
+    code = code.lower()
+    if code == "eng":
+        return "en"
+    return TATOEBA_TO_XTREME.get(code, code)

@@ -1,0 +1,33 @@
+import pytest
+
+from xstilts.errors import UnknownLanguageError, UnknownTaskError
+from xstilts.tasks.registry import TARGET_TASKS, all_tasks, check_language, get_task
+from xstilts.tasks.types import TaskKind
+
+
+def test_nine_targets_with_paper_languages():
+    assert len(TARGET_TASKS) == 9
+    assert len(get_task("xnli").languages) == 15
+    assert len(get_task("panx").languages) == 40
+    assert len(get_task("udpos").languages) == 33
+    assert len(get_task("tatoeba").languages) == 36
+    assert set(get_task("tatoeba").languages) == set(get_task("panx").languages) - {"en", "ms", "my", "yo"}
+
+
+def test_intermediate_tasks_registered_with_kinds():
+    kinds = {t.name: t.kind for t in all_tasks()}
+    assert kinds["hellaswag"] is TaskKind.MULTIPLE_CHOICE
+    assert kinds["ccg"] is TaskKind.TAGGING
+    assert kinds["squad_v2"] is TaskKind.EXTRACTIVE_QA
+    assert kinds["sst2"] is TaskKind.SINGLE_CLASSIFICATION
+    assert get_task("anli+").components == ("anli_r1", "anli_r2", "anli_r3", "mnli", "snli")
+
+
+def test_unknown_task_and_language_are_one_line_errors():
+    with pytest.raises(UnknownTaskError, match="unknown task 'xnil'"):
+        get_task("xnil")
+    with pytest.raises(UnknownLanguageError):
+        check_language(get_task("pawsx"), "sw", strict=True)
+    with pytest.raises(UnknownLanguageError):
+        check_language(get_task("xnli"), "xx")
+    assert check_language(get_task("xnli"), "de", strict=True) == "de"
