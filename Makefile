@@ -1,0 +1,19 @@
+# Each target sets up its own environment first (scripts/bootstrap.sh is instant once done).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup test test-all demo
+
+setup:
+	@bash scripts/bootstrap.sh
+
+# The CI suite: fast tests plus the real end-to-end runs marked `ci`.
+test: setup
+	@$(PY) -m pytest -m "not slow or ci" $(PYTEST_ARGS)
+
+# Everything, including the slow real-model tests.
+test-all: setup
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	@bash scripts/demo.sh

@@ -1,0 +1,63 @@
+"""The contract every task kind implements: raw examples -> features -> head -> predictions.
+
+One adapter per ``TaskKind`` (jiant's "head chosen by task kind"). The trainer and the
+evaluator only talk to this interface, never dispatch on example types themselves.
+
+Features are plain dict rows (stored as an Arrow ``datasets.Dataset`` by the feature cache):
+the columns in ``model_columns`` go to the model, every other column is bookkeeping used by
+``decode`` (e.g. which word a sub-word belongs to, character offsets for QA).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from xstilts.tasks.types import Example, TaskKind
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Everything besides the examples and tokenizer that determines the features (cache key)."""
+
+    max_length: int = 256
+    doc_stride: int = 128  # QA sliding windows; tagging windows overlap by this many sub-words too
+    max_query_length: int = 64
+
+
+class KindAdapter(ABC):
+    kind: TaskKind
+    # Columns the collator pads and feeds to ``forward``; others stay as bookkeeping.
+    model_columns: tuple[str, ...] = ("input_ids", "attention_mask", "labels")
+    # Bump when featurisation changes: it is part of the feature-cache key.
+    version: str = "1"
+
+    @abstractmethod
+    def featurize(self, examples: Sequence[Example], tokenizer: Any, labels: Sequence[str] | None,
+                  settings: FeatureSettings) -> list[dict[str, Any]]:
+        """Tokenise examples into feature rows (one example may give several rows: windows)."""
+
+    @abstractmethod
+    def build_head(self, hidden_size: int, num_labels: int | None) -> nn.Module:
+        """A fresh head for this kind (weights are per task; the encoder is shared)."""
+
+    @abstractmethod
+    def forward(self, encoder: nn.Module, head: nn.Module, batch: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Run encoder + head on a padded batch; return (loss or None when no labels, logits)."""
+
+    @abstractmethod
+    def decode(self, logits: Sequence[Any], features: Sequence[dict[str, Any]], examples: Sequence[Example],
+               labels: Sequence[str] | None) -> Any:
+        """Turn per-feature logits (in feature order) into predictions in the scorer's format:
+        a list of labels (classification), a list of choice indices (multiple choice), a list of
+        tag sequences, one tag per word (tagging), or {question id: answer text} (QA)."""
+
+    def pad_values(self, pad_token_id: int) -> dict[str, int]:
+        """Padding value per model column (the collator pads to the longest row in the batch)."""
+        return {"input_ids": pad_token_id, "attention_mask": 0, "token_type_ids": 0, "labels": -100}
