@@ -128,6 +128,88 @@ def model_prepare(
     print(path)
 
 
+# ------------------------------------------------------------------ training and evaluation
+
+
+@app.command("train")
+def train(
+    model: str = typer.Option(..., help="Encoder (HF id, local folder, 'multilingual-e5-small') or an earlier RUN_DIR/model."),
+    task: str = typer.Option(..., help="Task to train on (an intermediate or target task)."),
+    out: Path = typer.Option(..., help="Run directory (resumable: rerun the same command after a crash)."),
+    lang: str = typer.Option("en", help="Language of the training data."),
+    data: Optional[Path] = typer.Option(None, help="Data directory (default: $XSTILTS_DATA or ../shared/xtreme-data)."),
+    train_split: str = typer.Option("train", help="Split to train on (e.g. dev, to train on a dev set)."),
+    train_slice: Optional[str] = typer.Option(None, help="Rows of the training split, e.g. '[:2000]' or '[:50%]'."),
+    train_file: list[Path] = typer.Option([], help="Explicit training file(s) instead of the task's layout."),
+    dev_lang: str = typer.Option("en", help="Language of the model-selection dev set (English by default)."),
+    dev_split: str = typer.Option("dev", help="Split used for model selection."),
+    dev_slice: Optional[str] = typer.Option(None, help="Rows of the dev split, e.g. '[2000:]'."),
+    no_dev: bool = typer.Option(False, help="No dev evaluation: keep the last weights."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default 1e-5)."),
+    epochs: Optional[float] = typer.Option(None, help="Epochs (default: the paper's per-task value)."),
+    max_steps: Optional[int] = typer.Option(None, help="Stop after N optimizer steps."),
+    batch_size: Optional[int] = typer.Option(None, help="Effective batch size (default 32; QA 16)."),
+    grad_accumulation: Optional[int] = typer.Option(None, help="Micro-batches per optimizer step."),
+    max_length: Optional[int] = typer.Option(None, help="Max sub-words per sequence (default 256; QA 384)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (default 1)."),
+    eval_every: Optional[int] = typer.Option(None, help="Evaluate on dev every N steps (default: each epoch)."),
+    patience: Optional[int] = typer.Option(None, help="Early stopping after N evaluations without improvement."),
+    mixed_precision: Optional[str] = typer.Option(None, help="auto | no | bf16 | fp16 (auto: bf16 on GPU, fp32 on CPU)."),
+    freeze_embeddings: Optional[bool] = typer.Option(None, help="Freeze the word embeddings (big CPU saving)."),
+    max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
+    max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
+    checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps (default 50)."),
+) -> None:
+    """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
+    from xstilts.progress import training_progress
+    from xstilts.tasks.registry import get_task
+    from xstilts.training.config import make_config
+    from xstilts.training.data import DataSelection, prepare_stage_data
+    from xstilts.training.trainer import TRAINING_SEMANTICS_VERSION, Trainer
+
+    spec = get_task(task)
+    config = make_config(
+        spec, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+        grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
+        early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
+        max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
+    )
+    data_dir = _data_dir_or_default(data) if not train_file or not no_dev else data
+    train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
+    dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
+    stage = prepare_stage_data(train_sel, dev_sel, data_dir, config.max_train_examples, config.max_eval_examples)
+    identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
+                "config": config.model_dump(), "semantics": TRAINING_SEMANTICS_VERSION}
+    with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
+        result = Trainer(stage, config, out, progress=on_event).run(model, identity)
+    _print_json(result.to_json())
+
+
+@app.command("evaluate")
+def evaluate(
+    model: str = typer.Option(..., help="A RUN_DIR (its selected model), a saved model folder, or an encoder for retrieval."),
+    task: str = typer.Option(..., help="Target task."),
+    out: Path = typer.Option(..., help="Evaluation directory: predictions/ and metrics.json."),
+    langs: str = typer.Option("all", help="'all' (every language with data) or a list like de,zh."),
+    data: Optional[Path] = typer.Option(None, help="Data directory (default: $XSTILTS_DATA or ../shared/xtreme-data)."),
+    split: Optional[str] = typer.Option(None, help="Split to evaluate (default: the task's evaluation split)."),
+    batch_size: int = typer.Option(64, help="Inference batch size."),
+    max_examples: Optional[int] = typer.Option(None, help="Only the first N examples per language (quick looks)."),
+    layer: Optional[int] = typer.Option(None, help="Retrieval: hidden layer (default round(7/12 of depth); -1 = last)."),
+    pooling: str = typer.Option("mean", help="Retrieval: mean | cls."),
+    prefix: str = typer.Option("", help="Retrieval: text put before every sentence (e5: 'query: ')."),
+) -> None:
+    """Zero-shot evaluation on every language of TASK; writes predictions and metrics.json."""
+    from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
+    from xstilts.progress import evaluation_progress
+
+    retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
+    with evaluation_progress(err_console, task) as on_event:
+        summary = evaluate_fn(model, task, _data_dir_or_default(data), out, langs=langs, split=split,
+                              batch_size=batch_size, max_examples=max_examples, retrieval=retrieval, progress=on_event)
+    _print_json({k: summary[k] for k in ("task", "per_language", "average")})
+
+
 # ------------------------------------------------------------------ entry point
 
 
