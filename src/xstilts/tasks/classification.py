@@ -50,6 +50,11 @@ register(TaskSpec(
                    (("header", True), ("text_a", "sentence1"), ("text_b", "sentence2"), ("label", "label"),
                     ("guid", "id")),
                    split_names=(("dev", "dev_2k"), ("test", "test_2k"))),
+        # ... where the non-English training sets are machine translations.
+        FileLayout("x-final/{lang}/translated_train.tsv", "tsv_classification",
+                   (("header", True), ("text_a", "sentence1"), ("text_b", "sentence2"), ("label", "label"),
+                    ("guid", "id")),
+                   splits=("train",)),
     ),
     hub=HubSource("google-research-datasets/paws-x", "{lang}", (("dev", "validation"),)),
 ))

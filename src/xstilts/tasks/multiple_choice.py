@@ -26,15 +26,22 @@ register(TaskSpec(
 register(TaskSpec(
     name="csqa", kind=TaskKind.MULTIPLE_CHOICE, metric=Metric.ACCURACY, languages=("en",),
     num_choices=5, description="CommonsenseQA (9,741 train).",
-    layouts=(FileLayout("**/csqa/{split}_rand_split.jsonl", "csqa_jsonl", ()),),
+    layouts=(
+        FileLayout("**/csqa/{split}_rand_split.jsonl", "csqa_jsonl", ()),
+        FileLayout("**/csqa/test_rand_split_no_answers.jsonl", "csqa_jsonl", (), splits=("test",)),
+    ),
     hub=HubSource("tau/commonsense_qa", None, (("dev", "validation"),)),
 ))
 
 register(TaskSpec(
     name="siqa", kind=TaskKind.MULTIPLE_CHOICE, metric=Metric.ACCURACY, languages=("en",),
     num_choices=3, description="Social IQa (v1.4 with answers inline).",
-    layouts=(FileLayout("**/siqa/socialIQa_v1.4_{split}.jsonl", "siqa_jsonl", (),
-                        split_names=(("dev", "dev"), ("train", "trn"), ("test", "tst"))),),
+    layouts=(
+        FileLayout("**/siqa/socialIQa_v1.4_{split}.jsonl", "siqa_jsonl", (),
+                   split_names=(("dev", "dev"), ("train", "trn"), ("test", "tst"))),
+        # AI2's socialiqa-train-dev.zip: labels in {split}-labels.lst beside the jsonl.
+        FileLayout("**/socialiqa-train-dev/{split}.jsonl", "siqa_jsonl", ()),
+    ),
     hub=HubSource("allenai/social_i_qa", None, (("dev", "validation"),)),
 ))
 
@@ -43,6 +50,10 @@ register(TaskSpec(
     languages=tuple("en et ht id it qu sw ta th tr vi zh".split()),
     num_choices=2, parallel=True,
     description="XCOPA causal commonsense (English COPA + 11 translations).",
-    layouts=(FileLayout("xcopa/{split}-{lang}.jsonl", "xcopa_jsonl", (), split_names=(("dev", "val"),)),),
+    layouts=(
+        FileLayout("xcopa/{split}-{lang}.jsonl", "xcopa_jsonl", (), split_names=(("dev", "val"),)),
+        # The XCOPA repository: data/LANG/{val,test}.LANG.jsonl
+        FileLayout("xcopa/data/{lang}/{split}.{lang}.jsonl", "xcopa_jsonl", (), split_names=(("dev", "val"),)),
+    ),
     hub=HubSource("cambridgeltl/xcopa", "{lang}", (("dev", "validation"),)),
 ))

@@ -12,8 +12,10 @@ register(TaskSpec(
     layouts=(
         # XTREME layout: bucc2018/LANG-en.{dev,test}.{LANG,en,gold}; the reader finds the others.
         FileLayout("bucc2018/{lang}-en.{split}.{lang}", "bucc", ()),
-        # Official release: bucc2018/LANG-en/LANG-en.{sample,training,test}.LANG
-        FileLayout("bucc2018/{lang}-en/{lang}-en.{split}.{lang}", "bucc", (), split_names=(("dev", "sample"),)),
+        # Official release: bucc2018/LANG-en/LANG-en.{sample,training,test}.LANG. The official test
+        # gold is hidden, so XTREME (and google/xtreme) score the "training" set as test.
+        FileLayout("bucc2018/{lang}-en/{lang}-en.{split}.{lang}", "bucc", (),
+                   split_names=(("dev", "sample"), ("test", "training"))),
     ),
     hub=HubSource("google/xtreme", "bucc18.{lang}", (("dev", "validation"),)),
 ))
