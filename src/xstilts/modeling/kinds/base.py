@@ -48,8 +48,9 @@ class KindAdapter(ABC):
 
     @abstractmethod
     def forward(self, encoder: nn.Module, head: nn.Module, batch: dict[str, torch.Tensor]
-                ) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """Run encoder + head on a padded batch; return (loss or None when no labels, logits)."""
+                ) -> tuple[torch.Tensor | None, torch.Tensor | tuple[torch.Tensor, ...]]:
+        """Run encoder + head on a padded batch; return (loss or None when no labels, logits).
+        Logits are one tensor, or a tuple of tensors with the batch first (QA: start, end)."""
 
     @abstractmethod
     def decode(self, logits: Sequence[Any], features: Sequence[dict[str, Any]], examples: Sequence[Example],

@@ -1,0 +1,147 @@
+"""One shared encoder with one head per task (or per shared head name, e.g. "nli" for ANLI+).
+
+The encoder carries over from stage to stage; heads belong to tasks. A later stage that asks for
+a head name the model already has continues training that head.
+
+On disk (``save``/``load``)::
+
+    DIR/encoder/            the encoder (and, when given, the tokenizer) via save_pretrained
+    DIR/heads.safetensors   every head's weights, keys "<head name>.<parameter>"
+    DIR/heads.json          {"format": 1, "heads": {name: {"kind": ..., "labels": [...] or null}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel
+
+from xstilts.errors import ConfigError, MissingDataError
+from xstilts.modeling.kinds import KindAdapter, get_adapter
+from xstilts.tasks.types import TaskKind
+
+ENCODER_DIR = "encoder"
+HEADS_WEIGHTS = "heads.safetensors"
+HEADS_METADATA = "heads.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    kind: TaskKind
+    labels: tuple[str, ...] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "labels": list(self.labels) if self.labels is not None else None}
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.heads = nn.ModuleDict()
+        self.head_specs: dict[str, HeadSpec] = {}
+
+    @classmethod
+    def from_pretrained_encoder(cls, name_or_path: str | Path, dtype: torch.dtype = torch.float32
+                                ) -> MultiTaskModel:
+        """A model without heads around a pretrained encoder, loaded in ``dtype`` (float32 on CPU:
+        transformers 5 otherwise keeps the saved dtype, and fp16 trains slowly on a CPU)."""
+        return cls(AutoModel.from_pretrained(str(name_or_path), dtype=dtype))
+
+    @property
+    def hidden_size(self) -> int:
+        return self.encoder.config.hidden_size
+
+    def add_head(self, name: str, kind: TaskKind | str, labels: Sequence[str] | None = None) -> None:
+        """Create head ``name``; a no-op when it exists with the same kind and labels."""
+        if not name or "." in name:
+            raise ConfigError(f"head name {name!r} must be non-empty and contain no '.'")
+        adapter = get_adapter(kind)  # validates the kind
+        spec = HeadSpec(adapter.kind, tuple(labels) if labels is not None else None)
+        if name in self.head_specs:
+            if self.head_specs[name] != spec:
+                raise ConfigError(f"head {name!r} already exists as {self.head_specs[name].to_json()}, "
+                                  f"cannot reuse it as {spec.to_json()}")
+            return
+        head = adapter.build_head(self.hidden_size, len(spec.labels) if spec.labels else None)
+        reference = next(self.encoder.parameters())
+        self.heads[name] = head.to(device=reference.device, dtype=reference.dtype)
+        self.head_specs[name] = spec
+
+    def adapter(self, head_name: str) -> KindAdapter:
+        return get_adapter(self._spec(head_name).kind)
+
+    def forward(self, head_name: str, batch: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor | None, torch.Tensor | tuple[torch.Tensor, ...]]:
+        """(loss or None, logits) of head ``head_name`` on a padded batch (QA logits: (start, end))."""
+        return self.adapter(head_name).forward(self.encoder, self.heads[head_name], batch)
+
+    def _spec(self, head_name: str) -> HeadSpec:
+        if head_name not in self.head_specs:
+            known = ", ".join(self.head_specs) or "none"
+            raise ConfigError(f"model has no head {head_name!r} (heads: {known})")
+        return self.head_specs[head_name]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: str | Path, tokenizer: Any = None) -> None:
+        """Write the model to ``directory`` atomically: built beside it, then swapped in."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+        try:
+            self.encoder.save_pretrained(staging / ENCODER_DIR)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(staging / ENCODER_DIR)
+            weights = {f"{name}.{key}": tensor.detach().contiguous().cpu()
+                       for name, head in self.heads.items() for key, tensor in head.state_dict().items()}
+            save_file(weights, staging / HEADS_WEIGHTS)
+            metadata = {"format": FORMAT_VERSION,
+                        "heads": {name: spec.to_json() for name, spec in self.head_specs.items()}}
+            (staging / HEADS_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+            _swap_in(staging, directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> MultiTaskModel:
+        directory = Path(directory)
+        metadata_path = directory / HEADS_METADATA
+        if not metadata_path.is_file():
+            raise MissingDataError(f"{directory}: not a saved xstilts model ({HEADS_METADATA} missing)")
+        metadata = json.loads(metadata_path.read_text())
+        if metadata.get("format") != FORMAT_VERSION:
+            raise ConfigError(f"{metadata_path}: format {metadata.get('format')!r}, expected {FORMAT_VERSION}")
+        model = cls.from_pretrained_encoder(directory / ENCODER_DIR, dtype=dtype)
+        for name, spec in metadata["heads"].items():
+            model.add_head(name, spec["kind"], spec["labels"])
+        weights = load_file(directory / HEADS_WEIGHTS)
+        for name, head in model.heads.items():
+            prefix = f"{name}."
+            head.load_state_dict({key[len(prefix):]: tensor for key, tensor in weights.items()
+                                  if key.startswith(prefix)})
+        return model
+
+
+def _swap_in(staging: Path, directory: Path) -> None:
+    """Replace ``directory`` by ``staging`` (rename cannot overwrite a non-empty directory, so an
+    existing one is first renamed aside: readers may briefly find no model, never a half-written one)."""
+    if not directory.exists():
+        os.replace(staging, directory)
+        return
+    retired = staging.with_suffix(".old")
+    os.replace(directory, retired)
+    os.replace(staging, directory)
+    shutil.rmtree(retired)
