@@ -63,9 +63,11 @@ def _mean_metrics(per_language: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *, langs: str | Sequence[str] = "all",
-             split: str | None = None, batch_size: int = 64, max_length: int | None = None,
-             max_examples: int | None = None, retrieval: dict[str, Any] | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+             split: str | None = None, eval_slice: str | None = None, batch_size: int = 64,
+             max_length: int | None = None, max_examples: int | None = None,
+             retrieval: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate ``model`` on ``langs`` of a task; ``eval_slice`` keeps only those rows of every
+    language (e.g. "[1245:]" when the first half of a parallel set was used for training)."""
     task = get_task(task_name)
     split = split or task.eval_split
     progress = progress or (lambda event, info: None)
@@ -81,11 +83,11 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
                                                          retrieval or {}, progress)
     else:
         per_language, settings = _evaluate_with_head(model_ref, task, languages, data_dir, split, out_dir,
-                                                     batch_size, max_length, max_examples, progress)
+                                                     batch_size, max_length, max_examples, eval_slice, progress)
     summary = {
         "task": task.name, "model": model_ref, "split": split,
         "per_language": per_language, "average": _mean_metrics(per_language),
-        "settings": {**settings, "split": split, "languages": languages},
+        "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
         "wall_seconds": round(time.time() - started, 2),
     }
     write_json_atomic(out_dir / "metrics.json", summary)
@@ -94,7 +96,7 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
 
 def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
-                        progress: Progress) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+                        eval_slice: str | None, progress: Progress) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     from xstilts.evaluation.predict import predict_logits
     from xstilts.evaluation.prediction_files import write_predictions
     from xstilts.evaluation.scores import score_predictions
@@ -103,6 +105,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     from xstilts.modeling.kinds.base import FeatureSettings
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.tasks.load import load_examples
+    from xstilts.tasks.slices import apply_slice
     from xstilts.training.config import defaults_for
     from xstilts.training.data import head_name_for
     from xstilts.training.trainer import load_model, tokenizer_source
@@ -123,7 +126,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     collator = PadCollator(adapter, tokenizer.pad_token_id)
     per_language: dict[str, dict[str, float]] = {}
     for lang in languages:
-        examples = load_examples(task, lang, split, data_dir)
+        examples = apply_slice(load_examples(task, lang, split, data_dir), eval_slice)
         if max_examples:
             examples = examples[:max_examples]
         progress("language", {"lang": lang, "examples": len(examples)})

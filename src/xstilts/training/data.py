@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from xstilts.errors import ConfigError
 from xstilts.tasks.registry import check_language, get_task
@@ -28,7 +29,9 @@ class DataSelection:
 
 
 @dataclass
-class StageData:
+class TaskData:
+    """One task of a stage: its training examples, its dev set and the head it trains."""
+
     task: TaskSpec
     head_name: str
     labels: tuple[str, ...] | None
@@ -36,6 +39,29 @@ class StageData:
     dev: list[Example] = field(default_factory=list)
     train_selection: DataSelection | None = None
     dev_selection: DataSelection | None = None
+
+
+Sampling = Literal["proportional", "temperature", "uniform"]
+
+
+@dataclass
+class StageData:
+    """A training stage: one task, or several trained together (multi-task) with a sampling rule."""
+
+    tasks: list[TaskData]
+    sampling: Sampling = "proportional"
+    temperature: float = 2.0
+
+    def probabilities(self, sizes: Sequence[int]) -> list[float]:
+        """Chance that a step trains each task: proportional to size, size^(1/T), or uniform."""
+        if self.sampling == "uniform":
+            weights = [1.0 for _ in sizes]
+        elif self.sampling == "temperature":
+            weights = [n ** (1.0 / self.temperature) for n in sizes]
+        else:
+            weights = [float(n) for n in sizes]
+        total = sum(weights)
+        return [w / total for w in weights]
 
 
 def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Example]:
@@ -68,8 +94,8 @@ def label_set(task: TaskSpec, train: Sequence[Example]) -> tuple[str, ...] | Non
     return None
 
 
-def prepare_stage_data(train: DataSelection, dev: DataSelection | None, data_dir: Path | None,
-                       max_train_examples: int | None = None, max_eval_examples: int | None = None) -> StageData:
+def prepare_task_data(train: DataSelection, dev: DataSelection | None, data_dir: Path | None,
+                      max_train_examples: int | None = None, max_eval_examples: int | None = None) -> TaskData:
     task = get_task(train.task)
     if task.kind is TaskKind.RETRIEVAL:
         raise ConfigError(f"{task.name}: retrieval tasks are not trained; evaluate them directly")
@@ -83,7 +109,7 @@ def prepare_stage_data(train: DataSelection, dev: DataSelection | None, data_dir
         dev_examples = load_selection(dev, data_dir)
         if max_eval_examples:
             dev_examples = dev_examples[:max_eval_examples]
-    return StageData(
+    return TaskData(
         task=task, head_name=head_name_for(task), labels=label_set(task, train_examples),
         train=train_examples, dev=dev_examples, train_selection=train, dev_selection=dev,
     )
