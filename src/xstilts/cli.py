@@ -164,7 +164,7 @@ def train(
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
     from xstilts.training.config import make_config
-    from xstilts.training.data import DataSelection, prepare_stage_data
+    from xstilts.training.data import DataSelection, StageData, prepare_task_data
     from xstilts.training.trainer import TRAINING_SEMANTICS_VERSION, Trainer
 
     spec = get_task(task)
@@ -174,10 +174,11 @@ def train(
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
     )
-    data_dir = _data_dir_or_default(data) if not train_file or not no_dev else data
+    data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
     train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
     dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
-    stage = prepare_stage_data(train_sel, dev_sel, data_dir, config.max_train_examples, config.max_eval_examples)
+    stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
+                                         config.max_eval_examples)])
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
                 "config": config.model_dump(), "semantics": TRAINING_SEMANTICS_VERSION}
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
