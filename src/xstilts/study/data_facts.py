@@ -1,0 +1,103 @@
+"""What a data selection reads: its files, their content hash and how many examples they hold.
+
+Planning needs these facts without training anything: the content hash goes into the identity
+of every node that reads the data, the example count resolves slices for the contamination
+guard and the cost estimate. Data that is not on disk is reported, not fatal: its hash is
+``missing`` and its count unknown, so a study can be planned before its data is downloaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from xstilts.errors import MissingDataError, XstiltsError
+from xstilts.study.file_cache import FileFacts
+from xstilts.study.hashing import MISSING, files_sha256
+from xstilts.tasks.load import load_examples, locate
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.slices import slice_range
+from xstilts.tasks.types import RetrievalSet, TaskSpec
+from xstilts.training.data import DataSelection
+
+# Stands in for the row count of a file that is not on disk when a slice has absolute bounds.
+UNBOUNDED = 2**62
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """One (task, language, split) or explicit file list, whole (before any slice)."""
+
+    files: tuple[Path, ...]
+    sha256: str  # MISSING when the data is not on disk
+    rows: int | None  # examples; None when missing
+    units: int | None  # what inference cost scales with: examples, or sentences of a retrieval set
+    missing: str | None = None  # why the data is not there
+
+    @property
+    def present(self) -> bool:
+        return self.missing is None
+
+
+def selected_rows(slice_spec: str | None, rows: int | None, limit: int | None = None) -> range | None:
+    """The rows a slice (then a "first N" limit) selects. Without a row count only absolute bounds
+    are known ("[:1245]", "[1245:]" runs to UNBOUNDED); percentages or negative bounds give None."""
+    if rows is None:
+        if slice_spec and ("%" in slice_spec or "-" in slice_spec):
+            return None
+        rows = UNBOUNDED
+    selected = slice_range(slice_spec, rows)
+    return selected[:limit] if limit else selected
+
+
+class DataInspector:
+    """Looks selections up under one data directory; facts are memoised and cached on disk."""
+
+    def __init__(self, data_dir: Path | None, cache: FileFacts | None = None):
+        self.data_dir = data_dir
+        self.cache = cache or FileFacts()
+        self._seen: dict[tuple, DataFacts] = {}
+
+    def facts(self, selection: DataSelection) -> DataFacts:
+        key = (selection.task, selection.lang, selection.split, selection.files)
+        if key not in self._seen:
+            self._seen[key] = self._inspect(selection)
+        return self._seen[key]
+
+    def save(self) -> None:
+        self.cache.save()
+
+    def _inspect(self, selection: DataSelection) -> DataFacts:
+        task = get_task(selection.task)
+        try:
+            files = self._files(task, selection)
+            rows, units = self.cache.get("rows", files, f"{task.name}|{selection.lang}|{selection.split}",
+                                         lambda: self._count(task, selection))
+        except MissingDataError as error:
+            return DataFacts((), MISSING, None, None, missing=str(error))
+        return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units)
+
+    def _files(self, task: TaskSpec, selection: DataSelection) -> list[Path]:
+        if selection.files:
+            paths = [Path(f) for f in selection.files]
+            absent = [str(p) for p in paths if not p.is_file()]
+            if absent:
+                raise MissingDataError(f"{selection.describe()}: no such file {absent[0]}")
+            return paths
+        if self.data_dir is None:
+            raise MissingDataError(f"{selection.describe()}: no data directory (set data_dir or XSTILTS_DATA)")
+        if task.components:
+            # ANLI+ reads its components' files one after the other.
+            parts = [DataSelection(name, selection.lang, selection.split) for name in task.components]
+            return [path for part in parts for path in self._files(get_task(part.task), part)]
+        return locate(task, selection.lang, selection.split, self.data_dir)[1]
+
+    def _count(self, task: TaskSpec, selection: DataSelection) -> list[int]:
+        files = [Path(f) for f in selection.files] or None
+        try:
+            examples = load_examples(task, selection.lang, selection.split, self.data_dir, files=files)
+        except XstiltsError as error:
+            # Unreadable data is the data checker's business; here it only leaves the count unknown.
+            raise MissingDataError(f"{selection.describe()}: {error}") from None
+        units = sum(len(ex.source) + len(ex.target) if isinstance(ex, RetrievalSet) else 1 for ex in examples)
+        return [len(examples), units]

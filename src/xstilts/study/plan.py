@@ -1,0 +1,305 @@
+"""The run plan: a study as a tree of trainings with shared prefixes, and the evaluations on it.
+
+A TrainNode's id hashes everything that determines its weights: the parent node's id (so the
+whole stage prefix and the base model), the stage's tasks and data selections with the content
+hash of the files they read, the sampling rule, the fully resolved TrainConfig (seed included)
+and TRAINING_SEMANTICS_VERSION. Equal ids are one training: the English stage of seed 1 is
+trained once and reused by every order that starts with it and by every target task.
+
+Per (order, seed): one node per stage along the order; then per target either a fine-tuning
+node (parent: the order's last node, or None = the base model) with an EvalNode on it, or,
+for retrieval targets (BUCC, Tatoeba), an EvalNode straight on the order's last node's encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from xstilts.errors import ConfigError
+from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
+from xstilts.study.cost import disk_bytes, estimate_cost, estimated_examples
+from xstilts.study.data_facts import DataFacts, DataInspector, selected_rows
+from xstilts.study.hashing import stable_hash
+from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
+from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.types import TaskSpec
+from xstilts.training.config import TrainConfig, defaults_for
+from xstilts.training.data import DataSelection
+from xstilts.training.trainer import TRAINING_SEMANTICS_VERSION
+
+# TrainConfig fields that do not change the weights (resuming is exact whatever the interval).
+NOT_IN_IDENTITY = frozenset({"checkpoint_every"})
+
+
+class StageTask(NamedTuple):
+    train: DataSelection
+    dev: DataSelection | None
+
+
+@dataclass(frozen=True)
+class TrainNode:
+    id: str
+    parent: str | None  # None: starts from the base model
+    label: str  # the stage reference ("nli_en", "nli_en+nli_de") or the target's name
+    tasks: tuple[StageTask, ...]
+    sampling: Sampling
+    temperature: float
+    config: TrainConfig
+    seed: int
+    is_target: bool
+    identity: dict[str, Any] = field(compare=False, repr=False)  # what the id hashes; the trainer records it
+    examples: tuple[int | None, ...] = field(compare=False, repr=False)  # per task; None = unknown
+
+
+@dataclass(frozen=True)
+class EvalNode:
+    """A zero-shot evaluation of one model on one target's languages.
+
+    ``settings`` go to ``evaluate``: retrieval tasks pass them as ``retrieval=``, other tasks
+    hold {"max_length": int | None} (None: the task's default). ``seeds`` lists the seeds it
+    stands for: one, or all of them when the model does not depend on the seed (the base model).
+    """
+
+    id: str
+    model_node: str | None  # None: the base model
+    target: str
+    task: str
+    langs: tuple[str, ...]
+    split: str
+    eval_slice: str | None
+    order: str
+    seeds: tuple[int, ...]
+    stage_path: tuple[str, ...]
+    contaminated: dict[str, str]  # language -> reason
+    settings: dict[str, Any]
+    units: int | None = field(default=None, compare=False)  # examples (retrieval: sentences) to run
+
+
+@dataclass
+class Plan:
+    study: StudySpec
+    data_dir: Path | None
+    orders: list[Order]
+    train_nodes: list[TrainNode]  # topological: every parent before its children
+    eval_nodes: list[EvalNode]
+    naive_stage_trainings: int  # trainings if every (order, seed, target) path ran on its own
+    missing_data: list[str]  # one line per selection whose data is not on disk
+
+    def __post_init__(self) -> None:
+        self._by_id = {node.id: node for node in self.train_nodes}
+
+    def node(self, node_id: str) -> TrainNode:
+        return self._by_id[node_id]
+
+    def children(self, node_id: str | None) -> list[TrainNode]:
+        return [node for node in self.train_nodes if node.parent == node_id]
+
+    def path(self, node_id: str | None) -> list[TrainNode]:
+        """The trainings from the base model down to ``node_id``, in order."""
+        return lineage(self._by_id, node_id)
+
+    def evals_on(self, node_id: str | None) -> list[EvalNode]:
+        return [e for e in self.eval_nodes if e.model_node == node_id]
+
+    def needed_by(self, node_id: str, done: Collection[str] = ()) -> list[str]:
+        """Ids of the trainings and evaluations not in ``done`` that read this node's model."""
+        dependents = [n.id for n in self.children(node_id)] + [e.id for e in self.evals_on(node_id)]
+        return [i for i in dependents if i not in done]
+
+    def summary(self) -> dict[str, Any]:
+        targets = sum(node.is_target for node in self.train_nodes)
+        return {
+            "study": self.study.name,
+            "orders": [order.name for order in self.orders],
+            "seeds": list(self.study.seeds),
+            "targets": [target.label for target in self.study.targets],
+            "stage_trainings": len(self.train_nodes),
+            "intermediate_trainings": len(self.train_nodes) - targets,
+            "target_trainings": targets,
+            "naive_stage_trainings": self.naive_stage_trainings,
+            "evaluations": len(self.eval_nodes),
+            "evaluation_cells": sum(len(e.langs) for e in self.eval_nodes),
+            "contaminated_cells": sum(len(e.contaminated) for e in self.eval_nodes),
+            "estimated_cost": estimate_cost(self),
+            "disk_bytes_estimate": disk_bytes(self),
+            "missing_data": list(self.missing_data),
+        }
+
+
+def lineage(nodes: Mapping[str, TrainNode], node_id: str | None) -> list[TrainNode]:
+    """The trainings from the base model down to ``node_id``, in order."""
+    path: list[TrainNode] = []
+    while node_id is not None:
+        path.append(nodes[node_id])
+        node_id = path[-1].parent
+    return path[::-1]
+
+
+def build_plan(study: StudySpec, data_dir_override: Path | None = None) -> Plan:
+    """Every training and evaluation of the study, shared prefixes trained once. Reads data files
+    (hashes, counts) but loads no model; data that is missing is listed, not fatal."""
+    data_dir = Path(data_dir_override) if data_dir_override else study.resolved_data_dir()
+    builder = _PlanBuilder(study, DataInspector(data_dir))
+    orders = study_orders(study)
+    for seed in study.seeds:
+        for order in orders:
+            builder.add_order(order, seed)
+    builder.inspector.save()
+    return Plan(study, data_dir, orders, list(builder.train_nodes.values()), list(builder.eval_nodes.values()),
+                builder.naive, builder.missing_lines())
+
+
+class _PlanBuilder:
+    def __init__(self, study: StudySpec, inspector: DataInspector):
+        self.study = study
+        self.inspector = inspector
+        self.train_nodes: dict[str, TrainNode] = {}
+        self.eval_nodes: dict[str, EvalNode] = {}
+        self.missing: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
+        self.naive = 0
+
+    # ------------------------------------------------------------ walking the orders
+
+    def add_order(self, order: Order, seed: int) -> None:
+        parent: TrainNode | None = None
+        for reference in order.stages:
+            parent = self.intermediate_node(resolve_stage(reference, self.study), parent, seed)
+        for target in self.study.targets:
+            task = get_task(target.task)
+            model = parent
+            if not task.is_retrieval:
+                model = self.target_node(target, task, parent, seed)
+            self.naive += len(order.stages) + (0 if task.is_retrieval else 1)
+            self.eval_node(target, task, model, order, seed)
+
+    def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
+        tasks = tuple(self.stage_task(spec.task, spec) for spec in stage.tasks)
+        config = self.config(get_task(stage.tasks[0].task), False, stage.hparams, seed)
+        return self.train_node(stage.name, tasks, stage.sampling, stage.temperature, config, parent, False)
+
+    def target_node(self, target: TargetSpec, task: TaskSpec, parent: TrainNode | None, seed: int) -> TrainNode:
+        config = self.config(task, True, overrides(target.hparams), seed)
+        return self.train_node(target.label, (self.stage_task(task.name, target.train),), "proportional", 2.0,
+                               config, parent, True)
+
+    # ------------------------------------------------------------ nodes
+
+    def stage_task(self, task: str, spec: SelectionSpec) -> StageTask:
+        train = DataSelection(task, spec.lang, spec.split, spec.slice, spec.files)
+        dev = DataSelection(task, spec.dev_lang, spec.dev_split, spec.dev_slice) if spec.dev else None
+        return StageTask(train, dev)
+
+    def config(self, task: TaskSpec, target: bool, stage_overrides: dict[str, Any], seed: int) -> TrainConfig:
+        """Paper defaults for the task (first task of a multi-task stage), then the study's
+        hyper-parameters, then the stage's or target's, then the seed."""
+        values = {**defaults_for(task, target=target), **overrides(self.study.hparams), **stage_overrides, "seed": seed}
+        return TrainConfig(**values)
+
+    def train_node(self, label: str, tasks: tuple[StageTask, ...], sampling: Sampling, temperature: float,
+                   config: TrainConfig, parent: TrainNode | None, is_target: bool) -> TrainNode:
+        multi = len(tasks) > 1
+        identity = {
+            "semantics": TRAINING_SEMANTICS_VERSION,
+            "base_model": self.study.model,
+            "parent": parent.id if parent else None,
+            "tasks": [{"train": self.selection_identity(t.train),
+                       "dev": self.selection_identity(t.dev) if t.dev else None} for t in tasks],
+            # Sampling only matters when a stage has several tasks.
+            "sampling": sampling if multi else None,
+            "temperature": temperature if multi and sampling == "temperature" else None,
+            "config": config.model_dump(exclude=set(NOT_IN_IDENTITY)),
+        }
+        node_id = stable_hash(identity)
+        if node_id not in self.train_nodes:
+            examples = tuple(estimated_examples(t.train, self.facts(t.train).rows, config.max_train_examples)
+                             for t in tasks)
+            self.train_nodes[node_id] = TrainNode(node_id, identity["parent"], label, tasks, sampling, temperature,
+                                                  config, config.seed, is_target, identity, examples)
+        return self.train_nodes[node_id]
+
+    def selection_identity(self, selection: DataSelection) -> dict[str, Any]:
+        # File names, not paths: the same data elsewhere on another machine is the same node.
+        return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
+                "files": [Path(f).name for f in selection.files], "data": self.facts(selection).sha256}
+
+    def facts(self, selection: DataSelection) -> DataFacts:
+        facts = self.inspector.facts(selection)
+        if facts.missing:
+            key = (selection.task, selection.split, selection.files)
+            self.missing.setdefault(key, {})[selection.lang] = facts.missing
+        return facts
+
+    def missing_lines(self) -> list[str]:
+        """One line per (task, split): its message, or the languages lacking it and one example."""
+        lines = []
+        for (task, split, _), by_lang in sorted(self.missing.items()):
+            langs = sorted(by_lang)
+            if len(langs) == 1:
+                lines.append(by_lang[langs[0]])
+            else:
+                lines.append(f"{task} {split} for {len(langs)} languages ({' '.join(langs)}), "
+                             f"e.g. {by_lang[langs[0]]}")
+        return lines
+
+    # ------------------------------------------------------------ evaluations
+
+    def eval_node(self, target: TargetSpec, task: TaskSpec, model: TrainNode | None, order: Order, seed: int) -> None:
+        split = target.eval_split or task.eval_split
+        langs = self.languages(target, task, split)
+        selections = {lang: DataSelection(task.name, lang, split, target.eval_slice) for lang in langs}
+        facts = {lang: self.facts(selection) for lang, selection in selections.items()}
+        settings = (self.study.retrieval_for(target).model_dump() if task.is_retrieval
+                    else {"max_length": target.eval_max_length})
+        eval_id = stable_hash({
+            "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,
+            "slice": target.eval_slice, "settings": settings, "data": {lang: f.sha256 for lang, f in facts.items()},
+        })
+        existing = self.eval_nodes.get(eval_id)
+        if existing is not None:
+            if existing.order != order.name:
+                raise ConfigError(f"orders {existing.order!r} and {order.name!r} train identical models: "
+                                  "their stages are defined identically")
+            self.eval_nodes[eval_id] = replace(existing, seeds=(*existing.seeds, seed))
+            return
+        evaluated = {lang: footprints(selections[lang], facts[lang]) for lang in langs}
+        self.eval_nodes[eval_id] = EvalNode(
+            eval_id, model.id if model else None, target.label, task.name, langs, split, target.eval_slice,
+            order.name, (seed,), order.stages, contaminated_cells(evaluated, self.used_data(model)), settings,
+            self.units(task, target.eval_slice, facts.values()),
+        )
+
+    def languages(self, target: TargetSpec, task: TaskSpec, split: str) -> tuple[str, ...]:
+        """The target's languages; "all" = every language of the task with data on disk (as
+        ``evaluate`` does), or all of them when none is there (then they are listed missing)."""
+        if target.langs != "all":
+            return target.langs
+        present = tuple(lang for lang in task.languages
+                        if self.inspector.facts(DataSelection(task.name, lang, split)).present)
+        return present or task.languages
+
+    def used_data(self, model: TrainNode | None) -> list[UsedData]:
+        """What every training from the base model down to ``model`` read, in that order."""
+        used: list[UsedData] = []
+        for node in lineage(self.train_nodes, model.id if model else None):
+            where = f"{node.label} fine-tuning" if node.is_target else f"stage {node.label}"
+            # A dev set shapes the weights only when it picks the checkpoint or stops training.
+            dev_matters = node.config.select_best or node.config.early_stopping_patience is not None
+            for task in node.tasks:
+                used.append(UsedData(TRAINED_ON, task.train, footprints(
+                    task.train, self.facts(task.train), node.config.max_train_examples), where))
+                if task.dev is not None and dev_matters:
+                    used.append(UsedData(SELECTED_ON, task.dev, footprints(
+                        task.dev, self.facts(task.dev), node.config.max_eval_examples), where))
+        return used
+
+    @staticmethod
+    def units(task: TaskSpec, eval_slice: str | None, facts: Collection[DataFacts]) -> int | None:
+        if any(f.rows is None for f in facts):
+            return None
+        if task.is_retrieval:
+            return sum(f.units for f in facts)
+        return sum(len(selected_rows(eval_slice, f.rows)) for f in facts)

@@ -1,0 +1,75 @@
+"""The plan as a rich tree: base model -> stages (shared prefixes appear once) -> targets."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from xstilts.study.cost import training_steps
+from xstilts.study.plan import EvalNode, Plan, TrainNode
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    summary = plan.summary()
+    root = Tree(
+        f"[bold]{escape(plan.study.name)}[/]: {escape(plan.study.model)}, seeds {', '.join(map(str, plan.study.seeds))}"
+        f" - {summary['stage_trainings']} trainings ({summary['naive_stage_trainings']} if every path ran alone), "
+        f"{summary['evaluations']} evaluations, {summary['contaminated_cells']} contaminated cells"
+    )
+    orders = _orders_through(plan)
+    for seed in plan.study.seeds:
+        branch = root.add(f"[bold]seed {seed}[/]")
+        for evaluation in plan.evals_on(None):
+            if seed in evaluation.seeds:
+                branch.add(_eval_line(evaluation))
+        _add_level(branch, plan, None, orders, seed)
+    if plan.missing_data:
+        missing = root.add(f"[red]missing data ({len(plan.missing_data)}): plan only, `run` would fail[/]")
+        for line in plan.missing_data:
+            missing.add(escape(line))
+    console.print(root)
+
+
+def _add_level(branch: Tree, plan: Plan, parent: str | None, orders: dict[str, list[str]], seed: int) -> None:
+    """The trainings of one seed under ``parent``: stages recurse, target fine-tunings are one line."""
+    for node in plan.children(parent):
+        if node.seed != seed:
+            continue
+        if node.is_target:
+            evaluations = plan.evals_on(node.id)
+            branch.add(f"-> {escape(node.label)} fine-tuning [dim]({_steps(node)}, {node.id})[/], "
+                       + "; ".join(_eval_line(e) for e in evaluations))
+            continue
+        through = ", ".join(orders.get(node.id, []))
+        child = branch.add(f"[bold]{escape(node.label)}[/] [dim]({_steps(node)}, {node.id}; "
+                           f"orders {escape(through)})[/]")
+        for evaluation in plan.evals_on(node.id):
+            child.add(_eval_line(evaluation))
+        _add_level(child, plan, node.id, orders, seed)
+
+
+def _eval_line(evaluation: EvalNode) -> str:
+    langs = evaluation.langs
+    line = f"eval {escape(evaluation.target)} ({' '.join(langs) if len(langs) <= 6 else f'{len(langs)} languages'})"
+    if len(evaluation.seeds) > 1:
+        line += f" [dim](one evaluation for seeds {', '.join(map(str, evaluation.seeds))})[/]"
+    if evaluation.contaminated:
+        line += f" [red]({len(evaluation.contaminated)} contaminated: {', '.join(evaluation.contaminated)})[/]"
+    return line
+
+
+def _steps(node: TrainNode) -> str:
+    steps = training_steps(node)
+    return "? steps" if steps is None else f"{steps} steps"
+
+
+def _orders_through(plan: Plan) -> dict[str, list[str]]:
+    """Train node id -> the orders whose path runs through it."""
+    through: dict[str, list[str]] = {}
+    for evaluation in plan.eval_nodes:
+        for node in plan.path(evaluation.model_node):
+            names = through.setdefault(node.id, [])
+            if evaluation.order not in names:
+                names.append(evaluation.order)
+    return through

@@ -1,0 +1,241 @@
+"""The study file: what a researcher writes to get every run of a stage-order study.
+
+A study names a base model, training STAGES (one or several tasks each), ORDERS of stages
+(explicit lists, or helpers: all permutations of a set, each stage alone, no stage at all,
+several stages mixed into one multi-task stage), TARGET tasks and SEEDS. Every (order, seed)
+is fine-tuned on every target and evaluated zero-shot; ``plan`` turns this into the tree of
+trainings that is actually run. These models only check shape and vocabulary; references
+between sections are checked by ``xstilts.study.load``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from xstilts.errors import ConfigError, UnknownTaskError
+from xstilts.languages import KNOWN_LANGUAGES
+from xstilts.paths import default_data_dir
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.slices import slice_range
+from xstilts.training.config import TrainConfig
+
+Split = Literal["train", "dev", "test"]
+Sampling = Literal["proportional", "temperature", "uniform"]
+Keep = Literal["best", "all", "leaves"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_language(code: str) -> str:
+    normalized = code.strip().lower()
+    if normalized not in KNOWN_LANGUAGES:
+        raise ValueError(f"unknown language {code!r} (use two-letter XTREME codes like de, zh)")
+    return normalized
+
+
+def _valid_slice(spec: str | None) -> str | None:
+    if spec is None:
+        return None
+    try:
+        slice_range(spec, 100)
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+    return spec.strip()
+
+
+def _task_name(name: str) -> str:
+    try:
+        return get_task(name).name
+    except UnknownTaskError as error:
+        raise ValueError(str(error)) from None
+
+
+def _relative_to(info: ValidationInfo, path: Path) -> Path:
+    """Paths in a study file are relative to the file's folder (``load_study`` passes it as context)."""
+    base = Path((info.context or {}).get("base_dir", "."))
+    return (base / path.expanduser()).resolve()
+
+
+# Hyper-parameter overrides: every TrainConfig field, optional, with TrainConfig's constraints.
+# The seed is not among them: it comes from the study's ``seeds``.
+HParams = create_model(
+    "HParams",
+    __base__=StrictModel,
+    **{name: (Optional[field.annotation], FieldInfo.merge_field_infos(field, default=None))
+       for name, field in TrainConfig.model_fields.items() if name != "seed"},
+)
+
+
+def overrides(hparams: BaseModel) -> dict[str, Any]:
+    """Only the hyper-parameters the study file sets."""
+    return hparams.model_dump(exclude_unset=True)
+
+
+class SelectionSpec(StrictModel):
+    """Rows a training reads, and the (English by default) dev set it selects its checkpoint on."""
+
+    lang: str = "en"
+    split: Split = "train"
+    slice: str | None = None
+    files: tuple[str, ...] = Field((), description="Explicit files instead of the task's layout (relative to the study file).")
+    dev: bool = Field(True, description="false: no dev set, keep the last weights.")
+    dev_lang: str = "en"
+    dev_split: Split = "dev"
+    dev_slice: str | None = None
+
+    check_languages = field_validator("lang", "dev_lang")(_known_language)
+    check_slices = field_validator("slice", "dev_slice")(_valid_slice)
+
+    @field_validator("files")
+    @classmethod
+    def _files_relative_to_study(cls, files: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return tuple(str(_relative_to(info, Path(f))) for f in files)
+
+
+class StageTaskSpec(SelectionSpec):
+    task: str
+
+    @field_validator("task")
+    @classmethod
+    def _trainable_task(cls, name: str) -> str:
+        name = _task_name(name)
+        if get_task(name).is_retrieval:
+            raise ValueError(f"{name} is a retrieval task: it is evaluated from the encoder, never trained")
+        return name
+
+
+class StageSpec(StrictModel):
+    tasks: list[StageTaskSpec] = Field(min_length=1)
+    sampling: Sampling = Field("proportional", description="How a multi-task stage picks the task of each step.")
+    temperature: float = Field(2.0, gt=0)
+    hparams: HParams = HParams()
+    description: str = ""
+
+
+class MixedSpec(StrictModel):
+    """Several stages merged into one multi-task stage (named "a+b")."""
+
+    stages: list[str] = Field(min_length=2)
+    sampling: Sampling | None = None
+    temperature: float | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        return {"stages": value} if isinstance(value, list) else value
+
+
+class OrdersSpec(StrictModel):
+    named: dict[str, list[str]] = Field({}, description="Explicit orders: name -> stages (\"a+b\" = a mixed stage).")
+    permutations: list[list[str]] = Field([], description="Every order of each set, named \"a>b\".")
+    singles: bool = Field(False, description="Each stage alone.")
+    baseline: bool = Field(False, description="No intermediate training.")
+    mixed: list[MixedSpec] = Field([], description="Each set as one multi-task stage, named \"a+b\".")
+
+
+class RetrievalSpec(StrictModel):
+    """Sentence vectors for BUCC and Tatoeba (see xstilts.evaluation.embeddings.RetrievalSettings)."""
+
+    layer: int | None = None
+    pooling: Literal["mean", "cls"] = "mean"
+    prefix: str = ""
+    max_length: int = Field(512, ge=2)
+    batch_size: int = Field(64, ge=1)
+
+
+class TargetSpec(StrictModel):
+    task: str
+    name: str | None = Field(None, description="Defaults to the task; needed to evaluate one task twice.")
+    langs: Literal["all"] | tuple[str, ...] = "all"
+    eval_split: Split | None = None
+    eval_slice: str | None = None
+    eval_max_length: int | None = Field(None, gt=8)
+    train: SelectionSpec = SelectionSpec()
+    hparams: HParams = HParams()
+    retrieval: RetrievalSpec | None = None
+
+    check_task = field_validator("task")(_task_name)
+    check_eval_slice = field_validator("eval_slice")(_valid_slice)
+
+    @field_validator("langs", mode="before")
+    @classmethod
+    def _languages(cls, value: Any) -> Any:
+        if value == "all":
+            return value
+        if not isinstance(value, list) or not value or not all(isinstance(code, str) for code in value):
+            raise ValueError(f"expected \"all\" or a non-empty list of language codes, got {value!r}")
+        codes = tuple(_known_language(code) for code in value)
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"a language is listed twice in {list(value)}")
+        return codes
+
+    @property
+    def label(self) -> str:
+        return self.name or self.task
+
+
+class ExecutionSpec(StrictModel):
+    workers: int = Field(1, ge=1)
+    keep: Keep = Field("best", description="best: every node's selected model; all: also what the executor "
+                                           "would delete; leaves: drop a model once no pending node needs it.")
+    seconds_per_step: float = Field(
+        2.0, gt=0, description="Seconds per optimizer step at batch 16 (scaled linearly with the batch). The "
+                               "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (reference "
+                               "section 6 measured 1.5-3 s); measure your own hardware for a better estimate.")
+    seconds_per_training: float = Field(10.0, ge=0, description="Fixed cost of one training: loading and saving "
+                                                                 "the model (e5-small on CPU: about 10 s).")
+    eval_seconds_per_example: float = Field(
+        0.02, gt=0, description="Inference seconds per evaluated example (retrieval: per sentence). Measured with "
+                                "e5-small on Tatoeba (de, sw; up to 512 tokens): 0.03 CPU-seconds a sentence, about "
+                                "0.015 s on 2 cores.")
+    model_bytes: int | None = Field(None, gt=0, description="Size of one saved model; default from the model.")
+
+
+class StudySpec(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    model: str
+    output_dir: Path
+    data_dir: Path | None = None
+    seeds: list[int] = Field(min_length=1)
+    description: str = ""
+    hparams: HParams = Field(HParams(), description="For every training; stages and targets override.")
+    stages: dict[str, StageSpec] = {}
+    orders: OrdersSpec
+    targets: list[TargetSpec] = Field(min_length=1)
+    retrieval: RetrievalSpec = RetrievalSpec()
+    execution: ExecutionSpec = ExecutionSpec()
+
+    @field_validator("output_dir", "data_dir")
+    @classmethod
+    def _relative_to_study(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        return None if path is None else _relative_to(info, path)
+
+    @field_validator("model")
+    @classmethod
+    def _local_model_relative_to_study(cls, model: str, info: ValidationInfo) -> str:
+        # A folder next to the study file is meant; anything else is a model name or hub id.
+        candidate = _relative_to(info, Path(model))
+        return str(candidate) if candidate.is_dir() else model
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"a seed is listed twice in {seeds}")
+        return seeds
+
+    def resolved_data_dir(self) -> Path | None:
+        return self.data_dir or default_data_dir()
+
+    def retrieval_for(self, target: TargetSpec) -> RetrievalSpec:
+        """The study's retrieval settings with the target's own settings on top."""
+        if target.retrieval is None:
+            return self.retrieval
+        return self.retrieval.model_copy(
+            update={key: getattr(target.retrieval, key) for key in target.retrieval.model_fields_set})
