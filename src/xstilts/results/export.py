@@ -1,0 +1,39 @@
+"""Export a study's results store to one CSV or Parquet file (one row per stored result)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from xstilts.errors import ConfigError
+from xstilts.results.store import ResultStore
+
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+def export_results(store: ResultStore, out_path: str | Path, fmt: str = "csv") -> Path:
+    """Write every result of ``store`` to ``out_path`` as ``fmt`` and return the path.
+
+    The file is written beside its destination and moved over it in one step, so a reader never
+    sees a half-written export.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    frame = store.to_dataframe()
+    descriptor, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    os.close(descriptor)
+    try:
+        if fmt == "csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False, engine="pyarrow")
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, out_path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return out_path
