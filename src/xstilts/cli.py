@@ -165,7 +165,8 @@ def train(
     from xstilts.tasks.registry import get_task
     from xstilts.training.config import make_config
     from xstilts.training.data import DataSelection, StageData, prepare_task_data
-    from xstilts.training.trainer import TRAINING_SEMANTICS_VERSION, Trainer
+    from xstilts.training.trainer import Trainer
+    from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
     spec = get_task(task)
     config = make_config(
@@ -211,10 +212,109 @@ def evaluate(
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
 
 
+# ------------------------------------------------------------------ studies
+
+
+results_app = typer.Typer(help="Read and export a study's results store.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+def _study_and_plan(study: Path, data: Optional[Path]):
+    from xstilts.study import build_plan, load_study
+
+    spec = load_study(study)
+    return spec, build_plan(spec, data_dir_override=data)
+
+
+@app.command("plan")
+def plan(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the tree."),
+) -> None:
+    """Show the run plan: shared trainings, evaluations, contamination, cost and disk estimates."""
+    from xstilts.study import render_plan
+
+    _, run_plan = _study_and_plan(study, data)
+    if as_json:
+        _print_json(run_plan.summary())
+    else:
+        render_plan(run_plan, console)
+
+
+@app.command("run")
+def run(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    executor: str = typer.Option("local", help="local | ray"),
+    workers: Optional[int] = typer.Option(None, help="Concurrent nodes (default: the study's execution.workers)."),
+    keep: Optional[str] = typer.Option(None, help="best | all | leaves: which models to keep on disk."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local Ray)."),
+    gpus_per_node: float = typer.Option(0.0, help="GPUs each node asks for (e.g. 0.5: two nodes per GPU)."),
+    data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
+) -> None:
+    """Run every node of a study (resumable: re-run the same command after a crash)."""
+    from xstilts.execution.runner import run_study
+
+    spec, run_plan = _study_and_plan(study, data)
+    summary = run_study(run_plan, executor=executor, workers=workers, keep=keep, ray_address=ray_address,
+                        gpus_per_node=gpus_per_node, console=err_console)
+    _show_results(spec.output_dir, console)
+    if not summary.ok:
+        for node_id, error in summary.failed.items():
+            err_console.print(f"[red]failed[/] {node_id}: {error}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _show_results(study_dir: Path, out: Console) -> None:
+    from xstilts.results.store import ResultStore
+    from xstilts.results.table import build_tables, render_tables
+
+    frame = ResultStore.for_study(study_dir).to_dataframe()
+    if frame.empty:
+        out.print("no results yet")
+        return
+    render_tables(build_tables(frame), out)
+
+
+@results_app.command("show")
+def results_show(study: Path = typer.Argument(..., help="Study file (TOML).")) -> None:
+    """Per-order, per-language tables (mean ± std over seeds) of a study's results."""
+    from xstilts.study import load_study
+
+    _show_results(load_study(study).output_dir, console)
+
+
+@results_app.command("export")
+def results_export(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    out: Path = typer.Option(..., help="Output file (.csv or .parquet)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv | parquet (default: from --out's suffix)."),
+) -> None:
+    """Export every result row of a study as CSV or Parquet."""
+    from xstilts.results.export import export_results
+    from xstilts.results.store import ResultStore
+    from xstilts.study import load_study
+
+    store = ResultStore.for_study(load_study(study).output_dir)
+    path = export_results(store, out, fmt or (out.suffix.lstrip(".") or "csv"))
+    print(path)
+
+
 # ------------------------------------------------------------------ entry point
 
 
+def _quiet_libraries() -> None:
+    """Our own progress bars replace the libraries' per-call bars and load reports."""
+    import os
+
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
+    _quiet_libraries()
     # Typer handles usage errors itself (message + exit 2); our own errors are one line too.
     try:
         app(args=argv)

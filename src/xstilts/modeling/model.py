@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoModel
 
 from xstilts.errors import ConfigError, MissingDataError
 from xstilts.modeling.kinds import KindAdapter, get_adapter
@@ -57,7 +56,9 @@ class MultiTaskModel(nn.Module):
                                 ) -> MultiTaskModel:
         """A model without heads around a pretrained encoder, loaded in ``dtype`` (float32 on CPU:
         transformers 5 otherwise keeps the saved dtype, and fp16 trains slowly on a CPU)."""
-        return cls(AutoModel.from_pretrained(str(name_or_path), dtype=dtype))
+        from xstilts.modeling.loading import load_encoder
+
+        return cls(load_encoder(str(name_or_path), dtype=dtype))
 
     @property
     def hidden_size(self) -> int:

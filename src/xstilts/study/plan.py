@@ -29,7 +29,7 @@ from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import TaskSpec
 from xstilts.training.config import TrainConfig, defaults_for
 from xstilts.training.data import DataSelection
-from xstilts.training.trainer import TRAINING_SEMANTICS_VERSION
+from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval).
 NOT_IN_IDENTITY = frozenset({"checkpoint_every"})

@@ -1,0 +1,151 @@
+"""Running ONE node of a study plan: a stage training or a zero-shot evaluation.
+
+These functions are what every executor ships to its workers (a local process, a Ray task).
+They take only picklable arguments, derive every path from the study directory, and are
+idempotent: a finished training returns at once (its ``result.json`` exists), an interrupted one
+resumes from its checkpoint, and an evaluation's rows replace any earlier rows of that evaluation.
+
+Study directory layout::
+
+    STUDY_DIR/results.sqlite      the results store
+    STUDY_DIR/nodes/<id>/         a training run (model/, result.json, checkpoint/ while running)
+    STUDY_DIR/evals/<id>/         an evaluation (predictions/, metrics.json)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import ConfigError
+from xstilts.evaluation.zero_shot import METRIC_KEYS
+from xstilts.study.plan import EvalNode, TrainNode
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.types import TaskKind
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What a worker needs besides the node: where things are and what the base model is."""
+
+    study_dir: str
+    data_dir: str | None
+    base_model: str
+    torch_threads: int | None = None
+
+    def node_dir(self, node_id: str) -> Path:
+        return Path(self.study_dir) / "nodes" / node_id
+
+    def eval_dir(self, eval_id: str) -> Path:
+        return Path(self.study_dir) / "evals" / eval_id
+
+    def model_of(self, node_id: str | None) -> str:
+        """The model a node starts from / an evaluation reads: a parent's model or the base model."""
+        if node_id is None:
+            return self.base_model
+        return str(self.node_dir(node_id) / "model")
+
+
+def _limit_threads(context: StudyContext) -> None:
+    if context.torch_threads:
+        import torch
+
+        torch.set_num_threads(context.torch_threads)
+
+
+def model_ready(context: StudyContext, node_id: str) -> bool:
+    directory = context.node_dir(node_id)
+    return (directory / "result.json").is_file() and (directory / "model" / "heads.json").is_file()
+
+
+@contextmanager
+def exclusive(directory: Path):
+    """Hold an exclusive lock on ``directory`` (two processes never write one node at once)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{directory}: another process is working on this node right now") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_train_node(context: StudyContext, node: TrainNode) -> dict[str, Any]:
+    """Train (or resume, or skip) one stage; returns its result as a dict."""
+    run_dir = context.node_dir(node.id)
+    with exclusive(run_dir):
+        return _train(context, node, run_dir)
+
+
+def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, Any]:
+    from xstilts.training.data import StageData, prepare_task_data
+    from xstilts.training.trainer import Trainer
+
+    _limit_threads(context)
+    if (run_dir / "result.json").is_file() and not (run_dir / "model").is_dir():
+        # Pruned earlier (--keep leaves) but needed again by a node added since: train it anew.
+        shutil.rmtree(run_dir)
+    data_dir = Path(context.data_dir) if context.data_dir else None
+    config = node.config
+    stage = StageData(
+        [prepare_task_data(task.train, task.dev, data_dir, config.max_train_examples, config.max_eval_examples)
+         for task in node.tasks],
+        sampling=node.sampling, temperature=node.temperature,
+    )
+    result = Trainer(stage, config, run_dir).run(context.model_of(node.parent), node.identity)
+    return result.to_json()
+
+
+def record_ids(node: EvalNode) -> list[str]:
+    """Store keys of an evaluation: one per seed it stands for (an untrained base model's single
+    evaluation is recorded under every seed, so that every seed has a complete set of orders)."""
+    return [f"{node.id}:{seed}" for seed in node.seeds]
+
+
+def eval_done(done_records: set[str], node: EvalNode) -> bool:
+    return all(key in done_records for key in record_ids(node))
+
+
+def run_eval_node(context: StudyContext, node: EvalNode) -> int:
+    """Evaluate one model zero-shot and record its rows in the store; returns the row count."""
+    with exclusive(context.eval_dir(node.id)):
+        return _evaluate(context, node)
+
+
+def _evaluate(context: StudyContext, node: EvalNode) -> int:
+    from xstilts.evaluation.zero_shot import evaluate
+    from xstilts.results.store import ResultRow, ResultStore
+
+    _limit_threads(context)
+    task = get_task(node.task)
+    retrieval = node.settings if task.kind is TaskKind.RETRIEVAL else None
+    max_length = None if retrieval is not None else node.settings.get("max_length")
+    summary = evaluate(context.model_of(node.model_node), node.task, Path(context.data_dir) if context.data_dir else None,
+                       context.eval_dir(node.id), langs=list(node.langs), split=node.split, eval_slice=node.eval_slice,
+                       max_length=max_length, retrieval=retrieval)
+    settings = {**summary["settings"], "eval_slice": node.eval_slice}
+    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    store = ResultStore.for_study(context.study_dir)
+    written = 0
+    for seed, record_id in zip(node.seeds, record_ids(node)):
+        rows = [
+            ResultRow(task=node.task, lang=lang, split=summary["split"], metric=metric, value=float(scores[metric]),
+                      node_id=node.model_node or "base", seed=seed, order_name=node.order,
+                      stage_path=list(node.stage_path), model=context.base_model, settings_hash=settings_hash,
+                      settings=settings, contaminated=lang in node.contaminated,
+                      contamination_reason=node.contaminated.get(lang))
+            for lang, scores in summary["per_language"].items()
+            for metric in METRIC_KEYS if metric in scores
+        ]
+        store.record_eval(record_id, rows)
+        written += len(rows)
+    return written

@@ -1,0 +1,170 @@
+"""Executing a study plan: nodes run as soon as what they read is finished, on any backend.
+
+The scheduler is the same for every executor; a backend only knows how to start a node's
+function somewhere (a local process, a Ray task) and report when it ends. Crash safety comes
+from the nodes themselves (idempotent, resumable) and from the store: on a re-run, finished
+trainings (``result.json``) and recorded evaluations are skipped, and interrupted trainings
+resume from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from xstilts.execution.nodes import StudyContext, eval_done, model_ready, record_ids, run_eval_node, run_train_node
+from xstilts.results.store import ResultStore
+from xstilts.study.plan import EvalNode, Plan, TrainNode
+
+Keep = Literal["best", "all", "leaves"]
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class Backend(Protocol):
+    """Starts node functions somewhere and reports them when they end."""
+
+    def submit(self, function: Callable[..., Any], *args: Any, gpus: float = 0) -> Any: ...
+
+    def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        """The handles (a subset of ``handles``) that have finished."""
+
+    def result(self, handle: Any) -> Any:
+        """The function's return value; raises its exception."""
+
+    def shutdown(self) -> None: ...
+
+
+@dataclass
+class RunSummary:
+    trained: list[str] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
+    skipped: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # node id -> one-line error
+    blocked: list[str] = field(default_factory=list)  # not run because something they need failed
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.blocked
+
+
+def _error_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+class Scheduler:
+    def __init__(self, plan: Plan, context: StudyContext, backend: Backend, *, workers: int = 1,
+                 keep: Keep = "best", gpus_per_node: float = 0, progress: Progress | None = None):
+        self.plan = plan
+        self.context = context
+        self.backend = backend
+        self.workers = max(1, workers)
+        self.keep = keep
+        self.gpus_per_node = gpus_per_node
+        self.progress = progress or (lambda event, info: None)
+        self.store = ResultStore.for_study(context.study_dir)
+
+    # -------------------------------------------------------------- state
+
+    def _initial_state(self) -> tuple[set[str], set[str]]:
+        done_records = self.store.done_evals()
+        evals_done = {e.id for e in self.plan.eval_nodes if eval_done(done_records, e)}
+        finished = {node.id for node in self.plan.train_nodes
+                    if (self.context.node_dir(node.id) / "result.json").is_file()}
+        # A finished node whose model was pruned (--keep leaves) counts as trained unless something
+        # still to run reads its model: then it is trained again.
+        trained = {node_id for node_id in finished
+                   if model_ready(self.context, node_id) or not self._pending_dependents(node_id, finished, evals_done)}
+        return trained, evals_done
+
+    def _pending_dependents(self, node_id: str, trained: set[str], evals_done: set[str]) -> bool:
+        return bool(self.plan.needed_by(node_id, done=trained | evals_done))
+
+    # -------------------------------------------------------------- the loop
+
+    def run(self) -> RunSummary:
+        started = time.time()
+        summary = RunSummary()
+        trained, evals_done = self._initial_state()
+        summary.skipped = len(trained) + len(evals_done)
+        failed: set[str] = set()
+        running: dict[Any, TrainNode | EvalNode] = {}
+        total = len(self.plan.train_nodes) + len(self.plan.eval_nodes)
+        self.progress("start", {"total": total, "done": summary.skipped})
+        try:
+            while True:
+                for node in self._ready(trained, evals_done, failed, set(n.id for n in running.values())):
+                    if len(running) >= self.workers:
+                        break
+                    running[self._start(node)] = node
+                if not running:
+                    break
+                for handle in self.backend.wait(list(running), timeout=1.0):
+                    node = running.pop(handle)
+                    self._finished(node, handle, trained, evals_done, failed, summary)
+                    self.progress("progress", {"total": total, "done": len(trained) + len(evals_done),
+                                               "running": len(running), "failed": len(failed)})
+        finally:
+            self.backend.shutdown()
+        summary.blocked = [n.id for n in self.plan.train_nodes if n.id not in trained and n.id not in failed] + \
+                          [e.id for e in self.plan.eval_nodes if e.id not in evals_done and e.id not in failed]
+        summary.wall_seconds = round(time.time() - started, 2)
+        return summary
+
+    def _ready(self, trained: set[str], evals_done: set[str], failed: set[str], running: set[str]):
+        for node in self.plan.train_nodes:
+            if node.id in trained or node.id in failed or node.id in running:
+                continue
+            if node.parent is None or (node.parent in trained and model_ready(self.context, node.parent)):
+                yield node
+        for node in self.plan.eval_nodes:
+            if node.id in evals_done or node.id in failed or node.id in running:
+                continue
+            if node.model_node is None or (node.model_node in trained and model_ready(self.context, node.model_node)):
+                yield node
+
+    def _start(self, node: TrainNode | EvalNode) -> Any:
+        kind = "train" if isinstance(node, TrainNode) else "eval"
+        label = node.label if isinstance(node, TrainNode) else f"{node.order} -> {node.target}"
+        for key in ([node.id] if kind == "train" else record_ids(node)):
+            self.store.mark_node(key, kind, "running", label=label)
+        self.progress("node_start", {"id": node.id, "kind": kind, "label": label})
+        function = run_train_node if kind == "train" else run_eval_node
+        return self.backend.submit(function, self.context, node, gpus=self.gpus_per_node)
+
+    def _finished(self, node, handle, trained, evals_done, failed, summary: RunSummary) -> None:
+        kind = "train" if isinstance(node, TrainNode) else "eval"
+        keys = [node.id] if kind == "train" else record_ids(node)
+        try:
+            self.backend.result(handle)
+        except Exception as error:  # a node's failure must not stop the others
+            failed.add(node.id)
+            summary.failed[node.id] = _error_line(error)
+            for key in keys:
+                self.store.mark_node(key, kind, "failed", error=summary.failed[node.id])
+            self.progress("node_failed", {"id": node.id, "error": summary.failed[node.id]})
+            return
+        if kind == "train":
+            trained.add(node.id)
+            summary.trained.append(node.id)
+            self.store.mark_node(node.id, "train", "done")
+        else:
+            evals_done.add(node.id)
+            summary.evaluated.append(node.id)
+        self.progress("node_done", {"id": node.id, "kind": kind})
+        self._prune(trained, evals_done)
+
+    def _prune(self, trained: set[str], evals_done: set[str]) -> None:
+        """--keep leaves: drop the models of trainings that nothing still to run reads."""
+        if self.keep != "leaves":
+            return
+        for node in self.plan.train_nodes:
+            if node.is_target or node.id not in trained:
+                continue
+            model_dir = self.context.node_dir(node.id) / "model"
+            if model_dir.is_dir() and not self._pending_dependents(node.id, trained, evals_done):
+                shutil.rmtree(model_dir, ignore_errors=True)
