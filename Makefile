@@ -11,8 +11,9 @@ setup:
 test: setup
 	@$(PY) -m pytest -m "not slow or ci" $(PYTEST_ARGS)
 
-# Everything, including the slow real-model tests.
+# Everything, including the slow real-model tests and the Ray executor.
 test-all: setup
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[ray]"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
