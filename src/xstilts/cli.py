@@ -195,6 +195,8 @@ def evaluate(
     langs: str = typer.Option("all", help="'all' (every language with data) or a list like de,zh."),
     data: Optional[Path] = typer.Option(None, help="Data directory (default: $XSTILTS_DATA or ../shared/xtreme-data)."),
     split: Optional[str] = typer.Option(None, help="Split to evaluate (default: the task's evaluation split)."),
+    eval_slice: Optional[str] = typer.Option(None, "--slice", help="Rows of every language, e.g. '[2000:]' (keep "
+                                             "evaluation rows disjoint from the rows a parallel set trained on)."),
     batch_size: int = typer.Option(64, help="Inference batch size."),
     max_examples: Optional[int] = typer.Option(None, help="Only the first N examples per language (quick looks)."),
     layer: Optional[int] = typer.Option(None, help="Retrieval: hidden layer (default round(7/12 of depth); -1 = last)."),
@@ -208,7 +210,7 @@ def evaluate(
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, _data_dir_or_default(data), out, langs=langs, split=split,
-                              batch_size=batch_size, max_examples=max_examples, retrieval=retrieval, progress=on_event)
+                              eval_slice=eval_slice, batch_size=batch_size, max_examples=max_examples, retrieval=retrieval, progress=on_event)
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
 
 

@@ -99,7 +99,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
                         eval_slice: str | None, progress: Progress) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     from xstilts.evaluation.predict import predict_logits
     from xstilts.evaluation.prediction_files import write_predictions
-    from xstilts.evaluation.scores import score_predictions
+    from xstilts.scoring import score_examples
     from xstilts.modeling.collate import PadCollator
     from xstilts.modeling.feature_cache import cached_features
     from xstilts.modeling.kinds.base import FeatureSettings
@@ -135,8 +135,10 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
                                 per_token=task.kind in (TaskKind.TAGGING, TaskKind.EXTRACTIVE_QA),
                                 on_batch=lambda n: progress("batch", {"rows": n, "total": len(features)}))
         predictions = adapter.decode(logits, features, examples, labels)
-        write_predictions(task, out_dir / "predictions", split, lang, predictions)
-        per_language[lang] = score_predictions(task, lang, examples, predictions)
+        path = write_predictions(task, out_dir / "predictions", split, lang, predictions)
+        # Scored from the written file by the same code as `xstilts score`: what is reported is
+        # exactly what the official-format prediction file scores.
+        per_language[lang] = score_examples(task, lang, examples, f"{task.name} {split}-{lang}", path)
         progress("scored", {"lang": lang, **per_language[lang]})
     settings_record = {"max_length": settings.max_length, "doc_stride": settings.doc_stride, "head": head,
                        "batch_size": batch_size, "max_examples": max_examples, "device": str(device)}

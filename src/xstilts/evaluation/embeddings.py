@@ -1,0 +1,131 @@
+"""Sentence vectors straight from an encoder's hidden states (for BUCC and Tatoeba).
+
+XTREME mean-pools one hidden layer over the attention mask, special tokens included. Which
+layer and which pooling reproduce the paper differs between XTREME's own scripts (see
+docs/xtreme-reference.md section 3), so both are settings and every result records them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from xstilts.errors import ConfigError
+from xstilts.modeling.loading import default_retrieval_layer
+
+Pooling = Literal["mean", "cls"]
+ProgressCallback = Callable[[int, int], None]  # (sentences done, sentences in total)
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How sentences become vectors.
+
+    ``layer`` indexes HF ``hidden_states`` (0 = embedding output, ``num_layers`` = last layer,
+    negative counts from the end); None means 7/12 of the depth, halves rounded up, i.e. layer
+    14 of XLM-R large as in the XTREME paper. ``prefix`` is put before every sentence (e5 models expect
+    "query: ").
+    """
+
+    layer: int | None = None
+    pooling: Pooling = "mean"
+    prefix: str = ""
+    max_length: int = 512
+    batch_size: int = 64
+    normalize: bool = True
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("mean", "cls"):
+            raise ConfigError(f"retrieval.pooling: expected 'mean' or 'cls', got {self.pooling!r}")
+        if self.max_length < 2:
+            raise ConfigError(f"retrieval.max_length: expected at least 2 tokens, got {self.max_length}")
+        if self.batch_size < 1:
+            raise ConfigError(f"retrieval.batch_size: expected a positive number, got {self.batch_size}")
+
+    def resolve(self, num_layers: int) -> RetrievalSettings:
+        """These settings with ``layer`` made a concrete index into ``hidden_states``."""
+        layer = default_retrieval_layer(num_layers) if self.layer is None else self.layer
+        if layer < 0:
+            layer += num_layers + 1
+        if not 0 <= layer <= num_layers:
+            raise ConfigError(
+                f"retrieval.layer: expected an index in 0..{num_layers} (or negative from the end) "
+                f"for a {num_layers}-layer encoder, got {self.layer}")
+        return replace(self, layer=layer)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def base_encoder(model: nn.Module) -> nn.Module:
+    """The module that maps token ids to hidden states.
+
+    A HF head model is reduced to its base model; a multi-task container (anything with an
+    ``.encoder`` that is not itself a HF model) to its encoder. Any other module is used as is
+    and must return ``hidden_states`` when asked for them.
+    """
+    if isinstance(model, PreTrainedModel):
+        return model.base_model
+    encoder = getattr(model, "encoder", None)
+    return base_encoder(encoder) if isinstance(encoder, nn.Module) else model
+
+
+def encoder_depth(model: nn.Module) -> int:
+    """Number of transformer layers (``hidden_states`` has one more entry: the embeddings)."""
+    config = getattr(base_encoder(model), "config", None)
+    depth = getattr(config, "num_hidden_layers", None)
+    if depth is None:
+        raise ConfigError("retrieval: the model has no config.num_hidden_layers; cannot resolve retrieval.layer")
+    return int(depth)
+
+
+def embed_sentences(model: nn.Module, tokenizer: Any, sentences: Sequence[str], settings: RetrievalSettings,
+                    device: torch.device | str | None = None,
+                    progress: ProgressCallback | None = None) -> np.ndarray:
+    """One float32 vector per sentence, in the order given, shape (len(sentences), hidden)."""
+    encoder = base_encoder(model)
+    settings = settings.resolve(encoder_depth(encoder))
+    device = torch.device(device) if device is not None else next(encoder.parameters()).device
+    encoded = tokenizer([settings.prefix + s for s in sentences], truncation=True,
+                        max_length=settings.max_length)
+    # Longest first: batches of similar length waste little padding, and memory fails early.
+    order = sorted(range(len(sentences)), key=lambda i: -len(encoded["input_ids"][i]))
+    vectors: list[np.ndarray] = []
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), settings.batch_size):
+                rows = order[start:start + settings.batch_size]
+                batch = tokenizer.pad({key: [values[i] for i in rows] for key, values in encoded.items()},
+                                      return_tensors="pt")
+                vectors.append(_embed_batch(encoder, batch.to(device), settings))
+                if progress is not None:
+                    progress(start + len(rows), len(order))
+    finally:
+        encoder.train(was_training)
+    if not vectors:
+        return np.zeros((0, getattr(encoder.config, "hidden_size", 0)), dtype=np.float32)
+    in_length_order = np.concatenate(vectors)
+    result = np.empty_like(in_length_order)
+    result[order] = in_length_order
+    return result
+
+
+def _embed_batch(encoder: nn.Module, batch: Any, settings: RetrievalSettings) -> np.ndarray:
+    hidden_states = encoder(**batch, output_hidden_states=True).hidden_states
+    states = hidden_states[settings.layer].float()
+    if settings.pooling == "cls":
+        pooled = states[:, 0]
+    else:
+        mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1)
+    if settings.normalize:
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+    return pooled.cpu().numpy()
