@@ -299,3 +299,11 @@ def test_decode_reads_the_logits_that_batched_prediction_returns(shared_data, ti
     predictions = adapter.decode(logits, features, examples, None)
     assert list(predictions) == [example.guid for example in examples]
     assert all(answer and answer in example.context for example, answer in zip(examples, predictions.values()))
+
+
+def test_squad_v2_gets_the_no_answer_decoding():
+    from xstilts.modeling.kinds import adapter_for_task
+    from xstilts.tasks.registry import get_task
+
+    assert adapter_for_task(get_task("squad_v2")).decoding.allow_no_answer is True
+    assert adapter_for_task(get_task("xquad")).decoding.allow_no_answer is False

@@ -102,6 +102,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     from xstilts.scoring import score_examples
     from xstilts.modeling.collate import PadCollator
     from xstilts.modeling.feature_cache import cached_features
+    from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.kinds.base import FeatureSettings
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.tasks.load import load_examples
@@ -117,7 +118,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
                           f"(heads: {', '.join(model.head_specs) or 'none'})")
     labels = model.head_specs[head].labels
     tokenizer = load_tokenizer(tokenizer_source(model_ref))
-    adapter = model.adapter(head)
+    adapter = adapter_for_task(task)
     defaults = defaults_for(task)
     settings = FeatureSettings(max_length=max_length or int(defaults.get("max_length", 256)),
                                doc_stride=int(defaults.get("doc_stride", 128)))

@@ -247,11 +247,12 @@ class Trainer:
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
         from xstilts.modeling.collate import PadCollator, row_length
         from xstilts.modeling.feature_cache import cached_features
+        from xstilts.modeling.kinds import adapter_for_task
 
         settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride)
         prepared = []
         for task_data in self.stage.tasks:
-            adapter = model.adapter(task_data.head_name)
+            adapter = adapter_for_task(task_data.task)
             self.progress("featurize", {"task": task_data.task.name, "examples": len(task_data.train)})
             train = cached_features(adapter, task_data.train, tokenizer, task_data.labels, settings)
             dev_rows = (cached_features(adapter, task_data.dev, tokenizer, task_data.labels, settings).to_list()

@@ -6,9 +6,9 @@ from functools import cache
 
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter
-from xstilts.tasks.types import TaskKind
+from xstilts.tasks.types import TaskKind, TaskSpec
 
-__all__ = ["FeatureSettings", "KindAdapter", "get_adapter"]
+__all__ = ["FeatureSettings", "KindAdapter", "adapter_for_task", "get_adapter"]
 
 
 def get_adapter(kind: TaskKind | str) -> KindAdapter:
@@ -19,6 +19,20 @@ def get_adapter(kind: TaskKind | str) -> KindAdapter:
         known = ", ".join(k.value for k in TaskKind)
         raise ConfigError(f"unknown task kind {kind!r}; expected one of {known}") from None
     return _adapter(kind)
+
+
+def adapter_for_task(task: TaskSpec) -> KindAdapter:
+    """The adapter of a task's kind with the task's own options (SQuAD v2 may answer nothing)."""
+    if task.kind is TaskKind.EXTRACTIVE_QA and dict(task.extra).get("allow_no_answer"):
+        return _no_answer_qa_adapter()
+    return get_adapter(task.kind)
+
+
+@cache
+def _no_answer_qa_adapter() -> KindAdapter:
+    from xstilts.modeling.kinds.qa import QAAdapter
+
+    return QAAdapter(allow_no_answer=True)
 
 
 @cache
