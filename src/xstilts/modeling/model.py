@@ -96,14 +96,23 @@ class MultiTaskModel(nn.Module):
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, directory: str | Path, tokenizer: Any = None) -> None:
-        """Write the model to ``directory`` atomically: built beside it, then swapped in."""
+    def save(self, directory: str | Path, tokenizer: Any = None, tokenizer_files: Path | None = None) -> None:
+        """Write the model to ``directory`` atomically: built beside it, then swapped in.
+
+        The tokenizer goes beside the encoder: its files are linked from ``tokenizer_files`` (a
+        folder holding them: much faster than serialising XLM-R's 17 MB tokenizer again), else
+        written from ``tokenizer``.
+        """
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
         try:
             self.encoder.save_pretrained(staging / ENCODER_DIR)
-            if tokenizer is not None:
+            if tokenizer_files is not None and _has_tokenizer_files(tokenizer_files):
+                for name in TOKENIZER_FILES:
+                    if (tokenizer_files / name).is_file():
+                        link_or_copy(tokenizer_files / name, staging / ENCODER_DIR / name)
+            elif tokenizer is not None:
                 tokenizer.save_pretrained(staging / ENCODER_DIR)
             weights = {f"{name}.{key}": tensor.detach().contiguous().cpu()
                        for name, head in self.heads.items() for key, tensor in head.state_dict().items()}
@@ -134,6 +143,39 @@ class MultiTaskModel(nn.Module):
             head.load_state_dict({key[len(prefix):]: tensor for key, tensor in weights.items()
                                   if key.startswith(prefix)})
         return model
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
+                   "vocab.txt", "added_tokens.json")
+
+
+def _has_tokenizer_files(folder: Path) -> bool:
+    return (folder / "tokenizer.json").is_file() or (folder / "sentencepiece.bpe.model").is_file()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (same bytes, no copy); copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of the folder ``source`` made of hard links (written atomically)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        for path in sorted(source.rglob("*")):
+            destination = staging / path.relative_to(source)
+            if path.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                link_or_copy(path, destination)
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _swap_in(staging: Path, directory: Path) -> None:

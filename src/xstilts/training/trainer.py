@@ -30,6 +30,7 @@ import torch
 
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
+from xstilts.modeling.model import link_tree
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig
 from xstilts.training.data import StageData, TaskData
@@ -208,7 +209,20 @@ class Trainer:
 
         model, optimizer = accelerator.prepare(model, optimizer)
         unwrapped = accelerator.unwrap_model(model)
-        save = lambda directory: unwrapped.save(directory, tokenizer)  # noqa: E731
+        tokenizer_dir = Path(tokenizer_source(source))
+        tokenizer_files = tokenizer_dir if tokenizer_dir.is_dir() else None
+
+        def save(directory: Path) -> None:
+            unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files)
+
+        def save_for_checkpoint(directory: Path) -> None:
+            # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite.
+            best = position["best"]
+            if best is not None and best["step"] == position["step"] and (self.run_dir / BEST_DIR).is_dir():
+                link_tree(self.run_dir / BEST_DIR, directory)
+            else:
+                save(directory)
+
         eval_every = config.eval_every or steps_per_epoch
         has_dev = any(t.dev_rows for t in tasks)
         stopped_early = False
@@ -228,8 +242,9 @@ class Trainer:
             if evaluate_now:
                 scores = self._evaluate(unwrapped, tasks, accelerator.device) if accelerator.is_main_process else None
                 stopped_early = self._record_eval(save, position, scores, accelerator)
-            if accelerator.is_main_process and (evaluate_now or step % config.checkpoint_every == 0):
-                save_checkpoint(self.run_dir, save, optimizer, scheduler, position)
+            finishing = step >= total_steps or stopped_early  # result.json follows at once
+            if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
+                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position)
             accelerator.wait_for_everyone()
 
         return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early)
