@@ -116,15 +116,17 @@ class Scheduler:
         return summary
 
     def _ready(self, trained: set[str], evals_done: set[str], failed: set[str], running: set[str]):
-        for node in self.plan.train_nodes:
-            if node.id in trained or node.id in failed or node.id in running:
-                continue
-            if node.parent is None or (node.parent in trained and model_ready(self.context, node.parent)):
-                yield node
+        """Nodes whose inputs are finished. Evaluations first: results arrive early, and with
+        --keep leaves an intermediate model can be dropped as soon as its readers are done."""
         for node in self.plan.eval_nodes:
             if node.id in evals_done or node.id in failed or node.id in running:
                 continue
             if node.model_node is None or (node.model_node in trained and model_ready(self.context, node.model_node)):
+                yield node
+        for node in self.plan.train_nodes:
+            if node.id in trained or node.id in failed or node.id in running:
+                continue
+            if node.parent is None or (node.parent in trained and model_ready(self.context, node.parent)):
                 yield node
 
     def _start(self, node: TrainNode | EvalNode) -> Any:
