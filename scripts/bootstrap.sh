@@ -22,7 +22,9 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     echo "bootstrap: GPU found, installing torch with CUDA" >&2
     "${PIP[@]}" torch
-  elif "${PIP[@]}" --no-index 'torch==2.13.0' 2>/dev/null; then
+  elif "${PIP[@]}" --no-deps --no-index 'torch==2.13.0' 2>/dev/null; then
+    # A CPU wheel that pip's find-links offer on this machine; then its dependencies from the index.
+    "${PIP[@]}" 'torch==2.13.0'
     echo "bootstrap: installed the local CPU build of torch 2.13.0" >&2
   else
     echo "bootstrap: no GPU, installing the CPU build of torch" >&2
