@@ -4,7 +4,7 @@ One file: ``score_file(task, lang, gold, pred)``. The gold file is the task's ow
 with the task's reader: XNLI/PAWS-X TSV, PAN-X TSV, UD CoNLL-U, SQuAD-format JSON), except for the
 retrieval tasks, whose gold is either XTREME's label file (BUCC: ``source id<TAB>target id``
 lines; Tatoeba: one integer per line) or the task's data file (BUCC ``LANG-en.SPLIT.LANG`` with its
-``.gold`` twin; Tatoeba ``tatoeba.XXX-eng.XXX``, line-aligned).
+``.gold`` twin; Tatoeba ``tatoeba.LLL-eng.LLL``, line-aligned).
 
 A folder: ``score_folder(pred_dir, gold_dir)`` reads the layout xtreme's evaluate.py reads,
 generalised to the split::

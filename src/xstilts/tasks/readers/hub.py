@@ -195,7 +195,7 @@ def multiple_choice_rows(task: TaskSpec, rows: Sequence[dict], where: Path) -> l
 
 
 def tatoeba_rows(rows: Sequence[dict], lang: str, where: Path) -> RetrievalSet:
-    """google/xtreme tatoeba.XXX rows: source_sentence (XXX) and target_sentence (English), aligned."""
+    """google/xtreme tatoeba.LLL rows: source_sentence (LLL) and target_sentence (English), aligned."""
     source, target = [], []
     for line, row in enumerate(rows, start=1):
         source.append(SentencePair(str(line - 1), text_field(row, "source_sentence", where, line).strip()))

@@ -11,7 +11,7 @@ from xstilts.tasks.types import RetrievalSet, SentencePair
 
 
 def tatoeba(path: Path, lang: str) -> list[RetrievalSet]:
-    """``tatoeba.XXX-eng.XXX`` and its ``.eng`` twin: line i of one is the translation of line i of the other."""
+    """``tatoeba.LLL-eng.LLL`` and its ``.eng`` twin: line i of one is the translation of line i of the other."""
     english_path = path.with_suffix(".eng")
     if not english_path.is_file():
         raise DataFormatError(path, None, f"expected the English side next to it at {english_path.name}")
