@@ -146,3 +146,29 @@ def test_retrieval_has_no_adapter_and_missing_model_is_reported(tmp_path):
         get_adapter(TaskKind.RETRIEVAL)
     with pytest.raises(MissingDataError, match="heads.json missing"):
         MultiTaskModel.load(tmp_path)
+
+
+def test_unchanged_embeddings_are_linked_not_rewritten(tmp_path, tiny_model_dir):
+    import torch
+
+    from xstilts.modeling.encoder_files import EMBEDDINGS_SHARD
+    from xstilts.modeling.model import MultiTaskModel
+
+    model = MultiTaskModel.from_pretrained_encoder(tiny_model_dir)
+    model.add_head("panx", "tagging", ["O", "B-PER", "I-PER"])
+    model.save(tmp_path / "parent")
+    parent_shard = tmp_path / "parent" / "encoder" / EMBEDDINGS_SHARD
+    with torch.no_grad():
+        model.encoder.encoder.layer[0].output.dense.weight.add_(1.0)  # train something else
+    model.save(tmp_path / "child", embeddings_from=tmp_path / "parent" / "encoder")
+    child_shard = tmp_path / "child" / "encoder" / EMBEDDINGS_SHARD
+    assert child_shard.stat().st_ino == parent_shard.stat().st_ino
+
+    with torch.no_grad():
+        model.encoder.get_input_embeddings().weight.add_(1.0)  # now the embeddings differ
+    model.save(tmp_path / "changed", embeddings_from=tmp_path / "parent" / "encoder")
+    assert (tmp_path / "changed" / "encoder" / EMBEDDINGS_SHARD).stat().st_ino != parent_shard.stat().st_ino
+
+    reloaded = MultiTaskModel.load(tmp_path / "changed")
+    for (name, a), (_, b) in zip(model.encoder.state_dict().items(), reloaded.encoder.state_dict().items()):
+        assert torch.equal(a, b), name

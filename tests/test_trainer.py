@@ -34,9 +34,17 @@ def _stage(shared_data: Path, tasks=("panx",)) -> StageData:
     return StageData(datas)
 
 
+def _encoder_weights(folder: Path) -> dict:
+    """Every tensor of a saved encoder, single-file or sharded."""
+    weights = {}
+    for shard in sorted(folder.glob("*.safetensors")):
+        weights.update(load_file(shard))
+    return weights
+
+
 def _weights(run_dir: Path) -> dict:
     model = run_dir / "model"
-    return {**load_file(model / "heads.safetensors"), **load_file(model / "encoder" / "model.safetensors")}
+    return {**load_file(model / "heads.safetensors"), **_encoder_weights(model / "encoder")}
 
 
 def _assert_same_weights(a: Path, b: Path) -> None:
@@ -70,8 +78,8 @@ def test_training_reduces_loss_selects_best_and_finishes(uninterrupted):
 
 def test_training_changes_the_encoder(uninterrupted, tiny_model_dir):
     run_dir, _, _ = uninterrupted
-    before = load_file(tiny_model_dir / "model.safetensors")
-    after = load_file(run_dir / "model" / "encoder" / "model.safetensors")
+    before = _encoder_weights(tiny_model_dir)
+    after = _encoder_weights(run_dir / "model" / "encoder")
     changed = [k for k in before if k in after and not (before[k] == after[k]).all()]
     assert len(changed) > len(before) // 2
 

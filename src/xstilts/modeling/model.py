@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from xstilts.errors import ConfigError, MissingDataError
+from xstilts.modeling.encoder_files import save_encoder
 from xstilts.modeling.kinds import KindAdapter, get_adapter
 from xstilts.tasks.types import TaskKind
 
@@ -96,18 +97,20 @@ class MultiTaskModel(nn.Module):
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, directory: str | Path, tokenizer: Any = None, tokenizer_files: Path | None = None) -> None:
+    def save(self, directory: str | Path, tokenizer: Any = None, tokenizer_files: Path | None = None,
+             embeddings_from: Path | None = None) -> None:
         """Write the model to ``directory`` atomically: built beside it, then swapped in.
 
         The tokenizer goes beside the encoder: its files are linked from ``tokenizer_files`` (a
         folder holding them: much faster than serialising XLM-R's 17 MB tokenizer again), else
-        written from ``tokenizer``.
+        written from ``tokenizer``. Word embeddings identical to those of the encoder folder
+        ``embeddings_from`` are hard-linked, not written again (see ``encoder_files``).
         """
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
         try:
-            self.encoder.save_pretrained(staging / ENCODER_DIR)
+            save_encoder(self.encoder, staging / ENCODER_DIR, embeddings_from)
             if tokenizer_files is not None and _has_tokenizer_files(tokenizer_files):
                 for name in TOKENIZER_FILES:
                     if (tokenizer_files / name).is_file():

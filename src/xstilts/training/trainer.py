@@ -212,8 +212,11 @@ class Trainer:
         tokenizer_dir = Path(tokenizer_source(source))
         tokenizer_files = tokenizer_dir if tokenizer_dir.is_dir() else None
 
+        # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
+        parent_encoder = Path(str(source)) / "encoder" if (Path(str(source)) / "heads.json").is_file() else None
+
         def save(directory: Path) -> None:
-            unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files)
+            unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
 
         def save_for_checkpoint(directory: Path) -> None:
             # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite.
