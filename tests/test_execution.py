@@ -117,7 +117,7 @@ def _kill_when_some_results(args: list[str], study_dir: Path, env: dict) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("executor", ["local", "ray"])
+@pytest.mark.parametrize("executor", [pytest.param("local", marks=pytest.mark.ci), "ray"])
 def test_kill_9_and_rerun_gives_the_uninterrupted_store(reference, executor, tmp_path, tiny_model_dir, shared_data):
     if executor == "ray":
         pytest.importorskip("ray")

@@ -142,6 +142,7 @@ Trainer(stage, config, out).run(model)
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_kill_9_and_rerun_matches_uninterrupted(uninterrupted, tmp_path, shared_data, tiny_model_dir):
     reference_dir, reference, _ = uninterrupted
     run_dir = tmp_path / "killed"
