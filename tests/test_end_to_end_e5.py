@@ -57,6 +57,7 @@ def test_english_ner_training_transfers_zero_shot(e5_model, shared_data, tmp_pat
                         langs="de,sw", eval_slice="[:300]", max_length=64)
     for lang in ("de", "sw"):
         f1, f1_untrained = trained["per_language"][lang]["f1"], baseline["per_language"][lang]["f1"]
+        print(f"{lang}: F1 {f1:.1f} trained vs {f1_untrained:.1f} untrained")
         assert f1 > f1_untrained + 15, (lang, f1, f1_untrained)
     written = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert written["per_language"]["de"]["f1"] == trained["per_language"]["de"]["f1"]
