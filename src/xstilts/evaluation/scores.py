@@ -8,15 +8,6 @@ from typing import Any
 from xstilts.tasks.types import Example, Metric, TaskKind, TaskSpec
 
 
-def primary_metric(task: TaskSpec) -> str:
-    """The metric used for model selection on English dev (higher is better)."""
-    if task.kind is TaskKind.TAGGING and task.metric in (Metric.POS_F1, Metric.SPAN_F1):
-        return "f1"
-    if task.kind is TaskKind.EXTRACTIVE_QA:
-        return "f1"
-    return "accuracy"
-
-
 def score_predictions(task: TaskSpec, lang: str, examples: Sequence[Example], predictions: Any) -> dict[str, float]:
     """Metrics (x100) of ``predictions`` in the scorer's format (see KindAdapter.decode)."""
     from xstilts.metrics import classification, qa, tagging

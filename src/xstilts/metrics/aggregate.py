@@ -27,6 +27,11 @@ _QA_METRICS = (Metric.SQUAD, Metric.MLQA)
 _F1_METRICS = (Metric.POS_F1, Metric.SPAN_F1, Metric.BUCC_F1)
 
 
+def primary_metric(task: str) -> str:
+    """The one metric that ranks models on ``task``: model selection, tables (QA: F1)."""
+    return "accuracy" if get_task(task).metric in (Metric.ACCURACY, Metric.TATOEBA_ACCURACY) else "f1"
+
+
 def metric_averages(per_language: LanguageScores) -> dict[str, float]:
     """Mean of every metric over the languages that report it."""
     names = {name for scores in per_language.values() for name in scores}

@@ -29,11 +29,10 @@ from scipy import stats
 
 from xstilts.errors import ConfigError, UnknownTaskError
 from xstilts.tasks.registry import TARGET_TASKS, get_task
-from xstilts.tasks.types import Metric
+from xstilts.metrics.aggregate import primary_metric
 
 AVERAGE = "avg"
 CELL_FIELDS = ("mean", "std", "n", "contaminated")
-_ACCURACY_METRICS = (Metric.ACCURACY, Metric.TATOEBA_ACCURACY)
 _RUN = ["order_name", "seed"]
 
 
@@ -47,11 +46,6 @@ class PairedDifference:
     t_statistic: float | None  # None with fewer than 2 pairs or when all differences are equal
     p_value: float | None  # two-sided paired t-test (scipy.stats.ttest_rel)
     contaminated: bool  # either order's cell is contaminated
-
-
-def primary_metric(task: str) -> str:
-    """The metric name a task's table shows (see the module docstring)."""
-    return "accuracy" if get_task(task).metric in _ACCURACY_METRICS else "f1"
 
 
 # ---------------------------------------------------------------- tables

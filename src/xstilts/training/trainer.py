@@ -338,7 +338,8 @@ class Trainer:
     def _evaluate(self, model, tasks: list[_TaskFeatures], device) -> dict[str, float]:
         """Primary dev metric per task (English dev by default); the stage score is their mean."""
         from xstilts.evaluation.predict import predict_logits
-        from xstilts.evaluation.scores import primary_metric, score_predictions
+        from xstilts.evaluation.scores import score_predictions
+        from xstilts.metrics.aggregate import primary_metric
         from xstilts.tasks.types import TaskKind
 
         scores = {}
@@ -352,7 +353,7 @@ class Trainer:
             predictions = task.adapter.decode(logits, task.dev_rows, data.dev, data.labels)
             lang = data.dev_selection.lang if data.dev_selection else "en"
             metrics = score_predictions(data.task, lang, data.dev, predictions)
-            scores[data.task.name] = float(metrics[primary_metric(data.task)])
+            scores[data.task.name] = float(metrics[primary_metric(data.task.name)])
         return scores
 
     def _record_eval(self, save: Callable[[Path], None], position: dict[str, Any], scores: dict[str, float] | None,
@@ -374,7 +375,7 @@ class Trainer:
         return patience is not None and position["bad_evals"] >= patience
 
     def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early) -> TrainResult:
-        from xstilts.evaluation.scores import primary_metric
+        from xstilts.metrics.aggregate import primary_metric
 
         final = self.run_dir / MODEL_DIR
         selected = "best" if self.config.select_best and position["best"] is not None else "last"
@@ -387,7 +388,7 @@ class Trainer:
                     os.replace(best_dir, final)
             else:
                 save(final)
-        metrics = sorted({primary_metric(t.data.task) for t in tasks if t.dev_rows})
+        metrics = sorted({primary_metric(t.data.task.name) for t in tasks if t.dev_rows})
         result = TrainResult(
             run_dir=str(self.run_dir), model_dir=str(final), steps=position["step"],
             epochs=round(position["step"] / steps_per_epoch, 4), selected=selected,
