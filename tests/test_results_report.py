@@ -266,8 +266,8 @@ def test_report_flags_compute_confound_and_deterministic_baseline(study):
     report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref),
                           ReportOptions(resamples=200))
     warnings = next(s for s in report.sections if s.title == "Warnings").paragraphs
-    assert any("Compute confound: nli_en>nli_de ran 60 intermediate optimizer steps, nli_en+nli_de ran 30 (-50%"
-               in line for line in warnings), warnings
+    assert any("Compute confound: nli_en>nli_de vs nli_en+nli_de: 60 vs 30 intermediate optimizer steps (-50%), "
+               "960 vs 480 intermediate training examples (-50%)" in line for line in warnings), warnings
     assert any(line.startswith("Deterministic (Tatoeba): baseline") for line in warnings), warnings
     tatoeba = report.tables()["tatoeba_cells"]
     assert tatoeba.loc["baseline", "de"].endswith("(det.)") and "±" not in tatoeba.loc["baseline", "de"]

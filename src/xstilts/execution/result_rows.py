@@ -82,7 +82,10 @@ def _intermediate_total(trainings: Sequence[Mapping[str, Any]], key: str) -> int
 def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str | Path, base_model: str,
                       plan_hash: str, examples_refs: Mapping[str, str]) -> dict[int, list[ResultRow]]:
     """Rows of evaluation ``node`` (a plan EvalNode) per seed it stands for, from ``evaluate``'s summary."""
-    settings = {**summary["settings"], "eval_slice": node.eval_slice}
+    from xstilts.tasks.registry import get_task
+
+    # What defines the number: evaluation settings, the slice, and the scorer's metric rule.
+    settings = {**summary["settings"], "eval_slice": node.eval_slice, "metric_rule": get_task(node.task).metric.value}
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     trainings = trainings_with_steps(study_dir, node.path)
     selection = [{"stage": training["label"], **item} for training in node.path for item in training.get("select", ())]

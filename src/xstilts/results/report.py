@@ -431,8 +431,10 @@ def stage_trajectories(rows: pd.DataFrame, task: str) -> pd.DataFrame:
     frame = pd.DataFrame(records, columns=["order", "seed", "after_stages", "stage", "value"])
     if frame.empty:
         return frame
-    return frame.groupby(["order", "after_stages", "stage"], sort=False).agg(
+    summary = frame.groupby(["order", "after_stages", "stage"], sort=False).agg(
         mean=("value", "mean"), std=("value", "std"), seeds=("value", "size")).reset_index()
+    summary.loc[summary["after_stages"] == 0, "std"] = float("nan")  # the untrained encoder: one evaluation
+    return summary
 
 
 def _trajectory_section(rows: pd.DataFrame, tasks: Sequence[str]) -> Section | None:
@@ -463,18 +465,23 @@ def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -
         if pair in seen:
             continue
         seen.add(pair)
-        for column, what in (("train_steps", "optimizer steps"), ("train_examples", "training examples")):
-            values = {}
+        values: dict[str, dict[str, float]] = {}
+        for column in ("train_steps", "train_examples"):
             for condition in pair:
                 series = pd.to_numeric(rows.loc[rows["condition"] == condition, column], errors="coerce").dropna()
                 if not series.empty:
-                    values[condition] = float(series.mean())
-            if len(values) == 2:
-                a, b = values[pair[0]], values[pair[1]]
+                    values.setdefault(column, {})[condition] = float(series.mean())
+        differing = []
+        for column, what in (("train_steps", "optimizer steps"), ("train_examples", "training examples")):
+            found = values.get(column, {})
+            if len(found) == 2:
+                a, b = found[pair[0]], found[pair[1]]
                 if max(a, b) > 0 and abs(a - b) / max(a, b) > CONFOUND_THRESHOLD:
-                    lines.append(f"{pair[0]} ran {a:.0f} intermediate {what}, {pair[1]} ran {b:.0f} "
-                                 f"({(b - a) / a * 100:+.0f}% relative to {pair[0]}): their contrast measures "
-                                 "compute as well as order")
+                    differing.append(f"{a:.0f} vs {b:.0f} intermediate {what} "
+                                     f"({(b - a) / a * 100 if a else float('inf'):+.0f}%)")
+        if differing:
+            lines.append(f"{pair[0]} vs {pair[1]}: {', '.join(differing)}; their contrast measures compute as "
+                         "well as order")
     return lines
 
 

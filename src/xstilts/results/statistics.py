@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from xstilts.metrics.per_example import score_from_units
 
 AVERAGE = "avg"
 CORRECTIONS = ("holm", "bh")
@@ -132,7 +131,6 @@ class ContrastResult:
     bootstrap_p: float | None
     bootstrap_note: str | None = None
     adjusted_p: float | None = None  # of the primary test, across the family it belongs to
-    extra: dict = field(default_factory=dict, compare=False)
 
     def primary_p(self, test: str) -> float | None:
         return self.bootstrap_p if test == "bootstrap" and self.bootstrap_p is not None else self.t_p
@@ -251,8 +249,6 @@ def adjust_primary(contrasts: Sequence[ContrastResult], correction: str, test: s
 
 
 def _with_adjusted(result: ContrastResult, p: float | None) -> ContrastResult:
-    from dataclasses import replace
-
     return replace(result, adjusted_p=p)
 
 
@@ -265,7 +261,3 @@ def _units_by_seed(scores: pd.DataFrame, condition: str, languages: Sequence[str
             raise KeyError(f"{condition} {row.lang} seed {row.seed} has no per-example outputs")
         by_seed.setdefault(int(row.seed), {})[row.lang] = load_examples(row.examples_ref)
     return {seed: langs for seed, langs in by_seed.items() if set(languages) <= set(langs)}
-
-
-def check_units_match(units: pd.DataFrame, metric: str, value: float) -> bool:
-    return abs(score_from_units(units, metric) - value) < 1e-6 * max(1.0, abs(value))
