@@ -9,7 +9,8 @@ Study directory layout::
 
     STUDY_DIR/results.sqlite      the results store
     STUDY_DIR/nodes/<id>/         a training run (model/, result.json, checkpoint/ while running)
-    STUDY_DIR/evals/<id>/         an evaluation (predictions/, metrics.json)
+    STUDY_DIR/evals/<id>/         an evaluation (predictions/, metrics.json, examples.json: language ->
+                                  per-example outputs' hash)
     STUDY_DIR/examples/<sha>.parquet  per-example outputs of an evaluated language (content-addressed)
 """
 
@@ -124,6 +125,7 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.execution.result_rows import build_result_rows, write_examples
     from xstilts.results.store import ResultStore
+    from xstilts.training.trainer import write_json_atomic
 
     _limit_threads(context)
     task = get_task(node.task)
@@ -134,6 +136,8 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
                        max_length=max_length, retrieval=retrieval)
     refs = {lang: write_examples(context.study_dir, units)
             for lang, units in summary.get("per_example", {}).items() if units is not None}
+    # Beside metrics.json, so that rows rebuilt from the eval folder find their per-example outputs.
+    write_json_atomic(context.eval_dir(node.id) / "examples.json", refs)
     rows = build_result_rows(node, summary, study_dir=context.study_dir, base_model=context.base_model,
                              plan_hash=context.plan_hash, examples_refs=refs)
     store = ResultStore.for_study(context.study_dir)

@@ -65,10 +65,17 @@ def contrast_intervals(contrasts: pd.DataFrame, title: str, unit: str) -> bytes:
 
 
 def stage_trajectories(trajectories: pd.DataFrame, title: str, unit: str) -> bytes:
-    """One line per order: the retrieval score after 0, 1, ... of its stages."""
+    """One line per order: the retrieval score after 0, 1, ... of its stages. A single stage whose
+    points are the start of a longer order's line is left out of the figure (it would hide under it)."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.5, 4))
-    for order, points in trajectories.groupby("order", sort=False):
+    lines = {order: points for order, points in trajectories.groupby("order", sort=False)}
+    longer = [points for points in lines.values() if points["after_stages"].max() > 1]
+    for order, points in lines.items():
+        if points["after_stages"].max() == 1 and any(
+                (other.loc[other["after_stages"] == 1, "stage"] == points.loc[points["after_stages"] == 1, "stage"].iloc[0]).any()
+                for other in longer):
+            continue
         points = points.sort_values("after_stages")
         axes.plot(points["after_stages"], points["mean"], marker="o", label=order)
     steps = sorted(set(trajectories["after_stages"]))
