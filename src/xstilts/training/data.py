@@ -76,10 +76,18 @@ def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Exam
     return apply_slice(examples, selection.slice)
 
 
+# Targets whose English training set is another task's: XQuAD and MLQA fine-tune on SQuAD v1.1
+# (XTREME trains one model for both), so they share that training and its head.
+TRAINS_AS: dict[str, str] = {"xquad": "squad_v1", "mlqa": "squad_v1"}
+
+
 def head_name_for(task: TaskSpec) -> str:
-    """Tasks on one label set share a head: every NLI task trains the same "nli" head (ANLI+)."""
+    """Tasks on one label set share a head: every NLI task trains the same "nli" head (ANLI+);
+    XQuAD and MLQA use the SQuAD v1.1 head they were trained as."""
     from xstilts.tasks.classification import NLI_LABELS
 
+    if task.name in TRAINS_AS:
+        return head_name_for(get_task(TRAINS_AS[task.name]))
     if task.labels == NLI_LABELS:
         return "nli"
     return task.name
