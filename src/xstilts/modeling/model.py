@@ -81,6 +81,12 @@ class MultiTaskModel(nn.Module):
         self.heads[name] = head.to(device=reference.device, dtype=reference.dtype)
         self.head_specs[name] = spec
 
+    def remove_head(self, name: str) -> None:
+        """Drop head ``name`` if present (the next ``add_head`` builds it afresh)."""
+        if name in self.head_specs:
+            del self.heads[name]
+            del self.head_specs[name]
+
     def adapter(self, head_name: str) -> KindAdapter:
         return get_adapter(self._spec(head_name).kind)
 

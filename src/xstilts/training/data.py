@@ -51,6 +51,7 @@ class StageData:
     tasks: list[TaskData]
     sampling: Sampling = "proportional"
     temperature: float = 2.0
+    target: bool = False  # target fine-tuning: a fresh head unless the config carries it
 
     def probabilities(self, sizes: Sequence[int]) -> list[float]:
         """Chance that a step trains each task: proportional to size, size^(1/T), or uniform."""
