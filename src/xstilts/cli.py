@@ -159,6 +159,8 @@ def train(
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps (default 50)."),
+    preset: Optional[str] = typer.Option(None, help="paper (default: jiant's X-STILTs values) | xtreme (XTREME's baselines)."),
+    carry_head: Optional[bool] = typer.Option(None, help="Target task: keep the model's same-family head (default: fresh)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
     from xstilts.progress import training_progress
@@ -174,12 +176,13 @@ def train(
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
+        preset=preset, carry_head=carry_head,
     )
     data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
     train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
     dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
-                                         config.max_eval_examples)])
+                                         config.max_eval_examples)], target=spec.is_target)
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
                 "config": config.model_dump(), "semantics": TRAINING_SEMANTICS_VERSION}
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
