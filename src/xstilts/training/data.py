@@ -95,11 +95,14 @@ def head_name_for(task: TaskSpec) -> str:
 
 
 def label_set(task: TaskSpec, train: Sequence[Example]) -> tuple[str, ...] | None:
-    """The task's labels, or (open label sets such as CCG supertags) those seen in training."""
+    """The task's labels, or (open label sets such as CCG supertags) those seen in training plus
+    ``UNKNOWN_TAG`` for tags that only occur in dev or test."""
+    from xstilts.tasks.tagging import UNKNOWN_TAG
+
     if task.labels is not None:
         return task.labels
     if task.kind is TaskKind.TAGGING:
-        return tuple(sorted({tag for ex in train for tag in (ex.tags or ())}))
+        return (*sorted({tag for ex in train for tag in (ex.tags or ())} - {UNKNOWN_TAG}), UNKNOWN_TAG)
     return None
 
 
