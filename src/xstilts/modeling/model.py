@@ -154,8 +154,10 @@ class MultiTaskModel(nn.Module):
         return model
 
 
+# Linked from the parent's folder into encoder/: the tokenizer, and the model's documented
+# retrieval use (xstilts.evaluation.embeddings.RETRIEVAL_RECORD) so it travels with every stage.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
-                   "vocab.txt", "added_tokens.json")
+                   "vocab.txt", "added_tokens.json", "xstilts-retrieval.json")
 
 
 def _has_tokenizer_files(folder: Path) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from xstilts.errors import MissingDataError, XstiltsError
 from xstilts.study.file_cache import FileFacts
 from xstilts.study.hashing import MISSING, files_sha256
-from xstilts.tasks.load import load_examples, locate
+from xstilts.tasks.load import has_gold, load_examples, locate
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.slices import slice_range
 from xstilts.tasks.types import RetrievalSet, TaskSpec
@@ -38,6 +38,7 @@ class DataFacts:
     # Hash of the parsed examples: a reader change that alters them makes new node ids, one that
     # does not keeps them. None when missing.
     examples: str | None = None
+    labelled: bool = False  # whether the examples carry gold (blanked test sets do not)
 
     @property
     def present(self) -> bool:
@@ -78,12 +79,13 @@ class DataInspector:
             files = self._files(task, selection)
             # Keyed by the readers' source too: edited reader code re-parses (then the fingerprint
             # tells whether the examples changed).
-            rows, units, fingerprint = self.cache.get(
+            rows, units, fingerprint, labelled = self.cache.get(
                 "examples", files, f"{task.name}|{selection.lang}|{selection.split}|{reader_code_hash()}",
                 lambda: self._count(task, selection))
         except MissingDataError as error:
             return DataFacts((), MISSING, None, None, missing=str(error))
-        return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units, examples=fingerprint)
+        return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units, examples=fingerprint,
+                         labelled=labelled)
 
     def _files(self, task: TaskSpec, selection: DataSelection) -> list[Path]:
         if selection.files:
@@ -100,7 +102,7 @@ class DataInspector:
             return [path for part in parts for path in self._files(get_task(part.task), part)]
         return locate(task, selection.lang, selection.split, self.data_dir)[1]
 
-    def _count(self, task: TaskSpec, selection: DataSelection) -> list[int | str]:
+    def _count(self, task: TaskSpec, selection: DataSelection) -> list[int | str | bool]:
         files = [Path(f) for f in selection.files] or None
         try:
             examples = load_examples(task, selection.lang, selection.split, self.data_dir, files=files)
@@ -108,7 +110,7 @@ class DataInspector:
             # Unreadable data is the data checker's business; here it only leaves the count unknown.
             raise MissingDataError(f"{selection.describe()}: {error}") from None
         units = sum(len(ex.source) + len(ex.target) if isinstance(ex, RetrievalSet) else 1 for ex in examples)
-        return [len(examples), units, examples_fingerprint(examples)]
+        return [len(examples), units, examples_fingerprint(examples), has_gold(examples)]
 
 
 def examples_fingerprint(examples: list) -> str:

@@ -138,6 +138,9 @@ class Plan:
             "evaluations": len(self.eval_nodes),
             "evaluation_cells": sum(len(e.langs) for e in self.eval_nodes),
             "contaminated_cells": sum(len(e.contaminated) for e in self.eval_nodes),
+            "contamination": [{"target": e.target, "lang": lang, "order": e.order, "seeds": list(e.seeds),
+                               "reason": reason}
+                              for e in self.eval_nodes for lang, reason in sorted(e.contaminated.items())],
             "estimated_cost": estimate_cost(self),
             "disk_bytes_estimate": disk_bytes(self),
             "missing_data": list(self.missing_data),
@@ -316,11 +319,13 @@ class _PlanBuilder:
     # ------------------------------------------------------------ evaluations
 
     def eval_node(self, target: TargetSpec, task: TaskSpec, model: TrainNode | None, order: Order, seed: int) -> None:
-        split = target.eval_split or task.eval_split
+        split = target.eval_split or self.default_split(target, task)
         langs = self.languages(target, task, split)
         selections = {lang: DataSelection(task.name, lang, split, target.eval_slice) for lang in langs}
         facts = {lang: self.facts(selection) for lang, selection in selections.items()}
-        settings = (self.study.retrieval_for(target).model_dump() if task.is_retrieval
+        # Retrieval: only what the study sets; the rest comes from the model folder's recorded
+        # use (e5: "query: ", last layer, mean) or the defaults (XLM-R: XTREME's layer rule).
+        settings = (self.study.retrieval_for(target).model_dump(exclude_unset=True) if task.is_retrieval
                     else {"max_length": target.eval_max_length})
         eval_id = stable_hash({
             "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,
@@ -339,6 +344,18 @@ class _PlanBuilder:
             order.name, (seed,), order.stages, contaminated_cells(evaluated, self.used_data(model)), settings,
             self.units(task, target.eval_slice, facts.values()),
         )
+
+    def default_split(self, target: TargetSpec, task: TaskSpec) -> str:
+        """The labelled test split when the data directory has it (for any of the target's
+        languages), else the task's evaluation split (dev)."""
+        if task.eval_split == "test":
+            return "test"
+        langs = task.languages if target.langs == "all" else target.langs
+        for lang in langs:
+            facts = self.inspector.facts(DataSelection(task.name, lang, "test"))
+            if facts.present and facts.labelled:
+                return "test"
+        return task.eval_split
 
     def languages(self, target: TargetSpec, task: TaskSpec, split: str) -> tuple[str, ...]:
         """The target's languages; "all" = every language of the task with data on disk (as
