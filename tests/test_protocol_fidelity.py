@@ -207,3 +207,20 @@ def test_e5_retrieval_record_is_its_documented_use(tmp_path):
     write_retrieval_record(tmp_path)
     assert retrieval_options(tmp_path, {"layer": None, "pooling": None, "prefix": None})[0] == {
         "prefix": "query: ", "layer": -1, "pooling": "mean"}
+
+
+def test_evaluate_command_refuses_a_contaminated_run_in_one_line(tmp_path, capsys):
+    from xstilts.cli import main
+
+    data = tmp_path / "data"
+    write_xnli(data, ("en", "de"))
+    run = _run(tmp_path / "run", {"model": "xlm-roberta-large", "config": {"select_best": False},
+                                  "train": {"task": "xnli", "lang": "en", "split": "dev", "slice": "[:10]"},
+                                  "dev": None})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--model", str(run), "--task", "xnli", "--langs", "de", "--data", str(data),
+              "--out", str(tmp_path / "eval")])
+    assert exit_info.value.code == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert "rows 0-9 of xnli dev (all languages)" in error and "--allow-contaminated" in error
+    assert not (tmp_path / "eval" / "metrics.json").exists()
