@@ -17,7 +17,6 @@ from typing import Any
 
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, DataInspector
-from xstilts.study.hashing import file_sha256
 from xstilts.training.data import DataSelection
 
 RUN_FILE = "run.json"  # xstilts.training.trainer.RUN_FILE (not imported: that pulls in torch)
@@ -65,13 +64,10 @@ def _selection(entry: dict[str, Any]) -> DataSelection:
 
 
 def _facts(selection: DataSelection, entry: dict[str, Any], inspector: DataInspector) -> DataFacts:
-    if not selection.files:
+    if not selection.files or all(Path(f).is_file() for f in selection.files):
         return inspector.facts(selection)
-    # Study records keep file names and the content hash; `xstilts train` records the paths.
-    sha = entry.get("data")
-    if sha is None and all(Path(f).is_file() for f in selection.files):
-        sha = file_sha256(Path(selection.files[0])) if len(selection.files) == 1 else None
-    return DataFacts((), sha or "unknown", None, None)
+    # Study records keep file names only, with the files' content hash.
+    return DataFacts((), str(entry.get("data") or "unknown"), None, None)
 
 
 def used_by_run(run_dir: Path, inspector: DataInspector) -> list[UsedData]:
