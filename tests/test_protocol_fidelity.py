@@ -224,3 +224,12 @@ def test_evaluate_command_refuses_a_contaminated_run_in_one_line(tmp_path, capsy
     error = " ".join(capsys.readouterr().err.split())
     assert "rows 0-9 of xnli dev (all languages)" in error and "--allow-contaminated" in error
     assert not (tmp_path / "eval" / "metrics.json").exists()
+
+
+def test_plan_says_which_paths_select_on_a_non_english_dev_set(tmp_path):
+    write_xnli(tmp_path / "data", ("en", "de", "fr"))
+    path = _study(tmp_path, '[[targets]]\ntask = "xnli"\nlangs = ["fr"]\neval_slice = "[15:]"\n'
+                            'train = { split = "dev", slice = "[10:12]", dev_lang = "de", dev_slice = "[12:15]" }\n')
+    plan = build_plan(load_study(path))
+    (evaluation,) = [e for e in plan.eval_nodes if e.task == "xnli"]
+    assert plan.selection_languages(evaluation) == {"de"} and not plan.is_zero_shot(evaluation)

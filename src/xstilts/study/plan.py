@@ -124,6 +124,15 @@ class Plan:
         dependents = [n.id for n in self.children(node_id)] + [e.id for e in self.evals_on(node_id)]
         return [i for i in dependents if i not in done]
 
+    def selection_languages(self, evaluation: EvalNode) -> set[str]:
+        """Languages of the dev sets that pick checkpoints on the path to ``evaluation``'s model.
+        A non-English one makes its results "not zero-shot" (reference section 4)."""
+        return {task.dev.lang for node in self.path(evaluation.model_node) for task in node.tasks
+                if task.dev is not None and (node.config.select_best or node.config.early_stopping_patience)}
+
+    def is_zero_shot(self, evaluation: EvalNode) -> bool:
+        return self.selection_languages(evaluation) <= {"en"}
+
     def summary(self) -> dict[str, Any]:
         targets = sum(node.is_target for node in self.train_nodes)
         return {
