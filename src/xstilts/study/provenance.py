@@ -75,15 +75,12 @@ def machine() -> str:
 
 
 def environments(study_dir: Path) -> list[str]:
-    """What the trainings recorded about where they ran (threads, device, precision, libraries),
-    when their result.json or environment.json has it."""
+    """What the trainings recorded about where they ran: result.json ``numerics`` (device,
+    precision as trained, torch threads, processes, library versions), one line per distinct record."""
     found: set[str] = set()
     for result in sorted((study_dir / "nodes").glob("*/result.json")) if (study_dir / "nodes").is_dir() else []:
         payload = json.loads(result.read_text())
-        environment = payload.get("environment")
-        sidecar = result.with_name("environment.json")
-        if environment is None and sidecar.is_file():
-            environment = json.loads(sidecar.read_text())
+        environment = payload.get("numerics")
         if environment:
             found.add(json.dumps(environment, sort_keys=True))
     return sorted(found)
