@@ -58,10 +58,13 @@ def test_a_recorded_eval_reads_back_with_every_field(store: ResultStore):
     assert row["stage_path"] == ["nli_en", "nli_de"] and row["settings"] == {"epochs": 2, "lr": 1e-5}
     assert row["contaminated"] is True and row["contamination_reason"] == "nli_de trains on xnli de"
     assert row["code_version"] == current_code_version() and "+training." in row["code_version"]
+    # Without plan facts a row names its eval node (the id before the seed) and is zero-shot, no oracle.
+    assert row["eval_node"] == "eval-1" and row["zero_shot"] is True and row["oracle"] is False
+    assert row["selection"] == [] and row["examples_ref"] is None
     assert store.path.name == "results.sqlite"
     with sqlite3.connect(store.path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
 
 
 def test_recording_an_eval_twice_is_idempotent_and_keeps_the_latest_values(store: ResultStore):
@@ -138,7 +141,11 @@ def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path: Path):
     ResultStore(newer)
     with sqlite3.connect(newer) as connection:
         connection.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(DataFormatError, match="schema version 99, expected 1: open this study"):
+    with pytest.raises(DataFormatError, match="schema version 99, expected 2: open this study"):
+        ResultStore(newer)
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE schema_version SET version = 1")
+    with pytest.raises(DataFormatError, match="schema version 1, expected 2: move this file away and rerun"):
         ResultStore(newer)
 
 

@@ -28,7 +28,9 @@ def _record(task: str, order: str, seed: int | None, lang: str, metric: str, val
                   value=value, node_id=f"train-{order}-{seed}", seed=seed, order_name=order, stage_path="[]",
                   model="multilingual-e5-small", settings_hash="abc", settings="{}", contaminated=contaminated,
                   contamination_reason=REASON if contaminated else None, code_version="0.1.0+training.1",
-                  created_at="2025-01-01T00:00:00+00:00")
+                  created_at="2025-01-01T00:00:00+00:00", eval_node=f"{task}-{order}-{seed}-{split}", plan_hash="p1",
+                  target=task, selection="[]", zero_shot=True, oracle=False, training="[]", train_steps=None,
+                  train_examples=None, examples_ref=None)
     return {column: record[column] for column in RESULT_COLUMNS}
 
 

@@ -284,30 +284,47 @@ def run(
     spec, run_plan = _study_and_plan(study, data)
     summary = run_study(run_plan, executor=executor, workers=workers, keep=keep, ray_address=ray_address,
                         gpus_per_node=gpus_per_node, console=err_console)
-    _show_results(spec.output_dir, console)
+    _show_results(run_plan, console)
     if not summary.ok:
         for node_id, error in summary.failed.items():
             err_console.print(f"[red]failed[/] {node_id}: {error}", highlight=False)
         raise typer.Exit(1)
 
 
-def _show_results(study_dir: Path, out: Console) -> None:
+def _plan_rows(run_plan, all_rows: bool):
+    """The store rows a table, export or report reads (the current plan's unless ``all_rows``) and
+    how many stored rows were left out."""
+    from xstilts.results.filtering import dropped_rows, select_rows
     from xstilts.results.store import ResultStore
+
+    frame = ResultStore.for_study(run_plan.study.output_dir).to_dataframe()
+    current = [node.id for node in run_plan.eval_nodes]
+    return select_rows(frame, current, all_rows=all_rows), (0 if all_rows else dropped_rows(frame, current))
+
+
+def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
+    from xstilts.results.report import result_notes
     from xstilts.results.table import build_tables, render_tables
 
-    frame = ResultStore.for_study(study_dir).to_dataframe()
+    frame, dropped = _plan_rows(run_plan, all_rows)
     if frame.empty:
-        out.print("no results yet")
+        out.print("no results of the current plan yet" + (f" ({dropped} rows of other plans: --all-rows)" if dropped else ""))
         return
-    render_tables(build_tables(frame), out)
+    render_tables(build_tables(frame.assign(order_name=frame["condition"])), out)
+    for note in result_notes(frame, {"rows_not_in_plan": dropped}):
+        out.print(f"note: {note}", highlight=False)
 
 
 @results_app.command("show")
-def results_show(study: Path = typer.Argument(..., help="Study file (TOML).")) -> None:
-    """Per-order, per-language tables (mean ± std over seeds) of a study's results."""
-    from xstilts.study import load_study
-
-    _show_results(load_study(study).output_dir, console)
+def results_show(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row, labelled by plan/settings, "
+                                  "not only the current plan's."),
+    data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
+) -> None:
+    """Per-order, per-language tables (mean ± std over seeds) of the current plan's results."""
+    _, run_plan = _study_and_plan(study, data)
+    _show_results(run_plan, console, all_rows)
 
 
 @results_app.command("export")
@@ -315,15 +332,54 @@ def results_export(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     out: Path = typer.Option(..., help="Output file (.csv or .parquet)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv | parquet (default: from --out's suffix)."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row (with a labelled condition column)."),
+    data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
 ) -> None:
-    """Export every result row of a study as CSV or Parquet."""
-    from xstilts.results.export import export_results
-    from xstilts.results.store import ResultStore
-    from xstilts.study import load_study
+    """Export the current plan's result rows (or --all-rows) as CSV or Parquet."""
+    from xstilts.results.export import export_frame
 
-    store = ResultStore.for_study(load_study(study).output_dir)
-    path = export_results(store, out, fmt or (out.suffix.lstrip(".") or "csv"))
+    _, run_plan = _study_and_plan(study, data)
+    frame, _ = _plan_rows(run_plan, all_rows)
+    print(export_frame(frame, out, fmt or (out.suffix.lstrip(".") or "csv")))
+
+
+@app.command("report")
+def report(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row, labelled by plan/settings."),
+    include_contaminated: bool = typer.Option(False, help="Keep contaminated cells in the language averages."),
+    correction: str = typer.Option("holm", help="Multiple-testing correction: holm | bh."),
+    test: str = typer.Option("bootstrap", help="Primary test: bootstrap (hierarchical, over seeds and examples) | t."),
+    resamples: int = typer.Option(2000, help="Bootstrap resamples."),
+    out: Optional[Path] = typer.Option(None, help="Report folder (default: OUTPUT_DIR/report)."),
+    data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
+) -> None:
+    """Write the study report (report.md, self-contained report.html, CSV tables, PNG plots) and
+    print its path and headline."""
+    from xstilts.errors import ConfigError
+    from xstilts.execution.result_rows import read_examples
+    from xstilts.results.report import ReportOptions, build_report, write_report
+    from xstilts.results.statistics import CORRECTIONS
+    from xstilts.study.provenance import study_facts
+
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"--correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if test not in ("bootstrap", "t"):
+        raise ConfigError(f"--test: expected bootstrap or t, got {test!r}")
+    if resamples < 100:
+        raise ConfigError(f"--resamples: at least 100, got {resamples}")
+    _, run_plan = _study_and_plan(study, data)
+    frame, dropped = _plan_rows(run_plan, all_rows)
+    if frame.empty:
+        raise ConfigError(f"{study}: no results of the current plan in {run_plan.study.output_dir} yet: run the study first")
+    facts = {**study_facts(run_plan, study), "rows_not_in_plan": dropped}
+    study_dir = run_plan.study.output_dir
+    options = ReportOptions(correction=correction, test=test, resamples=resamples,
+                            include_contaminated=include_contaminated)
+    built = build_report(frame, facts, lambda ref: read_examples(study_dir, ref), options)
+    path = write_report(built, out or study_dir / "report")
     print(path)
+    print(built.headline)
 
 
 # ------------------------------------------------------------------ entry point

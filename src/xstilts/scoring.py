@@ -127,6 +127,33 @@ def score_examples(task: TaskSpec, lang: str, gold: Sequence[Example], gold_name
     return _score_retrieval_set(task, gold, gold_name, pred)
 
 
+def example_units(task: TaskSpec, lang: str, gold: Sequence[Example], gold_name: str, pred: Path) -> Any:
+    """Per-example pieces of the metrics of the prediction file ``pred`` (see
+    ``xstilts.metrics.per_example``), read exactly as ``score_examples`` reads it; None for BUCC."""
+    from xstilts.metrics import per_example
+
+    if task.kind in (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION):
+        labels = [_gold_field(example, ClassificationExample, "label", gold_name) for example in gold]
+        return per_example.accuracy_units(labels, predictions.read_labels(pred, labels=task.labels, count=len(labels)))
+    if task.kind is TaskKind.MULTIPLE_CHOICE:
+        answers = [str(_gold_field(example, MultipleChoiceExample, "label", gold_name)) for example in gold]
+        choices = [str(i) for i in range(max(len(example.choices) for example in gold))]
+        return per_example.accuracy_units(answers, predictions.read_labels(pred, labels=choices, count=len(answers)))
+    if task.kind is TaskKind.TAGGING:
+        sentences = [list(_gold_field(example, TaggingExample, "tags", gold_name)) for example in gold]
+        predicted = predictions.read_tag_sentences(pred, labels=task.labels, lengths=[len(s) for s in sentences])
+        units = per_example.tagging_units(sentences, predicted)
+        return units if task.metric in (Metric.POS_F1, Metric.SPAN_F1) else units[["accuracy_num", "accuracy_den"]]
+    if task.kind is TaskKind.EXTRACTIVE_QA:
+        answers = {example.guid: [answer.text for answer in example.answers] for example in gold}
+        normalize = qa.normalizer(task.metric is Metric.MLQA, lang)
+        return per_example.qa_units(qa.per_question(answers, predictions.read_qa_predictions(pred), normalize))
+    if task.metric is Metric.BUCC_F1:
+        return None
+    gold_indices = _tatoeba_gold_indices(gold[0])
+    return per_example.accuracy_units(gold_indices, predictions.read_indices(pred, count=len(gold_indices)))
+
+
 def _score_classification(task: TaskSpec, gold: Sequence[Example], gold_name: str, pred: Path) -> dict[str, float]:
     labels = [_gold_field(example, ClassificationExample, "label", gold_name) for example in gold]
     predicted = predictions.read_labels(pred, labels=task.labels, count=len(labels))

@@ -35,8 +35,9 @@ def load_encoder_for_retrieval(model_ref: str):
 
 def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                             out_dir: Path, options: dict[str, Any], progress: Progress
-                            ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+                            ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
     from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
+    from xstilts.scoring import example_units
     from xstilts.tasks.load import load_examples
 
     from xstilts.evaluation.embeddings import retrieval_options
@@ -48,6 +49,7 @@ def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str]
     encoder.to(device)
     per_language: dict[str, dict[str, Any]] = {}
     resolved: dict[str, Any] = {}
+    units: dict[str, Any] = {}
     for lang in languages:
         progress("language", {"lang": lang})
         if task.name == "tatoeba":
@@ -64,8 +66,10 @@ def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str]
                     progress("note", {"lang": lang, "message": f"no {split} data: scoring dev with an oracle threshold"})
             result = evaluate_bucc(encoder, tokenizer, dev, test, settings, device=device)
         scored_split = "dev" if result.get("oracle_threshold") else split
-        write_predictions(task, out_dir / "predictions", scored_split, lang, result["predictions"])
+        path = write_predictions(task, out_dir / "predictions", scored_split, lang, result["predictions"])
+        if task.name == "tatoeba":
+            units[lang] = example_units(task, lang, [pairs], f"tatoeba {split}-{lang}", path)
         resolved = result["settings"]
         per_language[lang] = {k: v for k, v in result.items() if k not in _DROP}
         progress("scored", {"lang": lang, **per_language[lang]})
-    return per_language, {"retrieval": resolved, "retrieval_defaults_from": source, "model_kind": "encoder"}
+    return per_language, {"retrieval": resolved, "retrieval_defaults_from": source, "model_kind": "encoder"}, units

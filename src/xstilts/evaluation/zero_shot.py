@@ -6,6 +6,10 @@ written in XTREME's prediction format and scored with the exact metrics. The sum
 
     {"task": T, "model": ..., "split": ..., "per_language": {LANG: {METRIC: value}},
      "average": {METRIC: value}, "settings": {...}}
+
+The returned summary also holds ``per_example``: per language, the per-example pieces of its
+metrics (``xstilts.metrics.per_example``; BUCC has none), read back from the written prediction
+file like the scores; they are not part of metrics.json (the study runner stores them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from xstilts.errors import ConfigError, MissingDataError
+from xstilts.metrics.per_example import check_units
 from xstilts.tasks.registry import check_language, get_task
 from xstilts.tasks.types import TaskKind, TaskSpec
 from xstilts.training.trainer import MODEL_DIR, write_json_atomic
@@ -86,10 +91,10 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     if task.kind is TaskKind.RETRIEVAL:
         from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
 
-        per_language, settings = evaluate_retrieval_task(model_ref, task, languages, data_dir, split, out_dir,
-                                                         retrieval or {}, progress)
+        per_language, settings, units = evaluate_retrieval_task(model_ref, task, languages, data_dir, split, out_dir,
+                                                                retrieval or {}, progress)
     else:
-        per_language, settings = _evaluate_with_head(model_ref, task, languages, data_dir, split, out_dir,
+        per_language, settings, units = _evaluate_with_head(model_ref, task, languages, data_dir, split, out_dir,
                                                      batch_size, max_length, max_examples, eval_slice, progress)
     summary = {
         "task": task.name, "model": model_ref, "split": split,
@@ -99,7 +104,8 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
         "contaminated": dict(contaminated or {}),
     }
     write_json_atomic(out_dir / "metrics.json", summary)
-    return summary
+    check_units(units, per_language)
+    return {**summary, "per_example": units}
 
 
 def trained_config(model_ref: str | Path) -> dict[str, Any]:
@@ -136,10 +142,11 @@ def feature_settings(model_ref: str | Path, task: TaskSpec, max_length: int | No
 
 def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
-                        eval_slice: str | None, progress: Progress) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+                        eval_slice: str | None, progress: Progress
+                        ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, Any]]:
     from xstilts.evaluation.predict import predict_logits
     from xstilts.evaluation.prediction_files import write_predictions
-    from xstilts.scoring import score_examples
+    from xstilts.scoring import example_units, score_examples
     from xstilts.modeling.collate import PadCollator
     from xstilts.modeling.feature_cache import cached_features
     from xstilts.modeling.kinds import adapter_for_task
@@ -162,6 +169,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     model.to(device)
     collator = PadCollator(adapter, tokenizer.pad_token_id)
     per_language: dict[str, dict[str, float]] = {}
+    units: dict[str, Any] = {}
     for lang in languages:
         examples = apply_slice(load_examples(task, lang, split, data_dir), eval_slice)
         if max_examples:
@@ -176,8 +184,9 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
         # Scored from the written file by the same code as `xstilts score`: what is reported is
         # exactly what the official-format prediction file scores.
         per_language[lang] = score_examples(task, lang, examples, f"{task.name} {split}-{lang}", path)
+        units[lang] = example_units(task, lang, examples, f"{task.name} {split}-{lang}", path)
         progress("scored", {"lang": lang, **per_language[lang]})
     settings_record = {"max_length": settings.max_length, "doc_stride": settings.doc_stride,
                        "doc_stride_mode": settings.doc_stride_mode, "feature_settings_from": settings_from, "head": head,
                        "batch_size": batch_size, "max_examples": max_examples, "device": str(device)}
-    return per_language, settings_record
+    return per_language, settings_record, units

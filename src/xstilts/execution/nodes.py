@@ -9,14 +9,14 @@ Study directory layout::
 
     STUDY_DIR/results.sqlite      the results store
     STUDY_DIR/nodes/<id>/         a training run (model/, result.json, checkpoint/ while running)
-    STUDY_DIR/evals/<id>/         an evaluation (predictions/, metrics.json)
+    STUDY_DIR/evals/<id>/         an evaluation (predictions/, metrics.json, examples.json: language ->
+                                  per-example outputs' hash)
+    STUDY_DIR/examples/<sha>.parquet  per-example outputs of an evaluated language (content-addressed)
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError
-from xstilts.evaluation.zero_shot import METRIC_KEYS
 from xstilts.study.plan import EvalNode, TrainNode
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import TaskKind
@@ -38,6 +37,7 @@ class StudyContext:
     data_dir: str | None
     base_model: str
     torch_threads: int | None = None
+    plan_hash: str = ""  # stamped on the rows this run records
 
     def node_dir(self, node_id: str) -> Path:
         return Path(self.study_dir) / "nodes" / node_id
@@ -123,7 +123,9 @@ def run_eval_node(context: StudyContext, node: EvalNode) -> int:
 
 def _evaluate(context: StudyContext, node: EvalNode) -> int:
     from xstilts.evaluation.zero_shot import evaluate
-    from xstilts.results.store import ResultRow, ResultStore
+    from xstilts.execution.result_rows import build_result_rows, write_examples
+    from xstilts.results.store import ResultStore
+    from xstilts.training.trainer import write_json_atomic
 
     _limit_threads(context)
     task = get_task(node.task)
@@ -132,20 +134,15 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
     summary = evaluate(context.model_of(node.model_node), node.task, Path(context.data_dir) if context.data_dir else None,
                        context.eval_dir(node.id), langs=list(node.langs), split=node.split, eval_slice=node.eval_slice,
                        max_length=max_length, retrieval=retrieval)
-    settings = {**summary["settings"], "eval_slice": node.eval_slice}
-    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    refs = {lang: write_examples(context.study_dir, units)
+            for lang, units in summary.get("per_example", {}).items() if units is not None}
+    # Beside metrics.json, so that rows rebuilt from the eval folder find their per-example outputs.
+    write_json_atomic(context.eval_dir(node.id) / "examples.json", refs)
+    rows = build_result_rows(node, summary, study_dir=context.study_dir, base_model=context.base_model,
+                             plan_hash=context.plan_hash, examples_refs=refs)
     store = ResultStore.for_study(context.study_dir)
     written = 0
     for seed, record_id in zip(node.seeds, record_ids(node)):
-        rows = [
-            ResultRow(task=node.task, lang=lang, split=summary["split"], metric=metric, value=float(scores[metric]),
-                      node_id=node.model_node or "base", seed=seed, order_name=node.order,
-                      stage_path=list(node.stage_path), model=context.base_model, settings_hash=settings_hash,
-                      settings=settings, contaminated=lang in node.contaminated,
-                      contamination_reason=node.contaminated.get(lang))
-            for lang, scores in summary["per_language"].items()
-            for metric in METRIC_KEYS if metric in scores
-        ]
-        store.record_eval(record_id, rows)
-        written += len(rows)
+        store.record_eval(record_id, rows[seed])
+        written += len(rows[seed])
     return written

@@ -42,7 +42,8 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     study.output_dir.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 1
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
-                           base_model=study.model, torch_threads=max(1, cores // workers))
+                           base_model=study.model, torch_threads=max(1, cores // workers),
+                           plan_hash=plan.plan_hash())
     console = console or Console(stderr=True)
     backend = make_backend(executor, workers, ray_address)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

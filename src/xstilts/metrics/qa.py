@@ -108,21 +108,38 @@ def _token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _evaluate(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str],
-              normalize: Callable[[str], str]) -> dict[str, float]:
+def per_question(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str],
+                 normalize: Callable[[str], str]) -> list[tuple[str, float, float]]:
+    """(question id, EM, F1) of every gold question, as fractions; a missing prediction scores 0."""
     if not gold:
         raise ValueError("no gold questions to score")
-    exact_match = f1 = 0
+    scores = []
     for question_id, answers in gold.items():
         if not answers:
             raise ValueError(f"question {question_id!r} has no gold answer")
         if question_id not in pred:
+            scores.append((question_id, 0.0, 0.0))
             continue
         prediction = normalize(pred[question_id])
         normalized_answers = [normalize(answer) for answer in answers]
-        exact_match += max(prediction == answer for answer in normalized_answers)
-        f1 += max(_token_f1(prediction, answer) for answer in normalized_answers)
-    return {"exact_match": 100.0 * exact_match / len(gold), "f1": 100.0 * f1 / len(gold)}
+        scores.append((question_id, float(max(prediction == answer for answer in normalized_answers)),
+                       float(max(_token_f1(prediction, answer) for answer in normalized_answers))))
+    return scores
+
+
+def _evaluate(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str],
+              normalize: Callable[[str], str]) -> dict[str, float]:
+    scores = per_question(gold, pred, normalize)
+    return {"exact_match": 100.0 * sum(s[1] for s in scores) / len(gold),
+            "f1": 100.0 * sum(s[2] for s in scores) / len(gold)}
+
+
+def normalizer(metric_is_mlqa: bool, lang: str) -> Callable[[str], str]:
+    """The answer normalisation of SQuAD v1.1 or of MLQA for context language ``lang``."""
+    if not metric_is_mlqa:
+        return normalize_squad
+    _check_mlqa_language(lang)
+    return lambda text: normalize_mlqa(text, lang)
 
 
 def squad_metrics(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str]) -> dict[str, float]:

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from xstilts.errors import ConfigError
 from xstilts.results.store import ResultStore
 
@@ -13,7 +15,12 @@ EXPORT_FORMATS = ("csv", "parquet")
 
 
 def export_results(store: ResultStore, out_path: str | Path, fmt: str = "csv") -> Path:
-    """Write every result of ``store`` to ``out_path`` as ``fmt`` and return the path.
+    """Write every result of ``store`` to ``out_path`` as ``fmt`` and return the path."""
+    return export_frame(store.to_dataframe(), out_path, fmt)
+
+
+def export_frame(frame: pd.DataFrame, out_path: str | Path, fmt: str = "csv") -> Path:
+    """Write result rows (e.g. the current plan's, ``results.filtering``) to ``out_path`` as ``fmt``.
 
     The file is written beside its destination and moved over it in one step, so a reader never
     sees a half-written export.
@@ -22,7 +29,6 @@ def export_results(store: ResultStore, out_path: str | Path, fmt: str = "csv") -
         raise ConfigError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    frame = store.to_dataframe()
     descriptor, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
     os.close(descriptor)
     try:

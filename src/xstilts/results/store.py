@@ -4,7 +4,11 @@ Two tables:
 
 * ``results``: one row per (eval_id, task, lang, split, metric) with the score and everything
   needed to read it (the trained model node, seed, stage order, base model, settings,
-  contamination flag, code version).
+  contamination flag, code version) and what makes it comparable: the plan evaluation node and
+  plan it belongs to, the target, the model-selection sets of every training on its path
+  (``selection``), whether it is zero-shot, whether it used an oracle threshold, the trainings
+  on its path with their settings and optimizer steps (``training``), and the content hash of
+  its per-example outputs (``examples_ref``, a file under ``STUDY_DIR/examples/``).
 * ``nodes``: the execution state of every train/eval node of the study plan.
 
 Several processes may write at once (each opens its own connections): the file is in WAL mode,
@@ -32,13 +36,17 @@ import pandas as pd
 from xstilts.versions import code_version
 from xstilts.errors import DataFormatError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_FILENAME = "results.sqlite"
 NODE_KINDS = ("train", "eval")
 NODE_STATUSES = ("pending", "running", "done", "failed")
 RESULT_KEY = ("eval_id", "task", "lang", "split", "metric")
 RESULT_COLUMNS = (*RESULT_KEY, "value", "node_id", "seed", "order_name", "stage_path", "model", "settings_hash",
-                  "settings", "contaminated", "contamination_reason", "code_version", "created_at")
+                  "settings", "contaminated", "contamination_reason", "code_version", "created_at",
+                  "eval_node", "plan_hash", "target", "selection", "zero_shot", "oracle", "training",
+                  "train_steps", "train_examples", "examples_ref")
+_JSON_COLUMNS = ("stage_path", "settings", "selection", "training", "info")
+_BOOL_COLUMNS = ("contaminated", "zero_shot", "oracle")
 _NODE_COLUMNS = ("node_id", "kind", "status", "label", "attempts", "started_at", "finished_at", "wall_seconds",
                  "error", "info")
 
@@ -65,6 +73,16 @@ CREATE TABLE IF NOT EXISTS results (
     contamination_reason TEXT,
     code_version TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    eval_node TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    target TEXT NOT NULL,
+    selection TEXT NOT NULL,
+    zero_shot INTEGER NOT NULL CHECK (zero_shot IN (0, 1)),
+    oracle INTEGER NOT NULL CHECK (oracle IN (0, 1)),
+    training TEXT NOT NULL,
+    train_steps INTEGER,
+    train_examples INTEGER,
+    examples_ref TEXT,
     PRIMARY KEY ({", ".join(RESULT_KEY)})
 );
 CREATE INDEX IF NOT EXISTS results_by_task ON results (task, order_name);
@@ -92,6 +110,13 @@ class ResultRow:
     ``node_id`` is the trained model node that was evaluated, ``order_name`` the name of its stage
     order (e.g. ``"nli_en>nli_de"``) and ``stage_path`` the stage names in training order.
     ``seed`` is None for a model that no seeded training produced (the untrained encoder).
+    ``eval_node`` is the plan's evaluation node (``eval_id`` adds the seed), ``plan_hash`` the plan
+    that recorded it, ``selection`` the model-selection sets (task, lang, split, slice) of every
+    training on the path, ``zero_shot`` False when any of them or the target's own training is
+    not English, ``oracle`` True when the score used a threshold tuned on the scored gold,
+    ``training`` every training on the path (label, settings, optimizer steps, examples),
+    ``train_steps``/``train_examples`` the optimizer steps and examples (steps x batch) of the
+    intermediate stages, ``examples_ref`` the content hash of the per-example outputs.
     """
 
     task: str
@@ -108,6 +133,16 @@ class ResultRow:
     settings: Mapping[str, Any] = field(default_factory=dict)
     contaminated: bool = False
     contamination_reason: str | None = None
+    eval_node: str = ""
+    plan_hash: str = ""
+    target: str = ""
+    selection: Sequence[Mapping[str, Any]] = ()
+    zero_shot: bool = True
+    oracle: bool = False
+    training: Sequence[Mapping[str, Any]] = ()
+    train_steps: int | None = None
+    train_examples: int | None = None
+    examples_ref: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -165,20 +200,23 @@ class ResultStore:
     def rows(self, **filters: Any) -> list[dict[str, Any]]:
         """Stored results matching ``column=value`` filters (None matches NULL), in key order.
 
-        ``stage_path`` comes back as a list, ``settings`` as a dict, ``contaminated`` as a bool.
+        JSON columns (``stage_path``, ``settings``, ``selection``, ``training``) come back decoded,
+        flags (``contaminated``, ``zero_shot``, ``oracle``) as bools.
         """
         return [_decode_result(row) for row in self._select_results(filters)]
 
     def to_dataframe(self, **filters: Any) -> pd.DataFrame:
         """The results as a DataFrame, one row per stored result and one column per field.
 
-        ``stage_path`` and ``settings`` stay JSON text (flat, exportable, groupable); ``seed`` is a
-        nullable integer and ``contaminated`` a bool.
+        JSON columns stay JSON text (flat, exportable, groupable); ``seed``, ``train_steps`` and
+        ``train_examples`` are nullable integers and the flags bools.
         """
         frame = pd.DataFrame([dict(row) for row in self._select_results(filters)], columns=list(RESULT_COLUMNS))
         frame["value"] = frame["value"].astype("float64")
-        frame["seed"] = frame["seed"].astype("Int64")
-        frame["contaminated"] = frame["contaminated"].astype(bool)
+        for column in ("seed", "train_steps", "train_examples"):
+            frame[column] = frame[column].astype("Int64")
+        for column in _BOOL_COLUMNS:
+            frame[column] = frame[column].astype(bool)
         return frame
 
     def count(self) -> int:
@@ -242,8 +280,10 @@ class ResultStore:
             connection.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         elif versions != [SCHEMA_VERSION]:
             found = ", ".join(str(version) for version in versions)
+            advice = ("move this file away and rerun `xstilts run` (finished trainings are reused, evaluations rerun)"
+                      if max(versions) < SCHEMA_VERSION else "open this study with the xstilts version that wrote it")
             raise DataFormatError(self.path, None, f"results store schema version {found}, expected {SCHEMA_VERSION}: "
-                                                   "open this study with the xstilts version that wrote it")
+                                                   f"{advice}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -315,7 +355,7 @@ def _where(filters: Mapping[str, Any], allowed: Sequence[str]) -> tuple[str, lis
 
 def _stored_value(column: str, value: Any) -> Any:
     """A filter value as the column stores it."""
-    if column in ("stage_path", "settings", "info"):
+    if column in _JSON_COLUMNS:
         return _json(list(value) if column == "stage_path" else value)
     return int(value) if isinstance(value, bool) else value
 
@@ -341,15 +381,20 @@ def _result_record(eval_id: str, row: ResultRow, code_version: str, created_at: 
         "stage_path": _json(list(row.stage_path)), "model": row.model, "settings_hash": row.settings_hash,
         "settings": _json(dict(row.settings)), "contaminated": int(row.contaminated),
         "contamination_reason": row.contamination_reason, "code_version": code_version, "created_at": created_at,
+        "eval_node": row.eval_node or eval_id.split(":")[0], "plan_hash": row.plan_hash, "target": row.target or row.task,
+        "selection": _json([dict(item) for item in row.selection]), "zero_shot": int(row.zero_shot),
+        "oracle": int(row.oracle), "training": _json([dict(item) for item in row.training]),
+        "train_steps": row.train_steps, "train_examples": row.train_examples, "examples_ref": row.examples_ref,
     }
     return tuple(values[column] for column in RESULT_COLUMNS)
 
 
 def _decode_result(row: sqlite3.Row) -> dict[str, Any]:
     decoded = dict(row)
-    decoded["stage_path"] = json.loads(decoded["stage_path"])
-    decoded["settings"] = json.loads(decoded["settings"])
-    decoded["contaminated"] = bool(decoded["contaminated"])
+    for column in ("stage_path", "settings", "selection", "training"):
+        decoded[column] = json.loads(decoded[column])
+    for column in _BOOL_COLUMNS:
+        decoded[column] = bool(decoded[column])
     return decoded
 
 

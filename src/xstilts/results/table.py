@@ -121,13 +121,18 @@ def _run_averages(scores: pd.DataFrame, languages: Sequence[str]) -> pd.DataFram
     """Per (order, seed): the mean over ``languages``; runs missing one of them are left out."""
     scores = scores[scores["lang"].isin(languages)]
     runs = scores.groupby(_RUN, dropna=False).agg(value=("value", "mean"), languages=("lang", "nunique"),
-                                                   contaminated=("contaminated", "any"))
+                                                   contaminated=("contaminated", "any"),
+                                                   eval_node=("eval_node", lambda s: "|".join(sorted(set(s)))))
     return runs[runs["languages"] == len(languages)].drop(columns="languages").reset_index()
 
 
 def _cell_statistics(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores.groupby(["order_name", "lang"]).agg(
-        mean=("value", "mean"), std=("value", "std"), n=("value", "size"), contaminated=("contaminated", "any"))
+    cells = scores.groupby(["order_name", "lang"]).agg(
+        mean=("value", "mean"), std=("value", "std"), n=("value", "size"), contaminated=("contaminated", "any"),
+        evaluations=("eval_node", "nunique"))
+    # One evaluation recorded under every seed (an untrained encoder) has no spread: not "± 0.0".
+    cells.loc[(cells["evaluations"] == 1) & (cells["n"] > 1), "std"] = float("nan")
+    return cells.drop(columns="evaluations")
 
 
 # ---------------------------------------------------------------- rendering

@@ -91,6 +91,9 @@ class EvalNode:
     contaminated: dict[str, str]  # language -> reason
     settings: dict[str, Any]
     units: int | None = field(default=None, compare=False)  # examples (retrieval: sentences) to run
+    # Every training from the base model down to the evaluated model: what it trained on, what
+    # picked its checkpoint, its settings (``path_facts``); the result rows record it.
+    path: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -123,6 +126,10 @@ class Plan:
         """Ids of the trainings and evaluations not in ``done`` that read this node's model."""
         dependents = [n.id for n in self.children(node_id)] + [e.id for e in self.evals_on(node_id)]
         return [i for i in dependents if i not in done]
+
+    def plan_hash(self) -> str:
+        """Names this plan's set of evaluations: rows recorded under another plan carry another hash."""
+        return stable_hash(sorted(node.id for node in self.eval_nodes))
 
     def selection_languages(self, evaluation: EvalNode) -> set[str]:
         """Languages of the dev sets that pick checkpoints on the path to ``evaluation``'s model.
@@ -351,7 +358,7 @@ class _PlanBuilder:
         self.eval_nodes[eval_id] = EvalNode(
             eval_id, model.id if model else None, target.label, task.name, langs, split, target.eval_slice,
             order.name, (seed,), order.stages, contaminated_cells(evaluated, self.used_data(model)), settings,
-            self.units(task, target.eval_slice, facts.values()),
+            self.units(task, target.eval_slice, facts.values()), self.path_facts(model),
         )
 
     def default_split(self, target: TargetSpec, task: TaskSpec) -> str:
@@ -375,6 +382,20 @@ class _PlanBuilder:
                         if self.inspector.facts(DataSelection(task.name, lang, split)).present)
         return present or task.languages
 
+    def path_facts(self, model: TrainNode | None) -> tuple[dict[str, Any], ...]:
+        """Per training on the path to ``model``: its data and model-selection sets and settings."""
+        facts = []
+        for node in lineage(self.train_nodes, model.id if model else None):
+            dev_matters = node.config.select_best or node.config.early_stopping_patience is not None
+            facts.append({
+                "node": node.id, "label": node.label, "is_target": node.is_target,
+                "train": [_selection_fact(task.train) for task in node.tasks],
+                "select": [_selection_fact(task.dev) for task in node.tasks if task.dev is not None and dev_matters],
+                "config": node.config.model_dump(exclude={"seed", *NOT_IN_IDENTITY}),
+                "examples": list(node.examples),
+            })
+        return tuple(facts)
+
     def used_data(self, model: TrainNode | None) -> list[UsedData]:
         """What every training from the base model down to ``model`` read, in that order."""
         used: list[UsedData] = []
@@ -397,3 +418,7 @@ class _PlanBuilder:
         if task.is_retrieval:
             return sum(f.units for f in facts)
         return sum(len(selected_rows(eval_slice, f.rows)) for f in facts)
+
+
+def _selection_fact(selection: DataSelection) -> dict[str, Any]:
+    return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice}

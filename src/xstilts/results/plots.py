@@ -1,0 +1,87 @@
+"""The report's figures as PNG bytes (matplotlib, no display): heatmaps of differences from the
+baseline, contrast intervals, stage trajectories. DataFrames in, bytes out."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(figure)
+    return buffer.getvalue()
+
+
+def difference_heatmap(differences: pd.DataFrame, title: str, unit: str) -> bytes:
+    """Rows: conditions, columns: languages (+ avg); cells: mean difference from the baseline."""
+    plt = _pyplot()
+    values = differences.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    limit = max(1e-9, float(np.abs(finite).max())) if finite.size else 1.0
+    figure, axes = plt.subplots(figsize=(1.2 + 0.8 * values.shape[1], 1.0 + 0.5 * values.shape[0]))
+    image = axes.imshow(np.ma.masked_invalid(values), cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    axes.set_xticks(range(values.shape[1]), list(differences.columns))
+    axes.set_yticks(range(values.shape[0]), list(differences.index))
+    for (i, j), value in np.ndenumerate(values):
+        if math.isfinite(value):
+            axes.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=8,
+                      color="white" if abs(value) > 0.6 * limit else "black")
+    figure.colorbar(image, ax=axes, label=f"difference from baseline ({unit})")
+    axes.set_title(title)
+    return _png(figure)
+
+
+def contrast_intervals(contrasts: pd.DataFrame, title: str, unit: str) -> bytes:
+    """One horizontal interval per (contrast, language): mean difference and its 95% interval."""
+    plt = _pyplot()
+    labels = [f"{row.contrast} [{row.lang}]" for row in contrasts.itertuples()]
+    figure, axes = plt.subplots(figsize=(7, 0.8 + 0.35 * len(labels)))
+    positions = np.arange(len(labels))[::-1]
+    low = (contrasts["mean_difference"] - contrasts["ci_low"]).clip(lower=0).fillna(0)
+    high = (contrasts["ci_high"] - contrasts["mean_difference"]).clip(lower=0).fillna(0)
+    colors = ["black" if lang == "avg" else "tab:blue" for lang in contrasts["lang"]]
+    for x, y, lo, hi, color in zip(contrasts["mean_difference"], positions, low, high, colors):
+        axes.errorbar([x], [y], xerr=[[lo], [hi]], fmt="none", ecolor=color, capsize=3)
+    axes.scatter(contrasts["mean_difference"], positions, c=colors, zorder=3)
+    axes.axvline(0, color="grey", linewidth=0.8)
+    axes.set_yticks(positions, labels)
+    axes.set_xlabel(f"A - B ({unit}), 95% interval")
+    axes.set_title(title)
+    return _png(figure)
+
+
+def stage_trajectories(trajectories: pd.DataFrame, title: str, unit: str) -> bytes:
+    """One line per order: the retrieval score after 0, 1, ... of its stages. A single stage whose
+    points are the start of a longer order's line is left out of the figure (it would hide under it)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6.5, 4))
+    lines = {order: points for order, points in trajectories.groupby("order", sort=False)}
+    longer = [points for points in lines.values() if points["after_stages"].max() > 1]
+    for order, points in lines.items():
+        if points["after_stages"].max() == 1 and any(
+                (other.loc[other["after_stages"] == 1, "stage"] == points.loc[points["after_stages"] == 1, "stage"].iloc[0]).any()
+                for other in longer):
+            continue
+        points = points.sort_values("after_stages")
+        axes.plot(points["after_stages"], points["mean"], marker="o", label=order)
+    steps = sorted(set(trajectories["after_stages"]))
+    axes.set_xticks(steps, ["none" if step == 0 else f"stage {step}" for step in steps])
+    axes.set_ylabel(unit)
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    return _png(figure)
