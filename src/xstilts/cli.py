@@ -144,7 +144,7 @@ def train(
     dev_lang: str = typer.Option("en", help="Language of the model-selection dev set (English by default)."),
     dev_split: str = typer.Option("dev", help="Split used for model selection."),
     dev_slice: Optional[str] = typer.Option(None, help="Rows of the dev split, e.g. '[2000:]'."),
-    no_dev: bool = typer.Option(False, help="No dev evaluation: keep the last weights."),
+    no_dev: bool = typer.Option(False, "--no-dev", help="No dev evaluation: keep the last weights."),
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default 1e-5)."),
     epochs: Optional[float] = typer.Option(None, help="Epochs (default: the paper's per-task value)."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after N optimizer steps."),
@@ -230,7 +230,7 @@ def _study_and_plan(study: Path, data: Optional[Path]):
 
 @app.command("plan")
 def plan(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the tree."),
 ) -> None:
@@ -246,7 +246,7 @@ def plan(
 
 @app.command("run")
 def run(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     executor: str = typer.Option("local", help="local | ray"),
     workers: Optional[int] = typer.Option(None, help="Concurrent nodes (default: the study's execution.workers)."),
     keep: Optional[str] = typer.Option(None, help="best | all | leaves: which models to keep on disk."),
@@ -263,7 +263,7 @@ def run(
     _show_results(spec.output_dir, console)
     if not summary.ok:
         for node_id, error in summary.failed.items():
-            err_console.print(f"[red]failed[/] {node_id}: {error}", highlight=False)
+            _print_error(f"{node_id}: {error}", prefix="failed ")
         raise typer.Exit(1)
 
 
@@ -279,7 +279,7 @@ def _show_results(study_dir: Path, out: Console) -> None:
 
 
 @results_app.command("show")
-def results_show(study: Path = typer.Argument(..., help="Study file (TOML).")) -> None:
+def results_show(study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML).")) -> None:
     """Per-order, per-language tables (mean ± std over seeds) of a study's results."""
     from xstilts.study import load_study
 
@@ -288,7 +288,7 @@ def results_show(study: Path = typer.Argument(..., help="Study file (TOML).")) -
 
 @results_app.command("export")
 def results_export(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     out: Path = typer.Option(..., help="Output file (.csv or .parquet)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv | parquet (default: from --out's suffix)."),
 ) -> None:
@@ -319,13 +319,47 @@ def main(argv: Optional[list[str]] = None) -> None:
     _quiet_libraries()
     # Typer handles usage errors itself (message + exit 2); our own errors are one line too.
     try:
-        app(args=argv)
+        # standalone_mode=False: errors come back here so that each prints as one line.
+        code = app(args=argv, standalone_mode=False)
+    except typer.Abort:
+        code = 130
+    except _ClickException as error:  # usage errors: one line naming the option, exit 2
+        where = f"{error.ctx.command_path}: " if getattr(error, "ctx", None) is not None else ""
+        _print_error(f"{where}{error.format_message()}")
+        sys.exit(error.exit_code)
     except XstiltsError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        _print_error(error)
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+        code = 130
+    except OSError as error:
+        # The file system refused (a folder that is a file, no permission, disk full): one line
+        # naming the path, never a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        _print_error(f"{where}{error.strerror or error}")
+        sys.exit(2)
+    if code == 130:  # typer turns Ctrl-C into exit code 130
+        _print_error("interrupted", prefix="")
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+# typer >= 0.20 vendors click; its usage errors derive from this class (older typer: click's own).
+try:
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException as _ClickException
+
+
+def _print_error(message: object, prefix: str = "error: ") -> None:
+    """One line on stderr, as plain text: paths and labels like '[abc]' or '[/bold]' are not markup."""
+    from rich.text import Text
+
+    from xstilts.errors import one_line
+
+    line = Text(prefix, style="bold red") if prefix else Text()
+    line.append(one_line(message))
+    err_console.print(line, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from xstilts.errors import ConfigError, MissingDataError
+from xstilts.errors import ConfigError, MissingDataError, decode_error
 from xstilts.languages import KNOWN_LANGUAGES, TYDIQA_NAMES, XTREME_TO_TATOEBA, to_xtreme_code
 from xstilts.tasks.readers import LABELLED_READERS, get_reader
 from xstilts.tasks.registry import get_task
@@ -209,6 +209,13 @@ _UNCACHED_READERS = frozenset({"tatoeba", "bucc", "siqa_jsonl"})
 
 
 def _read(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:
+    try:
+        return _read_file(task, name, path, lang, options)
+    except UnicodeDecodeError as error:  # csv and companion-file readers decode as they go
+        raise decode_error(path, error) from None
+
+
+def _read_file(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:
     reader = get_reader(name)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from xstilts.errors import DataFormatError
+from xstilts.errors import DataFormatError, decode_error
 from xstilts.tasks.types import Answer, QAExample
 
 
@@ -21,6 +21,8 @@ def squad_json(path: Path, lang: str, *, id_prefix: str | None = None) -> list[Q
             document = json.load(handle)
     except json.JSONDecodeError as error:
         raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise decode_error(path, error) from None
     articles = _get(document, "data", list, path, "top level")
     examples: list[QAExample] = []
     seen: dict[str, int] = {}
