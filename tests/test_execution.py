@@ -103,6 +103,33 @@ def test_rerun_of_a_finished_study_does_nothing(reference, tiny_model_dir, share
     assert result_rows(plan.study.output_dir) == rows
 
 
+def _full_rows(study_dir: Path) -> list[dict]:
+    return ResultStore.for_study(study_dir).rows()
+
+
+def test_rebuild_recreates_the_store_equal_to_the_original(reference):
+    from xstilts.results.node_rows import rebuild_store
+
+    plan, _, _ = reference
+    study_dir = plan.study.output_dir
+    original = _full_rows(study_dir)
+    (study_dir / "results.sqlite").unlink()
+    path, evaluations, rows = rebuild_store(study_dir)
+    assert path == study_dir / "results.sqlite"
+    assert evaluations == len(plan.eval_nodes) and rows == len(original)
+    assert _full_rows(study_dir) == original  # every column, timestamps and code version included
+
+
+def test_a_deleted_store_is_refilled_from_the_node_folders_by_a_rerun(reference):
+    plan, _, rows = reference
+    study_dir = plan.study.output_dir
+    for name in ("results.sqlite", "results.sqlite-wal", "results.sqlite-shm"):
+        (study_dir / name).unlink(missing_ok=True)
+    summary = run_study(plan, executor="local")
+    assert summary.ok and summary.evaluated == [] and summary.trained == []
+    assert result_rows(study_dir) == rows
+
+
 def _kill_when_some_results(args: list[str], study_dir: Path, env: dict) -> None:
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = study_dir / "results.sqlite"

@@ -267,11 +267,21 @@ def run(
         raise typer.Exit(1)
 
 
+def _existing_store(study_dir: Path):
+    """The study's store, or None when it never ran (reading must not create one)."""
+    from xstilts.results.store import STORE_FILENAME, ResultStore
+
+    return ResultStore.for_study(study_dir) if (Path(study_dir) / STORE_FILENAME).is_file() else None
+
+
 def _show_results(study_dir: Path, out: Console) -> None:
-    from xstilts.results.store import ResultStore
     from xstilts.results.table import build_tables, render_tables
 
-    frame = ResultStore.for_study(study_dir).to_dataframe()
+    store = _existing_store(study_dir)
+    if store is None:
+        out.print(f"no results yet ({study_dir} has no results store; `xstilts run STUDY` makes one)", markup=False)
+        return
+    frame = store.to_dataframe()
     if frame.empty:
         out.print("no results yet")
         return
@@ -293,13 +303,26 @@ def results_export(
     fmt: Optional[str] = typer.Option(None, "--format", help="csv | parquet (default: from --out's suffix)."),
 ) -> None:
     """Export every result row of a study as CSV or Parquet."""
+    from xstilts.errors import ConfigError
     from xstilts.results.export import export_results
-    from xstilts.results.store import ResultStore
     from xstilts.study import load_study
 
-    store = ResultStore.for_study(load_study(study).output_dir)
+    study_dir = load_study(study).output_dir
+    store = _existing_store(study_dir)
+    if store is None:
+        raise ConfigError(f"{study}: no results to export ({study_dir} has no results store yet)")
     path = export_results(store, out, fmt or (out.suffix.lstrip(".") or "csv"))
     print(path)
+
+
+@results_app.command("rebuild")
+def results_rebuild(study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML).")) -> None:
+    """Recreate a study's results store from the rows each evaluation keeps in its folder."""
+    from xstilts.results.node_rows import rebuild_store
+    from xstilts.study import load_study
+
+    path, evaluations, rows = rebuild_store(load_study(study).output_dir)
+    err_console.print(f"rebuilt {path}: {rows} rows from {evaluations} evaluations", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------ entry point

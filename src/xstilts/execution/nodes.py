@@ -123,7 +123,8 @@ def run_eval_node(context: StudyContext, node: EvalNode) -> int:
 
 def _evaluate(context: StudyContext, node: EvalNode) -> int:
     from xstilts.evaluation.zero_shot import evaluate
-    from xstilts.results.store import ResultRow, ResultStore
+    from xstilts.results.node_rows import record_from_file, write_eval_rows
+    from xstilts.results.store import ResultRow, ResultStore, now_stamp
 
     _limit_threads(context)
     task = get_task(node.task)
@@ -134,10 +135,8 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
                        max_length=max_length, retrieval=retrieval)
     settings = {**summary["settings"], "eval_slice": node.eval_slice}
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    store = ResultStore.for_study(context.study_dir)
-    written = 0
-    for seed, record_id in zip(node.seeds, record_ids(node)):
-        rows = [
+    records = {
+        record_id: [
             ResultRow(task=node.task, lang=lang, split=summary["split"], metric=metric, value=float(scores[metric]),
                       node_id=node.model_node or "base", seed=seed, order_name=node.order,
                       stage_path=list(node.stage_path), model=context.base_model, settings_hash=settings_hash,
@@ -146,6 +145,9 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
             for lang, scores in summary["per_language"].items()
             for metric in METRIC_KEYS if metric in scores
         ]
-        store.record_eval(record_id, rows)
-        written += len(rows)
-    return written
+        for seed, record_id in zip(node.seeds, record_ids(node))
+    }
+    # The folder's copy first: if the store is lost or this process dies before the store write,
+    # the next run (or `xstilts results rebuild`) records these very rows from the folder.
+    payload = write_eval_rows(context.eval_dir(node.id), records, created_at=now_stamp())
+    return record_from_file(ResultStore.for_study(context.study_dir), payload)

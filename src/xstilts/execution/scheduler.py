@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from xstilts.execution.nodes import StudyContext, eval_done, model_ready, record_ids, run_eval_node, run_train_node
+from xstilts.results.node_rows import restore_missing_rows
 from xstilts.results.store import ResultStore
 from xstilts.study.plan import EvalNode, Plan, TrainNode
 
@@ -72,6 +73,12 @@ class Scheduler:
 
     def _initial_state(self) -> tuple[set[str], set[str]]:
         done_records = self.store.done_evals()
+        # The store is an index: evaluations that finished but whose rows it lacks (deleted
+        # store, a kill between the folder's rows.json and the store write) are recorded again.
+        folders = {str(self.context.eval_dir(e.id)): record_ids(e) for e in self.plan.eval_nodes
+                   if not eval_done(done_records, e) and self.context.eval_dir(e.id).is_dir()}
+        if restore_missing_rows(self.store, folders, done_records):
+            done_records = self.store.done_evals()
         evals_done = {e.id for e in self.plan.eval_nodes if eval_done(done_records, e)}
         finished = {node.id for node in self.plan.train_nodes
                     if (self.context.node_dir(node.id) / "result.json").is_file()}

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xstilts.atomic import write_json_atomic
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
 from xstilts.modeling.model import link_tree
@@ -63,12 +64,6 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------ small helpers
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def load_result(run_dir: Path) -> TrainResult | None:
