@@ -101,8 +101,14 @@ def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, A
          for task in node.tasks],
         sampling=node.sampling, temperature=node.temperature,
     )
-    result = Trainer(stage, config, run_dir).run(context.model_of(node.parent), node.identity)
-    return result.to_json()
+    resumed: dict[str, int] = {}
+
+    def note_resume(event: str, info: dict[str, Any]) -> None:
+        if event == "resume":
+            resumed["step"] = info["step"]
+
+    result = Trainer(stage, config, run_dir, progress=note_resume).run(context.model_of(node.parent), node.identity)
+    return {**result.to_json(), "resumed_from": resumed.get("step")}
 
 
 def record_ids(node: EvalNode) -> list[str]:

@@ -68,6 +68,7 @@ class Scheduler:
         self.gpus_per_node = gpus_per_node
         self.progress = progress or (lambda event, info: None)
         self.store = ResultStore.for_study(context.study_dir)
+        self._started_at: dict[str, float] = {}
 
     # -------------------------------------------------------------- state
 
@@ -141,6 +142,7 @@ class Scheduler:
         label = node.label if isinstance(node, TrainNode) else f"{node.order} -> {node.target}"
         for key in ([node.id] if kind == "train" else record_ids(node)):
             self.store.mark_node(key, kind, "running", label=label)
+        self._started_at[node.id] = time.time()
         self.progress("node_start", {"id": node.id, "kind": kind, "label": label})
         function = run_train_node if kind == "train" else run_eval_node
         return self.backend.submit(function, self.context, node, gpus=self.gpus_per_node)
@@ -148,14 +150,17 @@ class Scheduler:
     def _finished(self, node, handle, trained, evals_done, failed, summary: RunSummary) -> None:
         kind = "train" if isinstance(node, TrainNode) else "eval"
         keys = [node.id] if kind == "train" else record_ids(node)
+        label = node.label if kind == "train" else f"{node.order} -> {node.target}"
+        seconds = time.time() - self._started_at.pop(node.id, time.time())
         try:
-            self.backend.result(handle)
+            value = self.backend.result(handle)
         except Exception as error:  # a node's failure must not stop the others
             failed.add(node.id)
             summary.failed[node.id] = _error_line(error)
             for key in keys:
                 self.store.mark_node(key, kind, "failed", error=summary.failed[node.id])
-            self.progress("node_failed", {"id": node.id, "error": summary.failed[node.id]})
+            self.progress("node_failed", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+                                          "error": summary.failed[node.id]})
             return
         if kind == "train":
             trained.add(node.id)
@@ -164,7 +169,9 @@ class Scheduler:
         else:
             evals_done.add(node.id)
             summary.evaluated.append(node.id)
-        self.progress("node_done", {"id": node.id, "kind": kind})
+        resumed = value.get("resumed_from") if isinstance(value, dict) else None
+        self.progress("node_done", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+                                    "resumed_from": resumed})
         self._prune(trained, evals_done)
 
     def _prune(self, trained: set[str], evals_done: set[str]) -> None:
