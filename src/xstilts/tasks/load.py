@@ -141,6 +141,15 @@ def read_task_file(task: TaskSpec, path: Path, *, lang: str | None = None, reade
     return _read(task, name, path, lang, _layout_options(layout, _format_values(lang, values.get("split", ""))))
 
 
+def language_of_file(task: TaskSpec, path: Path) -> str | None:
+    """The language a file's name says it holds (``dev-context-zh-question-zh.json``: zh), if any."""
+    try:
+        _, values = _layout_for_path(task, Path(path))
+    except ConfigError:
+        return None
+    return _language_from(values)
+
+
 def _all_layouts(task: TaskSpec) -> tuple[FileLayout, ...]:
     if task.components:
         return tuple(layout for name in task.components for layout in get_task(name).layouts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from xstilts.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xstilts.tasks.types import TaskKind, TaskSpec
 
@@ -37,7 +38,7 @@ class TrainConfig(BaseModel):
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, gt=8)
     doc_stride: int = Field(128, gt=0)
-    seed: int = 1
+    seed: int = Field(1, ge=0, lt=2**32, description="Random seed (numpy accepts 0 .. 2**32-1).")
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
     eval_every: int | None = Field(None, gt=0, description="Evaluate on English dev every N steps (default: each epoch).")
     early_stopping_patience: int | None = Field(None, gt=0, description="Evaluations without improvement before stopping.")
@@ -69,4 +70,10 @@ def make_config(task: TaskSpec, **overrides: object) -> TrainConfig:
     """TrainConfig with the task's defaults, then the caller's non-None overrides."""
     values = defaults_for(task)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**values)
+    try:
+        return TrainConfig(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "config"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{field}: {message[0].lower() + message[1:]} (got {first.get('input')!r})") from None
