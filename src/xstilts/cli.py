@@ -169,6 +169,8 @@ def train(
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
     spec = get_task(task)
+    _check_out_arg(out)
+    _check_model_arg(model)
     config = make_config(
         spec, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
@@ -207,11 +209,35 @@ def evaluate(
     from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
     from xstilts.progress import evaluation_progress
 
+    from xstilts.tasks.registry import get_task
+    from xstilts.tasks.slices import slice_range
+
+    get_task(task)
+    slice_range(eval_slice, 0)
+    _check_out_arg(out)
+    _check_model_arg(model)
+    data_dir = _data_dir_or_default(data)
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
     with evaluation_progress(err_console, task) as on_event:
-        summary = evaluate_fn(model, task, _data_dir_or_default(data), out, langs=langs, split=split,
+        summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split,
                               eval_slice=eval_slice, batch_size=batch_size, max_examples=max_examples, retrieval=retrieval, progress=on_event)
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
+
+
+def _check_out_arg(out: Path) -> None:
+    from xstilts.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+
+
+def _check_model_arg(model: str) -> None:
+    """A bad --model is one line before any bar or folder appears (stage models: RUN_DIR/model)."""
+    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
+
+    if model in OFFLINE_MODELS or (Path(model) / "heads.json").is_file() or (Path(model) / "model" / "heads.json").is_file():
+        return
+    resolve_model(model)
 
 
 # ------------------------------------------------------------------ studies

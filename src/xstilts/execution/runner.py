@@ -34,6 +34,14 @@ def make_backend(executor: str, workers: int, ray_address: str | None):
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
+def _check_base_model(model: str) -> None:
+    """A wrong base model fails the run at once, in one line, not in every worker."""
+    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
+
+    if model not in OFFLINE_MODELS:
+        resolve_model(model)
+
+
 def check_output_dir(directory: Path) -> None:
     """Create the study folder, or one line saying why it cannot be used (before any work)."""
     directory = Path(directory)
@@ -61,6 +69,7 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     if plan.missing_data:
         raise ConfigError(f"{study.name}: data missing for this study: {plan.missing_data[0]}"
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
+    _check_base_model(study.model)
     check_output_dir(study.output_dir)
     cores = os.cpu_count() or 1
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
