@@ -14,6 +14,7 @@ previous good checkpoint, or from the start.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -62,18 +63,28 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
     staging = run_dir / _NEW
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    save_model(staging / "model")
-    state = {
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "rng": capture_rng(),
-        "progress": progress,
-    }
-    tmp_state = staging / (STATE_FILE + ".tmp")
-    torch.save(state, tmp_state)
-    os.replace(tmp_state, staging / STATE_FILE)
-    write_manifest(staging)
-    _fsync_dir(staging)
+    try:
+        save_model(staging / "model")
+        state = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": capture_rng(),
+            "progress": progress,
+        }
+        tmp_state = staging / (STATE_FILE + ".tmp")
+        try:
+            torch.save(state, tmp_state)
+        except RuntimeError as error:  # torch reports a full disk as an internal write error
+            if shutil.disk_usage(staging).free < (1 << 20):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_state)) from error
+            raise
+        os.replace(tmp_state, staging / STATE_FILE)
+        write_manifest(staging)
+        _fsync_dir(staging)
+    except BaseException:
+        # A full disk must not leave a half checkpoint holding the space the next try needs.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     current, old = run_dir / CHECKPOINT, run_dir / _OLD
     shutil.rmtree(old, ignore_errors=True)
