@@ -103,6 +103,7 @@ class Scheduler:
         running: dict[Any, TrainNode | EvalNode] = {}
         total = len(self.plan.train_nodes) + len(self.plan.eval_nodes)
         self.progress("start", {"total": total, "done": summary.skipped})
+        interrupted = False
         try:
             while True:
                 for node in self._ready(trained, evals_done, failed, set(n.id for n in running.values())):
@@ -116,8 +117,14 @@ class Scheduler:
                     self._finished(node, handle, trained, evals_done, failed, summary)
                     self.progress("progress", {"total": total, "done": len(trained) + len(evals_done),
                                                "running": len(running), "failed": len(failed)})
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
-            self.backend.shutdown()
+            if interrupted:  # Ctrl-C: stop now, do not wait for running nodes
+                getattr(self.backend, "abort", self.backend.shutdown)()
+            else:
+                self.backend.shutdown()
         summary.blocked = [n.id for n in self.plan.train_nodes if n.id not in trained and n.id not in failed] + \
                           [e.id for e in self.plan.eval_nodes if e.id not in evals_done and e.id not in failed]
         summary.wall_seconds = round(time.time() - started, 2)
