@@ -157,3 +157,17 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_store(reference, executor, tmp
     rows = result_rows(tmp_path / "study")
     # Same cells and values; eval ids are content hashes, identical across the two study folders.
     assert rows == expected
+
+
+def test_threads_per_worker_share_only_the_idle_cores(monkeypatch):
+    from xstilts.execution import runner
+
+    monkeypatch.delenv("XSTILTS_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert runner.threads_per_worker(4) == 4  # idle machine: 16 cores / 4 workers
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert runner.threads_per_worker(2) == 2  # 4 idle cores / 2 workers
+    assert runner.threads_per_worker(8) == 1  # busier than the idle cores: never 0
+    monkeypatch.setenv("XSTILTS_TORCH_THREADS", "3")
+    assert runner.threads_per_worker(2) == 3

@@ -34,6 +34,23 @@ def make_backend(executor: str, workers: int, ray_address: str | None):
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
+def threads_per_worker(workers: int) -> int:
+    """Torch threads for each of ``workers`` workers: the cores this process may use that other
+    jobs leave idle, shared out. More threads than idle cores make torch's threads spin-wait for
+    each other: measured on a 2-core machine at load 11.7 with 2 workers, 2 threads each cost 6.4x
+    the user CPU and 7x the wall time of 1 thread each (benchmarks/thread_oversubscription.py).
+    ``XSTILTS_TORCH_THREADS`` overrides it."""
+    forced = os.environ.get("XSTILTS_TORCH_THREADS", "")
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        idle = cores - int(os.getloadavg()[0])
+    except OSError:
+        idle = cores
+    return max(1, min(cores, max(idle, workers)) // max(1, workers))
+
+
 def _check_base_model(model: str) -> None:
     """A wrong base model fails the run at once, in one line, not in every worker."""
     from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
@@ -71,9 +88,8 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
     _check_base_model(study.model)
     check_output_dir(study.output_dir)
-    cores = os.cpu_count() or 1
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
-                           base_model=study.model, torch_threads=max(1, cores // workers))
+                           base_model=study.model, torch_threads=threads_per_worker(workers))
     console = console or Console(stderr=True)
     backend = make_backend(executor, workers, ray_address)
     scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
