@@ -37,7 +37,7 @@ def _lines(path: Path) -> int:
 
 
 def _xnli_de_count(data: Path) -> int:
-    # dev-de.tsv: one header line? count rows the reader accepts by counting label-bearing lines.
+    # The rows the reader accepts (the file's own header and blank lines do not count).
     from xstilts.tasks.load import read_task_file
     from xstilts.tasks.registry import get_task
 
