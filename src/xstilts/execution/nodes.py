@@ -99,7 +99,7 @@ def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, A
     stage = StageData(
         [prepare_task_data(task.train, task.dev, data_dir, config.max_train_examples, config.max_eval_examples)
          for task in node.tasks],
-        sampling=node.sampling, temperature=node.temperature,
+        sampling=node.sampling, temperature=node.temperature, target=node.is_target,
     )
     resumed: dict[str, int] = {}
 
