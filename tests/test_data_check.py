@@ -70,3 +70,16 @@ def test_problems_are_collected_not_raised(tmp_path):
 def test_missing_directory(tmp_path):
     with pytest.raises(MissingDataError, match="does not exist"):
         check_data_dir(tmp_path / "nowhere")
+
+
+def test_an_answer_start_past_the_context_is_a_problem(tmp_path):
+    import json
+
+    (tmp_path / "mlqa").mkdir()
+    document = {"data": [{"title": "t", "paragraphs": [{"context": "Paris is big.", "qas": [
+        {"id": "q1", "question": "Which?", "answers": [{"text": "big", "answer_start": 30}]}]}]}]}
+    (tmp_path / "mlqa" / "dev-context-en-question-en.json").write_text(json.dumps(document))
+    report = check_data_dir(tmp_path)
+    assert len(report.problems) == 1
+    assert "dev-context-en-question-en.json" in report.problems[0]
+    assert "answer_start: 30 puts the answer outside its context" in report.problems[0]

@@ -103,6 +103,33 @@ def test_rerun_of_a_finished_study_does_nothing(reference, tiny_model_dir, share
     assert result_rows(plan.study.output_dir) == rows
 
 
+def _full_rows(study_dir: Path) -> list[dict]:
+    return ResultStore.for_study(study_dir).rows()
+
+
+def test_rebuild_recreates_the_store_equal_to_the_original(reference):
+    from xstilts.results.node_rows import rebuild_store
+
+    plan, _, _ = reference
+    study_dir = plan.study.output_dir
+    original = _full_rows(study_dir)
+    (study_dir / "results.sqlite").unlink()
+    path, evaluations, rows = rebuild_store(study_dir)
+    assert path == study_dir / "results.sqlite"
+    assert evaluations == len(plan.eval_nodes) and rows == len(original)
+    assert _full_rows(study_dir) == original  # every column, timestamps and code version included
+
+
+def test_a_deleted_store_is_refilled_from_the_node_folders_by_a_rerun(reference):
+    plan, _, rows = reference
+    study_dir = plan.study.output_dir
+    for name in ("results.sqlite", "results.sqlite-wal", "results.sqlite-shm"):
+        (study_dir / name).unlink(missing_ok=True)
+    summary = run_study(plan, executor="local")
+    assert summary.ok and summary.evaluated == [] and summary.trained == []
+    assert result_rows(study_dir) == rows
+
+
 def _kill_when_some_results(args: list[str], study_dir: Path, env: dict) -> None:
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = study_dir / "results.sqlite"
@@ -130,3 +157,17 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_store(reference, executor, tmp
     rows = result_rows(tmp_path / "study")
     # Same cells and values; eval ids are content hashes, identical across the two study folders.
     assert rows == expected
+
+
+def test_threads_per_worker_share_only_the_idle_cores(monkeypatch):
+    from xstilts.execution import runner
+
+    monkeypatch.delenv("XSTILTS_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert runner.threads_per_worker(4) == 4  # idle machine: 16 cores / 4 workers
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert runner.threads_per_worker(2) == 2  # 4 idle cores / 2 workers
+    assert runner.threads_per_worker(8) == 1  # busier than the idle cores: never 0
+    monkeypatch.setenv("XSTILTS_TORCH_THREADS", "3")
+    assert runner.threads_per_worker(2) == 3

@@ -194,3 +194,13 @@ def test_a_writer_killed_mid_write_leaves_whole_evals(tmp_path: Path):
     assert set(per_eval) == store.done_evals()
     store.record_eval("after-kill", [_row()])  # still writable
     assert store.count() == len(per_eval) * rows + 1
+
+
+def test_a_store_deleted_while_in_use_is_created_again(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.mark_node("a", "train", "running")
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"results.sqlite{suffix}").unlink(missing_ok=True)
+    store.mark_node("b", "train", "done")  # no "no such table" error
+    assert store.node_status("b") == "done" and store.node_status("a") is None
+    assert store.count() == 0

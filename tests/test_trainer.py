@@ -119,6 +119,71 @@ def test_resume_after_crash_gives_identical_weights_and_metrics(uninterrupted, t
     _assert_same_weights(reference_dir, run_dir)
 
 
+def _crash_at_step_5(shared_data, tiny_model_dir, run_dir):
+    def crash(event, info):
+        if event == "step" and info["step"] == 5:
+            raise _Crash()
+
+    with pytest.raises(_Crash):
+        Trainer(_stage(shared_data), TrainConfig(**CONFIG), run_dir, progress=crash).run(str(tiny_model_dir))
+
+
+def _truncate(path: Path) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def test_truncated_training_state_is_set_aside_and_the_run_restarts(uninterrupted, tmp_path, shared_data,
+                                                                     tiny_model_dir):
+    reference_dir, reference, _ = uninterrupted
+    run_dir = tmp_path / "torn-state"
+    _crash_at_step_5(shared_data, tiny_model_dir, run_dir)
+    _truncate(run_dir / "checkpoint" / "training_state.pt")
+
+    events = []
+    result = Trainer(_stage(shared_data), TrainConfig(**CONFIG), run_dir,
+                     progress=lambda e, i: events.append((e, i))).run(str(tiny_model_dir))
+    warnings = [i["message"] for e, i in events if e == "warning"]
+    assert len(warnings) == 1 and "training_state.pt" in warnings[0]
+    assert not [i for e, i in events if e == "resume"]  # no good checkpoint left: from the start
+    aside = list(run_dir.glob("checkpoint.bad-*"))
+    assert len(aside) == 1 and (aside[0] / "training_state.pt").is_file()  # kept, not deleted
+    assert result.history == reference.history
+    _assert_same_weights(reference_dir, run_dir)
+
+
+def test_truncated_encoder_weights_fall_back_to_the_previous_checkpoint(uninterrupted, tmp_path, shared_data,
+                                                                         tiny_model_dir):
+    import shutil
+
+    reference_dir, reference, _ = uninterrupted
+    run_dir = tmp_path / "torn-weights"
+    _crash_at_step_5(shared_data, tiny_model_dir, run_dir)
+    # A kill between the checkpoint swap's two renames leaves the previous one as checkpoint.old.
+    shutil.copytree(run_dir / "checkpoint", run_dir / "checkpoint.old")
+    _truncate(run_dir / "checkpoint" / "model" / "encoder" / "encoder.safetensors")
+
+    events = []
+    result = Trainer(_stage(shared_data), TrainConfig(**CONFIG), run_dir,
+                     progress=lambda e, i: events.append((e, i))).run(str(tiny_model_dir))
+    assert any("encoder.safetensors" in i["message"] for e, i in events if e == "warning")
+    assert ("resume", {"step": 4}) in events
+    assert result.history == reference.history
+    _assert_same_weights(reference_dir, run_dir)
+
+
+def test_a_failed_start_does_not_lock_the_run_directory(tmp_path, shared_data, tiny_model_dir):
+    from xstilts.errors import XstiltsError
+
+    run_dir = tmp_path / "retry"
+    identity = {"model": "/no/such/model"}
+    with pytest.raises(XstiltsError):
+        Trainer(_stage(shared_data), TrainConfig(**{**CONFIG, "max_steps": 1}), run_dir).run("/no/such/model", identity)
+    result = Trainer(_stage(shared_data), TrainConfig(**{**CONFIG, "max_steps": 1}), run_dir).run(
+        str(tiny_model_dir), {"model": str(tiny_model_dir)})
+    assert result.steps == 1
+
+
 def test_multitask_stage_trains_both_heads(tmp_path, shared_data, tiny_model_dir):
     config = TrainConfig(**{**CONFIG, "max_steps": 4, "eval_every": 4})
     result = Trainer(_stage(shared_data, ("panx", "xnli")), config, tmp_path / "mt").run(str(tiny_model_dir))

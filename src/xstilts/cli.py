@@ -144,7 +144,7 @@ def train(
     dev_lang: str = typer.Option("en", help="Language of the model-selection dev set (English by default)."),
     dev_split: str = typer.Option("dev", help="Split used for model selection."),
     dev_slice: Optional[str] = typer.Option(None, help="Rows of the dev split, e.g. '[2000:]'."),
-    no_dev: bool = typer.Option(False, help="No dev evaluation: keep the last weights."),
+    no_dev: bool = typer.Option(False, "--no-dev", help="No dev evaluation: keep the last weights."),
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default 1e-5)."),
     epochs: Optional[float] = typer.Option(None, help="Epochs (default: the paper's per-task value)."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after N optimizer steps."),
@@ -171,6 +171,8 @@ def train(
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
     spec = get_task(task)
+    _check_out_arg(out)
+    _check_model_arg(model)
     config = make_config(
         spec, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
@@ -221,9 +223,13 @@ def evaluate(
     from xstilts.study.run_guard import contamination_of_run, refusal
     from xstilts.tasks.load import default_eval_split
     from xstilts.tasks.registry import get_task
+    from xstilts.tasks.slices import slice_range
 
-    data_dir = _data_dir_or_default(data)
     spec = get_task(task)
+    slice_range(eval_slice, 0)
+    _check_out_arg(out)
+    _check_model_arg(model)
+    data_dir = _data_dir_or_default(data)
     explicit = None if langs.strip().lower() == "all" else languages_to_evaluate(spec, langs, data_dir, spec.eval_split)
     split = split or default_eval_split(spec, data_dir, explicit)
     flagged = contamination_of_run(model, spec.name, languages_to_evaluate(spec, langs, data_dir, split), split,
@@ -236,6 +242,22 @@ def evaluate(
                               batch_size=batch_size, max_examples=max_examples, retrieval=retrieval,
                               contaminated=flagged, progress=on_event)
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
+
+
+def _check_out_arg(out: Path) -> None:
+    from xstilts.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+
+
+def _check_model_arg(model: str) -> None:
+    """A bad --model is one line before any bar or folder appears (stage models: RUN_DIR/model)."""
+    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
+
+    if model in OFFLINE_MODELS or (Path(model) / "heads.json").is_file() or (Path(model) / "model" / "heads.json").is_file():
+        return
+    resolve_model(model)
 
 
 # ------------------------------------------------------------------ studies
@@ -254,7 +276,7 @@ def _study_and_plan(study: Path, data: Optional[Path]):
 
 @app.command("plan")
 def plan(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the tree."),
 ) -> None:
@@ -270,7 +292,7 @@ def plan(
 
 @app.command("run")
 def run(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     executor: str = typer.Option("local", help="local | ray"),
     workers: Optional[int] = typer.Option(None, help="Concurrent nodes (default: the study's execution.workers)."),
     keep: Optional[str] = typer.Option(None, help="best | all | leaves: which models to keep on disk."),
@@ -287,17 +309,26 @@ def run(
     _show_results(run_plan, console)
     if not summary.ok:
         for node_id, error in summary.failed.items():
-            err_console.print(f"[red]failed[/] {node_id}: {error}", highlight=False)
+            _print_error(f"{node_id}: {error}", prefix="failed ")
         raise typer.Exit(1)
+
+
+def _existing_store(study_dir: Path):
+    """The study's store, or None when it never ran (reading must not create one)."""
+    from xstilts.results.store import STORE_FILENAME, ResultStore
+
+    return ResultStore.for_study(study_dir) if (Path(study_dir) / STORE_FILENAME).is_file() else None
 
 
 def _plan_rows(run_plan, all_rows: bool):
     """The store rows a table, export or report reads (the current plan's unless ``all_rows``) and
-    how many stored rows were left out."""
+    how many stored rows were left out; None when the study has no store yet."""
     from xstilts.results.filtering import dropped_rows, select_rows
-    from xstilts.results.store import ResultStore
 
-    frame = ResultStore.for_study(run_plan.study.output_dir).to_dataframe()
+    store = _existing_store(run_plan.study.output_dir)
+    if store is None:
+        return None, 0
+    frame = store.to_dataframe()
     current = [node.id for node in run_plan.eval_nodes]
     return select_rows(frame, current, all_rows=all_rows), (0 if all_rows else dropped_rows(frame, current))
 
@@ -307,6 +338,10 @@ def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
     from xstilts.results.table import build_tables, render_tables
 
     frame, dropped = _plan_rows(run_plan, all_rows)
+    if frame is None:
+        out.print(f"no results yet ({run_plan.study.output_dir} has no results store; `xstilts run STUDY` makes one)",
+                  markup=False, highlight=False)
+        return
     if frame.empty:
         out.print("no results of the current plan yet" + (f" ({dropped} rows of other plans: --all-rows)" if dropped else ""))
         return
@@ -317,7 +352,7 @@ def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
 
 @results_app.command("show")
 def results_show(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row, labelled by plan/settings, "
                                   "not only the current plan's."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
@@ -329,7 +364,7 @@ def results_show(
 
 @results_app.command("export")
 def results_export(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     out: Path = typer.Option(..., help="Output file (.csv or .parquet)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv | parquet (default: from --out's suffix)."),
     all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row (with a labelled condition column)."),
@@ -338,14 +373,18 @@ def results_export(
     """Export the current plan's result rows (or --all-rows) as CSV or Parquet."""
     from xstilts.results.export import export_frame
 
+    from xstilts.errors import ConfigError
+
     _, run_plan = _study_and_plan(study, data)
     frame, _ = _plan_rows(run_plan, all_rows)
+    if frame is None:
+        raise ConfigError(f"{study}: no results to export ({run_plan.study.output_dir} has no results store yet)")
     print(export_frame(frame, out, fmt or (out.suffix.lstrip(".") or "csv")))
 
 
 @app.command("report")
 def report(
-    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row, labelled by plan/settings."),
     include_contaminated: bool = typer.Option(False, help="Keep contaminated cells in the language averages."),
     correction: str = typer.Option("holm", help="Multiple-testing correction: holm | bh."),
@@ -370,7 +409,7 @@ def report(
         raise ConfigError(f"--resamples: at least 100, got {resamples}")
     _, run_plan = _study_and_plan(study, data)
     frame, dropped = _plan_rows(run_plan, all_rows)
-    if frame.empty:
+    if frame is None or frame.empty:
         raise ConfigError(f"{study}: no results of the current plan in {run_plan.study.output_dir} yet: run the study first")
     facts = {**study_facts(run_plan, study), "rows_not_in_plan": dropped}
     study_dir = run_plan.study.output_dir
@@ -380,6 +419,16 @@ def report(
     path = write_report(built, out or study_dir / "report")
     print(path)
     print(built.headline)
+
+
+@results_app.command("rebuild")
+def results_rebuild(study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML).")) -> None:
+    """Recreate a study's results store from the rows each evaluation keeps in its folder."""
+    from xstilts.results.node_rows import rebuild_store
+    from xstilts.study import load_study
+
+    path, evaluations, rows = rebuild_store(load_study(study).output_dir)
+    err_console.print(f"rebuilt {path}: {rows} rows from {evaluations} evaluations", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------ entry point
@@ -399,13 +448,47 @@ def main(argv: Optional[list[str]] = None) -> None:
     _quiet_libraries()
     # Typer handles usage errors itself (message + exit 2); our own errors are one line too.
     try:
-        app(args=argv)
+        # standalone_mode=False: errors come back here so that each prints as one line.
+        code = app(args=argv, standalone_mode=False)
+    except typer.Abort:
+        code = 130
+    except _ClickException as error:  # usage errors: one line naming the option, exit 2
+        where = f"{error.ctx.command_path}: " if getattr(error, "ctx", None) is not None else ""
+        _print_error(f"{where}{error.format_message()}")
+        sys.exit(error.exit_code)
     except XstiltsError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        _print_error(error)
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+        code = 130
+    except OSError as error:
+        # The file system refused (a folder that is a file, no permission, disk full): one line
+        # naming the path, never a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        _print_error(f"{where}{error.strerror or error}")
+        sys.exit(2)
+    if code == 130:  # typer turns Ctrl-C into exit code 130
+        _print_error("interrupted", prefix="")
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+# typer >= 0.20 vendors click; its usage errors derive from this class (older typer: click's own).
+try:
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException as _ClickException
+
+
+def _print_error(message: object, prefix: str = "error: ") -> None:
+    """One line on stderr, as plain text: paths and labels like '[abc]' or '[/bold]' are not markup."""
+    from rich.text import Text
+
+    from xstilts.errors import one_line
+
+    line = Text(prefix, style="bold red") if prefix else Text()
+    line.append(one_line(message))
+    err_console.print(line, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

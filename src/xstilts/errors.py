@@ -39,3 +39,28 @@ class MissingDataError(XstiltsError):
 
 class ConfigError(XstiltsError):
     pass
+
+
+def decode_error(path: str | Path, error: UnicodeDecodeError) -> DataFormatError:
+    """A DataFormatError naming the line of the first byte that is not UTF-8.
+
+    ``error.start`` counts bytes of the chunk the decoder saw, so the line is found again by
+    decoding the whole file; a BOM does not shift it.
+    """
+    try:
+        raw = Path(path).read_bytes()
+        try:
+            raw.decode("utf-8")
+            start = error.start
+        except UnicodeDecodeError as whole:
+            start = whole.start
+        line: int | None = raw[:start].count(b"\n") + 1
+    except OSError:
+        start, line = error.start, None
+    return DataFormatError(path, line, f"not UTF-8 text ({error.reason} at byte {start}); save the file as UTF-8")
+
+
+def one_line(message: object) -> str:
+    """A message on one line (continuation lines joined), for printing and for the store."""
+    lines = [part.strip() for part in str(message).strip().splitlines() if part.strip()]
+    return " | ".join(lines)

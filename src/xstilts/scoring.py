@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from xstilts.errors import ConfigError, DataFormatError, MissingDataError
+from xstilts.errors import ConfigError, DataFormatError, MissingDataError, UnknownLanguageError
 from xstilts.languages import TYDIQA_NAMES, XTREME_TO_TATOEBA
 from xstilts.metrics import aggregate, classification, predictions, qa, retrieval, tagging
-from xstilts.tasks.load import load_examples, locate, read_task_file
+from xstilts.tasks.load import language_of_file, load_examples, locate, read_task_file
 from xstilts.tasks.registry import all_tasks, get_task
 from xstilts.tasks.types import (
     ClassificationExample,
@@ -64,11 +64,24 @@ def score_file(task: str, lang: str, gold: Path, pred: Path) -> dict[str, float]
     gold, pred = Path(gold), Path(pred)
     if not gold.is_file():
         raise MissingDataError(f"{gold}: gold file not found")
+    _check_language(spec, lang, gold)
     if spec.kind is TaskKind.RETRIEVAL and not _is_retrieval_data_file(spec, lang, gold):
         return _score_retrieval_label_file(spec, gold, pred)
     if spec.kind in _LABEL_FILE_KINDS and _is_label_only(gold):
         return _score_label_only_file(spec, gold, pred)
     return score_examples(spec, lang, read_task_file(spec, gold, lang=lang), str(gold), pred)
+
+
+def _check_language(task: TaskSpec, lang: str, gold: Path) -> None:
+    """Refuse a --lang the task does not have or the gold file's name contradicts: the language
+    picks the answer normalisation (MLQA) and the reader's options, so a wrong one scores wrong."""
+    if lang not in task.languages:
+        raise UnknownLanguageError(f"--lang {lang!r}: not a language of {task.name} "
+                                   f"(its languages: {' '.join(task.languages)})")
+    named = language_of_file(task, gold)
+    if named is not None and named != lang and named in task.languages:
+        raise ConfigError(f"--lang {lang}: the gold file {gold} is named for language {named!r}; "
+                          f"pass --lang {named} or the {lang} gold file")
 
 
 _LABEL_FILE_KINDS = (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION, TaskKind.TAGGING)
@@ -106,7 +119,7 @@ def _is_retrieval_data_file(task: TaskSpec, lang: str, path: Path) -> bool:
 
 def _score_retrieval_label_file(task: TaskSpec, gold: Path, pred: Path) -> dict[str, float]:
     if task.metric is Metric.BUCC_F1:
-        return retrieval.bucc_f1(predictions.read_id_pairs(gold), predictions.read_id_pairs(pred))
+        return _bucc(predictions.read_id_pairs(gold), predictions.read_id_pairs(pred), pred)
     gold_indices = predictions.read_indices(gold)
     return retrieval.tatoeba_accuracy(predictions.read_indices(pred, count=len(gold_indices)), gold_indices)
 
@@ -202,8 +215,16 @@ def _score_qa(task: TaskSpec, lang: str, gold: Sequence[Example], gold_name: str
 
 def _read_qa(pred: Path, answers: dict[str, list[str]], gold_name: str) -> dict[str, str]:
     predicted = predictions.read_qa_predictions(pred)
-    if predicted and not predicted.keys() & answers.keys():
+    if not predicted:
+        raise DataFormatError(pred, None, f"no predictions (an empty object); expected an answer for each of the "
+                                          f"{len(answers)} questions of {gold_name}")
+    if not predicted.keys() & answers.keys():
         raise DataFormatError(pred, None, f"none of its {len(predicted)} question ids is a question of {gold_name}")
+    unanswered = [question for question in answers if question not in predicted]
+    if unanswered:
+        # The official scripts print "Unanswered question ... will receive score 0." per question.
+        _warn(f"{pred}: {len(unanswered)} of {len(answers)} questions have no prediction and score 0 "
+              f"(first: {unanswered[0]!r})")
     return predicted
 
 
@@ -214,9 +235,29 @@ def _score_retrieval_set(task: TaskSpec, gold: Sequence[Example], gold_name: str
     if not retrieval_set.gold:
         raise MissingDataError(f"{gold_name}: no gold pairs (BUCC test gold is not public)")
     if task.metric is Metric.BUCC_F1:
-        return retrieval.bucc_f1(retrieval_set.gold, predictions.read_id_pairs(pred))
+        return _bucc(retrieval_set.gold, predictions.read_id_pairs(pred), pred)
     gold_indices = _tatoeba_gold_indices(retrieval_set)
-    return retrieval.tatoeba_accuracy(predictions.read_indices(pred, count=len(gold_indices)), gold_indices)
+    predicted = predictions.read_indices(pred, count=len(gold_indices))
+    candidates = len(retrieval_set.source if retrieval_set.target_lang == "en" else retrieval_set.target)
+    for line, index in enumerate(predicted, start=1):
+        if index >= candidates:
+            raise DataFormatError(pred, line, f"index {index} is past the end: {gold_name} has {candidates} "
+                                              f"candidate sentences (indices 0 .. {candidates - 1})")
+    return retrieval.tatoeba_accuracy(predicted, gold_indices)
+
+
+def _bucc(gold: Sequence[tuple[str, str]], predicted: list[tuple[str, str]], pred: Path) -> dict[str, float]:
+    gold_pairs, found = set(gold), set(predicted)
+    if found and not found & gold_pairs and {(t, s) for s, t in found} & gold_pairs:
+        raise DataFormatError(pred, 1, "its pairs match the gold only with the columns swapped: "
+                                       "write 'source id<TAB>target id' (the non-English id first)")
+    return retrieval.bucc_f1(list(gold), predicted)
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def _tatoeba_gold_indices(retrieval_set: RetrievalSet) -> list[int]:
@@ -269,6 +310,9 @@ def score_folder(pred_dir: Path, gold_dir: Path, *, require_all_languages: bool 
         scores[task.name] = {lang: _score_language(task, lang, split, gold_dir, path)
                              for (_, lang), path in sorted(files.items())}
         details[task.name] = {"split": split, "files": {lang: str(path) for (_, lang), path in sorted(files.items())}}
+    if not scores:
+        raise MissingDataError(f"{pred_dir}: no prediction files found (expected TASK/SPLIT-LANG.tsv or .json, "
+                               "e.g. xnli/test-de.tsv)")
     summary = aggregate.aggregate(scores, require_all_languages=require_all_languages)
     for name, extra in details.items():
         summary["tasks"][name].update(extra)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,10 @@ from typing import Any
 
 
 def _exit_with_parent(parent_pid: int) -> None:
+    # Ctrl-C reaches the whole process group: the study process handles it (and stops the
+    # workers); a worker printing its own KeyboardInterrupt traceback would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch() -> None:
         while True:
             if os.getppid() != parent_pid:
@@ -44,3 +49,9 @@ class LocalBackend:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C): running nodes are killed; they resume from their checkpoints."""
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            process.kill()
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -101,8 +101,14 @@ def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, A
          for task in node.tasks],
         sampling=node.sampling, temperature=node.temperature, target=node.is_target,
     )
-    result = Trainer(stage, config, run_dir).run(context.model_of(node.parent), node.identity)
-    return result.to_json()
+    resumed: dict[str, int] = {}
+
+    def note_resume(event: str, info: dict[str, Any]) -> None:
+        if event == "resume":
+            resumed["step"] = info["step"]
+
+    result = Trainer(stage, config, run_dir, progress=note_resume).run(context.model_of(node.parent), node.identity)
+    return {**result.to_json(), "resumed_from": resumed.get("step")}
 
 
 def record_ids(node: EvalNode) -> list[str]:
@@ -123,9 +129,10 @@ def run_eval_node(context: StudyContext, node: EvalNode) -> int:
 
 def _evaluate(context: StudyContext, node: EvalNode) -> int:
     from xstilts.evaluation.zero_shot import evaluate
+    from xstilts.atomic import write_json_atomic
     from xstilts.execution.result_rows import build_result_rows, write_examples
-    from xstilts.results.store import ResultStore
-    from xstilts.training.trainer import write_json_atomic
+    from xstilts.results.node_rows import record_from_file, write_eval_rows
+    from xstilts.results.store import ResultStore, now_stamp
 
     _limit_threads(context)
     task = get_task(node.task)
@@ -140,9 +147,8 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
     write_json_atomic(context.eval_dir(node.id) / "examples.json", refs)
     rows = build_result_rows(node, summary, study_dir=context.study_dir, base_model=context.base_model,
                              plan_hash=context.plan_hash, examples_refs=refs)
-    store = ResultStore.for_study(context.study_dir)
-    written = 0
-    for seed, record_id in zip(node.seeds, record_ids(node)):
-        store.record_eval(record_id, rows[seed])
-        written += len(rows[seed])
-    return written
+    records = {record_id: rows[seed] for seed, record_id in zip(node.seeds, record_ids(node))}
+    # The folder's copy first: if the store is lost or this process dies before the store write,
+    # the next run (or `xstilts results rebuild`) records these very rows from the folder.
+    payload = write_eval_rows(context.eval_dir(node.id), records, created_at=now_stamp())
+    return record_from_file(ResultStore.for_study(context.study_dir), payload)

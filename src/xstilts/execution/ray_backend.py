@@ -3,11 +3,21 @@
 Every node becomes a Ray task, started when what it reads is finished; GPUs are Ray resources
 (``gpus_per_node``), and the study directory must be a path every Ray node sees (a shared
 file system), since checkpoints and models live there.
+
+A local Ray instance started here runs its workers at normal priority (Ray's default is nice 15,
+which starves them on a busy machine; set RAY_worker_niceness yourself to choose), keeps token
+authentication on without its notice on every run, and keeps its session files in a private
+temporary folder removed at shutdown (folders of runs that were killed are removed next time).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError
@@ -20,12 +30,23 @@ class RayBackend:
         except ImportError:
             raise ConfigError("the Ray executor needs Ray: pip install 'xstilts[ray]'") from None
         self.ray = ray
+        self.temp_dir: Path | None = None
         if not ray.is_initialized():
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False,
                                        "configure_logging": False}
-            if address is None and num_cpus is not None:
-                options["num_cpus"] = num_cpus
-            ray.init(**options)
+            if address is None:
+                os.environ.setdefault("RAY_worker_niceness", "0")
+                # Token authentication stays on (Ray's default); only its notice on every run goes.
+                logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+                self.temp_dir = _private_temp_dir()
+                options["_temp_dir"] = str(self.temp_dir)
+                if num_cpus is not None:
+                    options["num_cpus"] = num_cpus
+            try:
+                ray.init(**options)
+            except Exception as error:  # Ray's own start-up errors are long and internal
+                raise ConfigError(f"--executor ray: could not {'reach ' + address if address else 'start a local Ray'}"
+                                  f" ({type(error).__name__}: {str(error).strip().splitlines()[0][:200]})") from None
         self.cpus_per_node = cpus_per_node
         self._remote: dict[Callable[..., Any], Any] = {}
 
@@ -47,3 +68,30 @@ class RayBackend:
 
     def shutdown(self) -> None:
         self.ray.shutdown()
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+_TEMP_PREFIX = "xstilts-ray-"
+
+
+def _private_temp_dir() -> Path:
+    """A short per-process folder (Ray's socket paths must stay under ~100 characters)."""
+    root = Path(tempfile.gettempdir())
+    for stale in root.glob(f"{_TEMP_PREFIX}*"):
+        pid = stale.name[len(_TEMP_PREFIX):]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = root / f"{_TEMP_PREFIX}{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from xstilts.errors import ConfigError
@@ -29,6 +34,48 @@ def make_backend(executor: str, workers: int, ray_address: str | None):
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
+def threads_per_worker(workers: int) -> int:
+    """Torch threads for each of ``workers`` workers: the cores this process may use that other
+    jobs leave idle, shared out. More threads than idle cores make torch's threads spin-wait for
+    each other: measured on a 2-core machine at load 11.7 with 2 workers, 2 threads each cost 6.4x
+    the user CPU and 7x the wall time of 1 thread each (benchmarks/thread_oversubscription.py).
+    ``XSTILTS_TORCH_THREADS`` overrides it."""
+    forced = os.environ.get("XSTILTS_TORCH_THREADS", "")
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        idle = cores - int(os.getloadavg()[0])
+    except OSError:
+        idle = cores
+    return max(1, min(cores, max(idle, workers)) // max(1, workers))
+
+
+def _check_base_model(model: str) -> None:
+    """A wrong base model fails the run at once, in one line, not in every worker."""
+    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
+
+    if model not in OFFLINE_MODELS:
+        resolve_model(model)
+
+
+def check_output_dir(directory: Path) -> None:
+    """Create the study folder, or one line saying why it cannot be used (before any work)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"output_dir {directory}: exists and is not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"output_dir {directory}: cannot be created ({error.strerror or error})") from None
+    probe = directory / f".write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"output_dir {directory}: not writable ({error.strerror or error})") from None
+
+
 def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None, keep: str | None = None,
               ray_address: str | None = None, gpus_per_node: float = 0.0, console: Console | None = None) -> RunSummary:
     study = plan.study
@@ -39,17 +86,32 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     if plan.missing_data:
         raise ConfigError(f"{study.name}: data missing for this study: {plan.missing_data[0]}"
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
-    study.output_dir.mkdir(parents=True, exist_ok=True)
-    cores = os.cpu_count() or 1
+    _check_base_model(study.model)
+    check_output_dir(study.output_dir)
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
-                           base_model=study.model, torch_threads=max(1, cores // workers),
+                           base_model=study.model, torch_threads=threads_per_worker(workers),
                            plan_hash=plan.plan_hash())
     console = console or Console(stderr=True)
     backend = make_backend(executor, workers, ray_address)
+    scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
+    if console.is_terminal and sys.stdout.isatty():
+        summary = _run_with_bar(plan, context, backend, console, f"{study.name} ({executor})", scheduler_args)
+    else:
+        log = RunLog(console, workers)
+        summary = Scheduler(plan, context, backend, progress=log, **scheduler_args).run()
+    console.print(f"{len(summary.trained)} trained, {len(summary.evaluated)} evaluated, {summary.skipped} already done, "
+                  f"{len(summary.failed)} failed, {len(summary.blocked)} blocked in {summary.wall_seconds:.0f}s",
+                  markup=False, highlight=False)
+    return summary
+
+
+def _run_with_bar(plan: Plan, context: StudyContext, backend, console: Console, title: str,
+                  scheduler_args: dict[str, Any]) -> RunSummary:
+    """Interactive: one live study-wide bar, node starts and failures printed above it."""
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                   console=console) as bar:
-        task_id = bar.add_task(f"{study.name} ({executor})", total=None, status="")
+        task_id = bar.add_task(escape(title), total=None, status="")
 
         def on_event(event: str, info: dict[str, Any]) -> None:
             if event == "start":
@@ -59,12 +121,61 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
                 bar.update(task_id, completed=info["done"],
                            status=f"running {info['running']}, failed {info['failed']}")
             elif event == "node_start":
-                console.print(f"[dim]start {info['kind']} {info['label']} ({info['id'][:12]})[/]", highlight=False)
+                console.print(Text(f"start {info['kind']} {info['label']} ({info['id'][:12]})", style="dim"))
+            elif event == "node_done" and info.get("resumed_from"):
+                console.print(Text(f"done {info['kind']} {info['label']} (resumed from step {info['resumed_from']})",
+                                   style="dim"))
             elif event == "node_failed":
-                console.print(f"[red]failed {info['id'][:12]}: {info['error']}[/]", highlight=False)
+                console.print(Text(f"failed {info['id'][:12]}: {info['error']}", style="red"))
 
-        summary = Scheduler(plan, context, backend, workers=workers, keep=keep, gpus_per_node=gpus_per_node,
-                            progress=on_event).run()
-    console.print(f"{len(summary.trained)} trained, {len(summary.evaluated)} evaluated, {summary.skipped} already done, "
-                  f"{len(summary.failed)} failed, {len(summary.blocked)} blocked in {summary.wall_seconds:.0f}s")
-    return summary
+        return Scheduler(plan, context, backend, progress=on_event, **scheduler_args).run()
+
+
+class RunLog:
+    """Non-interactive runs (a file, CI, nohup, tee): one timestamped line per node start and
+    end, with its duration, the step a training resumed from, and an estimate of the time left
+    (mean node time of this run x nodes left / workers)."""
+
+    def __init__(self, console: Console, workers: int):
+        self.console = console
+        self.workers = max(1, workers)
+        self.total = 0
+        self.done = 0
+        self.durations: list[float] = []
+        self.started = time.time()
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event == "start":
+            self.total, self.done = info["total"], info["done"]
+            self._line(f"study: {self.total} nodes, {self.done} already done")
+        elif event == "progress":
+            self.done = info["done"]
+        elif event == "node_start":
+            self._line(f"start {info['kind']} {info['label']} ({info['id'][:12]})")
+        elif event in ("node_done", "node_failed"):
+            self.durations.append(info["seconds"])
+            finished = self.done + (1 if event == "node_done" else 0)
+            resumed = f", resumed from step {info['resumed_from']}" if info.get("resumed_from") else ""
+            outcome = "done" if event == "node_done" else f"FAILED ({info['error']})"
+            self._line(f"{outcome} {info['kind']} {info['label']} ({info['id'][:12]}) in {_duration(info['seconds'])}"
+                       f"{resumed}; {finished}/{self.total} done, ETA {self._eta(finished)}")
+
+    def _eta(self, finished: int) -> str:
+        left = self.total - finished
+        if left <= 0:
+            return "0s"
+        mean = sum(self.durations) / len(self.durations)
+        return _duration(mean * left / self.workers)
+
+    def _line(self, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        self.console.print(Text(f"{stamp} {text}"), soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from xstilts.execution.nodes import StudyContext, eval_done, model_ready, record_ids, run_eval_node, run_train_node
+from xstilts.results.node_rows import restore_missing_rows
 from xstilts.results.store import ResultStore
 from xstilts.study.plan import EvalNode, Plan, TrainNode
 
@@ -67,11 +68,18 @@ class Scheduler:
         self.gpus_per_node = gpus_per_node
         self.progress = progress or (lambda event, info: None)
         self.store = ResultStore.for_study(context.study_dir)
+        self._started_at: dict[str, float] = {}
 
     # -------------------------------------------------------------- state
 
     def _initial_state(self) -> tuple[set[str], set[str]]:
         done_records = self.store.done_evals()
+        # The store is an index: evaluations that finished but whose rows it lacks (deleted
+        # store, a kill between the folder's rows.json and the store write) are recorded again.
+        folders = {str(self.context.eval_dir(e.id)): record_ids(e) for e in self.plan.eval_nodes
+                   if not eval_done(done_records, e) and self.context.eval_dir(e.id).is_dir()}
+        if restore_missing_rows(self.store, folders, done_records):
+            done_records = self.store.done_evals()
         evals_done = {e.id for e in self.plan.eval_nodes if eval_done(done_records, e)}
         finished = {node.id for node in self.plan.train_nodes
                     if (self.context.node_dir(node.id) / "result.json").is_file()}
@@ -95,6 +103,7 @@ class Scheduler:
         running: dict[Any, TrainNode | EvalNode] = {}
         total = len(self.plan.train_nodes) + len(self.plan.eval_nodes)
         self.progress("start", {"total": total, "done": summary.skipped})
+        interrupted = False
         try:
             while True:
                 for node in self._ready(trained, evals_done, failed, set(n.id for n in running.values())):
@@ -108,8 +117,14 @@ class Scheduler:
                     self._finished(node, handle, trained, evals_done, failed, summary)
                     self.progress("progress", {"total": total, "done": len(trained) + len(evals_done),
                                                "running": len(running), "failed": len(failed)})
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
-            self.backend.shutdown()
+            if interrupted:  # Ctrl-C: stop now, do not wait for running nodes
+                getattr(self.backend, "abort", self.backend.shutdown)()
+            else:
+                self.backend.shutdown()
         summary.blocked = [n.id for n in self.plan.train_nodes if n.id not in trained and n.id not in failed] + \
                           [e.id for e in self.plan.eval_nodes if e.id not in evals_done and e.id not in failed]
         summary.wall_seconds = round(time.time() - started, 2)
@@ -134,6 +149,7 @@ class Scheduler:
         label = node.label if isinstance(node, TrainNode) else f"{node.order} -> {node.target}"
         for key in ([node.id] if kind == "train" else record_ids(node)):
             self.store.mark_node(key, kind, "running", label=label)
+        self._started_at[node.id] = time.time()
         self.progress("node_start", {"id": node.id, "kind": kind, "label": label})
         function = run_train_node if kind == "train" else run_eval_node
         return self.backend.submit(function, self.context, node, gpus=self.gpus_per_node)
@@ -141,14 +157,17 @@ class Scheduler:
     def _finished(self, node, handle, trained, evals_done, failed, summary: RunSummary) -> None:
         kind = "train" if isinstance(node, TrainNode) else "eval"
         keys = [node.id] if kind == "train" else record_ids(node)
+        label = node.label if kind == "train" else f"{node.order} -> {node.target}"
+        seconds = time.time() - self._started_at.pop(node.id, time.time())
         try:
-            self.backend.result(handle)
+            value = self.backend.result(handle)
         except Exception as error:  # a node's failure must not stop the others
             failed.add(node.id)
             summary.failed[node.id] = _error_line(error)
             for key in keys:
                 self.store.mark_node(key, kind, "failed", error=summary.failed[node.id])
-            self.progress("node_failed", {"id": node.id, "error": summary.failed[node.id]})
+            self.progress("node_failed", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+                                          "error": summary.failed[node.id]})
             return
         if kind == "train":
             trained.add(node.id)
@@ -157,7 +176,9 @@ class Scheduler:
         else:
             evals_done.add(node.id)
             summary.evaluated.append(node.id)
-        self.progress("node_done", {"id": node.id, "kind": kind})
+        resumed = value.get("resumed_from") if isinstance(value, dict) else None
+        self.progress("node_done", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+                                    "resumed_from": resumed})
         self._prune(trained, evals_done)
 
     def _prune(self, trained: set[str], evals_done: set[str]) -> None:

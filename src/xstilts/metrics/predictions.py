@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from xstilts.errors import DataFormatError, MissingDataError
+from xstilts.errors import DataFormatError, MissingDataError, decode_error
 
 Pair = tuple[str, str]
 
@@ -37,7 +37,7 @@ def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise DataFormatError(path, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+        raise decode_error(path, error) from None
     lines = text.replace("\r\n", "\n").split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines
 

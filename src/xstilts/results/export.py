@@ -28,6 +28,9 @@ def export_frame(frame: pd.DataFrame, out_path: str | Path, fmt: str = "csv") ->
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     out_path = Path(out_path)
+    suffix = out_path.suffix.lstrip(".").lower()
+    if suffix in EXPORT_FORMATS and suffix != fmt:
+        raise ConfigError(f"--out {out_path}: a .{suffix} name for {fmt} data; name it .{fmt} or use --format {suffix}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
     os.close(descriptor)
@@ -38,6 +41,10 @@ def export_frame(frame: pd.DataFrame, out_path: str | Path, fmt: str = "csv") ->
             frame.to_parquet(temporary, index=False, engine="pyarrow")
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
+        # mkstemp makes the file private (0600); an export is an ordinary file (0666 - umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, out_path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

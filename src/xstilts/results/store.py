@@ -178,14 +178,16 @@ class ResultStore:
 
     # ------------------------------------------------------------ results
 
-    def record_eval(self, eval_id: str, rows: Sequence[ResultRow]) -> None:
+    def record_eval(self, eval_id: str, rows: Sequence[ResultRow], *, code_version: str | None = None,
+                    created_at: str | None = None) -> None:
         """Store the rows of one evaluation and mark its eval node done, in one transaction.
 
         Recording an eval again replaces its previous rows by ``rows``: the stored set is always
         exactly the latest recording (values of a re-run included), never a duplicate.
+        ``code_version``/``created_at`` default to now; a rebuild passes the recorded ones.
         """
         _check_rows(eval_id, rows)
-        code_version, now = current_code_version(), _now()
+        code_version, now = code_version or current_code_version(), created_at or _now()
         records = [_result_record(eval_id, row, code_version, now) for row in rows]
         placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
 
@@ -220,12 +222,12 @@ class ResultStore:
         return frame
 
     def count(self) -> int:
-        with self._connect() as connection:
+        with self._read_connection() as connection:
             return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     def done_evals(self) -> set[str]:
         """Ids of the eval nodes that are done (``record_eval`` marks them, with their rows)."""
-        with self._connect() as connection:
+        with self._read_connection() as connection:
             found = connection.execute("SELECT node_id FROM nodes WHERE kind = 'eval' AND status = 'done'")
             return {row[0] for row in found}
 
@@ -259,7 +261,7 @@ class ResultStore:
     def nodes(self, **filters: Any) -> list[dict[str, Any]]:
         """Stored nodes matching ``column=value`` filters (e.g. ``status="running"``), by node id."""
         where, values = _where(filters, allowed=_NODE_COLUMNS)
-        with self._connect() as connection:
+        with self._read_connection() as connection:
             found = connection.execute(f"SELECT * FROM nodes{where} ORDER BY node_id", values).fetchall()
         return [{**dict(row), "info": json.loads(row["info"])} for row in found]
 
@@ -269,6 +271,10 @@ class ResultStore:
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
         self._write(self._create_schema)
+
+    def _read_connection(self):
+        self._recreate_if_deleted()
+        return self._connect()
 
     def _create_schema(self, connection: sqlite3.Connection) -> None:
         # One statement at a time: executescript() would commit the surrounding transaction.
@@ -285,6 +291,16 @@ class ResultStore:
             raise DataFormatError(self.path, None, f"results store schema version {found}, expected {SCHEMA_VERSION}: "
                                                    f"{advice}")
 
+    def _recreate_if_deleted(self) -> None:
+        """A store deleted while a study runs is created again (its rows come back from the
+        node folders on the next run, see ``eval_rows``) instead of failing every write."""
+        if self.path.exists():
+            return
+        for suffix in ("-wal", "-shm"):  # a stale log must never be replayed into a new file
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _retry_when_locked(self._initialise)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as connection:
@@ -296,6 +312,8 @@ class ResultStore:
 
     def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``statements`` in one immediate transaction, retried while the file is locked."""
+
+        self._recreate_if_deleted()
 
         def attempt() -> T:
             with self._connect() as connection:
@@ -313,14 +331,18 @@ class ResultStore:
 
     def _select_results(self, filters: Mapping[str, Any]) -> list[sqlite3.Row]:
         where, values = _where(filters, allowed=RESULT_COLUMNS)
-        with self._connect() as connection:
+        with self._read_connection() as connection:
             return connection.execute(
                 f"SELECT {', '.join(RESULT_COLUMNS)} FROM results{where} ORDER BY {', '.join(RESULT_KEY)}", values
             ).fetchall()
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """The store's timestamp format (UTC, milliseconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+_now = now_stamp
 
 
 def _is_lock_error(error: sqlite3.OperationalError) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from xstilts.errors import ConfigError
+from xstilts.errors import ConfigError, decode_error
 from xstilts.study.orders import StudyIssue, resolve_stage, study_orders
 from xstilts.study.spec import StudySpec, TargetSpec
 from xstilts.tasks.registry import get_task
@@ -34,6 +34,8 @@ def load_study(path: str | Path) -> StudySpec:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the study file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise decode_error(path, error) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from xstilts.errors import ConfigError
+from xstilts.tasks.slices import slice_range
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.cost import disk_bytes, estimate_cost, estimated_examples
 from xstilts.study.data_facts import DataFacts, DataInspector, selected_rows
@@ -318,6 +319,9 @@ class _PlanBuilder:
         if facts.missing:
             key = (selection.task, selection.split, selection.files)
             self.missing.setdefault(key, {})[selection.lang] = facts.missing
+        elif selection.slice and facts.rows is not None and not slice_range(selection.slice, facts.rows):
+            raise ConfigError(f"slice {selection.slice!r} of {selection.task} {selection.lang} {selection.split} "
+                              f"selects no rows: that split has {facts.rows}")
         return facts
 
     def missing_lines(self) -> list[str]:

@@ -46,6 +46,8 @@ def _valid_slice(spec: str | None) -> str | None:
         slice_range(spec, 100)
     except ConfigError as error:
         raise ValueError(str(error)) from None
+    if not slice_range(spec, 10**9):  # empty whatever the data: e.g. '[10:5]' or '[:0]'
+        raise ValueError(f"slice {spec!r} selects no rows of any split")
     return spec.strip()
 
 
@@ -228,6 +230,9 @@ class StudySpec(StrictModel):
     def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"a seed is listed twice in {seeds}")
+        outside = [seed for seed in seeds if not 0 <= seed < 2**32]
+        if outside:
+            raise ValueError(f"seed {outside[0]} is outside 0 .. 2**32-1 (the range numpy's generators accept)")
         return seeds
 
     def resolved_data_dir(self) -> Path | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from xstilts.errors import ConfigError, MissingDataError
+from xstilts.errors import ConfigError, MissingDataError, decode_error
 from xstilts.languages import KNOWN_LANGUAGES, TYDIQA_NAMES, XTREME_TO_TATOEBA, to_xtreme_code
 from xstilts.tasks.readers import LABELLED_READERS, get_reader
 from xstilts.tasks.registry import get_task
@@ -150,6 +150,15 @@ def read_task_file(task: TaskSpec, path: Path, *, lang: str | None = None, reade
     return _read(task, name, path, lang, _layout_options(layout, _format_values(lang, values.get("split", ""))))
 
 
+def language_of_file(task: TaskSpec, path: Path) -> str | None:
+    """The language a file's name says it holds (``dev-context-zh-question-zh.json``: zh), if any."""
+    try:
+        _, values = _layout_for_path(task, Path(path))
+    except ConfigError:
+        return None
+    return _language_from(values)
+
+
 def _all_layouts(task: TaskSpec) -> tuple[FileLayout, ...]:
     if task.components:
         return tuple(layout for name in task.components for layout in get_task(name).layouts)
@@ -218,6 +227,13 @@ _UNCACHED_READERS = frozenset({"tatoeba", "bucc", "siqa_jsonl"})
 
 
 def _read(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:
+    try:
+        return _read_file(task, name, path, lang, options)
+    except UnicodeDecodeError as error:  # csv and companion-file readers decode as they go
+        raise decode_error(path, error) from None
+
+
+def _read_file(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:
     reader = get_reader(name)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")

@@ -4,13 +4,24 @@ A checkpoint is a directory ``RUN_DIR/checkpoint`` holding the model (encoder + 
 ``training_state.pt`` (optimizer, scheduler, every RNG state, the data position, the best dev
 score so far). It is written to a staging directory and swapped in with renames, so a run killed
 at any instant (``kill -9``) leaves either the previous complete checkpoint or the new one.
+
+Every checkpoint ends with ``manifest.json`` (written last): the size and sha256 of each of its
+files. A checkpoint is verified against it before a run resumes from it, so a file truncated or
+damaged afterwards (disk trouble, a copy gone wrong) cannot poison every re-run: the bad
+checkpoint is renamed aside (kept for inspection) with a warning and the run resumes from the
+previous good checkpoint, or from the start.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
 import os
 import random
 import shutil
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +33,8 @@ CHECKPOINT = "checkpoint"
 STATE_FILE = "training_state.pt"
 _NEW = "checkpoint.new"
 _OLD = "checkpoint.old"
+MANIFEST = "manifest.json"
+BAD_PREFIX = "checkpoint.bad-"
 
 
 def capture_rng() -> dict[str, Any]:
@@ -50,17 +63,28 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
     staging = run_dir / _NEW
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    save_model(staging / "model")
-    state = {
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "rng": capture_rng(),
-        "progress": progress,
-    }
-    tmp_state = staging / (STATE_FILE + ".tmp")
-    torch.save(state, tmp_state)
-    os.replace(tmp_state, staging / STATE_FILE)
-    _fsync_dir(staging)
+    try:
+        save_model(staging / "model")
+        state = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": capture_rng(),
+            "progress": progress,
+        }
+        tmp_state = staging / (STATE_FILE + ".tmp")
+        try:
+            torch.save(state, tmp_state)
+        except RuntimeError as error:  # torch reports a full disk as an internal write error
+            if shutil.disk_usage(staging).free < (1 << 20):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_state)) from error
+            raise
+        os.replace(tmp_state, staging / STATE_FILE)
+        write_manifest(staging)
+        _fsync_dir(staging)
+    except BaseException:
+        # A full disk must not leave a half checkpoint holding the space the next try needs.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     current, old = run_dir / CHECKPOINT, run_dir / _OLD
     shutil.rmtree(old, ignore_errors=True)
@@ -72,13 +96,81 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
     return current
 
 
-def find_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint (a kill between the two renames leaves checkpoint.old)."""
+def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) -> Path | None:
+    """The newest complete, verified checkpoint (a kill between the two renames leaves
+    checkpoint.old). One that fails verification is set aside and the next one is tried."""
+    warn = warn or _warn
     for name in (CHECKPOINT, _OLD):
         candidate = Path(run_dir) / name
-        if (candidate / STATE_FILE).is_file() and (candidate / "model").is_dir():
+        if not candidate.exists():
+            continue
+        problem = verify_checkpoint(candidate)
+        if problem is None:
             return candidate
+        aside = set_aside(candidate)
+        warn(f"{candidate}: damaged checkpoint ({problem}); moved to {aside.name}, resuming from "
+             "the previous checkpoint or from the start")
     return None
+
+
+def write_manifest(checkpoint_dir: Path) -> None:
+    """Record size and sha256 of every file of the checkpoint, atomically, as its last file."""
+    checkpoint_dir = Path(checkpoint_dir)
+    files = {str(path.relative_to(checkpoint_dir)): {"size": path.stat().st_size, "sha256": _sha256(path)}
+             for path in sorted(checkpoint_dir.rglob("*")) if path.is_file() and path.name != MANIFEST}
+    tmp = checkpoint_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, checkpoint_dir / MANIFEST)
+
+
+def verify_checkpoint(checkpoint_dir: Path) -> str | None:
+    """None when every file the manifest lists is present with its size and hash, else the problem."""
+    checkpoint_dir = Path(checkpoint_dir)
+    try:
+        files = json.loads((checkpoint_dir / MANIFEST).read_text())["files"]
+    except FileNotFoundError:
+        return f"no {MANIFEST}"
+    except (ValueError, KeyError, TypeError, OSError) as error:
+        return f"unreadable {MANIFEST} ({error})"
+    if STATE_FILE not in files or not any(name.startswith("model/") for name in files):
+        return f"{MANIFEST} lists no training state or model"
+    for name, expected in files.items():
+        path = checkpoint_dir / name
+        if not path.is_file():
+            return f"{name} is missing"
+        size = path.stat().st_size
+        if size != expected["size"]:
+            return f"{name} has {size} bytes, {expected['size']} were written"
+        if _sha256(path) != expected["sha256"]:
+            return f"{name} does not match its recorded sha256"
+    return None
+
+
+def set_aside(checkpoint_dir: Path) -> Path:
+    """Rename a bad checkpoint out of the way (never delete it: it is evidence)."""
+    checkpoint_dir = Path(checkpoint_dir)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = checkpoint_dir.with_name(f"{BAD_PREFIX}{stamp}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = checkpoint_dir.with_name(f"{BAD_PREFIX}{stamp}-{suffix}")
+    os.replace(checkpoint_dir, target)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def load_training_state(checkpoint_dir: Path) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from xstilts.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xstilts.tasks.types import TaskKind, TaskSpec
 
@@ -63,7 +64,7 @@ class TrainConfig(BaseModel):
     doc_stride_mode: DocStrideMode = Field(
         "step", description="QA windows: step = doc_stride is the step between window starts (XTREME's and "
                             "jiant's SQuAD featurisation); overlap = windows overlap by doc_stride (HF run_qa).")
-    seed: int = 1
+    seed: int = Field(1, ge=0, lt=2**32, description="Random seed (numpy accepts 0 .. 2**32-1).")
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
     eval_every: int | None = Field(None, gt=0, description="Evaluate on English dev every N steps (default: each epoch).")
     early_stopping_patience: int | None = Field(None, gt=0, description="Evaluations without improvement before stopping.")
@@ -105,4 +106,10 @@ def make_config(task: TaskSpec, **overrides: object) -> TrainConfig:
     given = {k: v for k, v in overrides.items() if v is not None}
     values = defaults_for(task, preset=given.get("preset", "paper"))  # type: ignore[arg-type]
     values.update(given)
-    return TrainConfig(**values)
+    try:
+        return TrainConfig(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "config"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{field}: {message[0].lower() + message[1:]} (got {first.get('input')!r})") from None

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xstilts.atomic import write_json_atomic
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
 from xstilts.modeling.model import link_tree
@@ -73,12 +74,6 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------ small helpers
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def load_result(run_dir: Path) -> TrainResult | None:
@@ -209,7 +204,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
 
-        checkpoint = find_checkpoint(self.run_dir)
+        checkpoint = find_checkpoint(self.run_dir, warn=self._warn)
         source = checkpoint / "model" if checkpoint is not None else model_source
         model = load_model(source)
         tokenizer = load_tokenizer(tokenizer_source(source))
@@ -287,9 +282,22 @@ class Trainer:
         path = self.run_dir / RUN_FILE
         if identity is None or not path.is_file():
             return
-        existing = json.loads(path.read_text())
-        if existing and existing != json.loads(json.dumps(identity, default=str)):
+        try:
+            existing = json.loads(path.read_text())
+        except ValueError:
+            existing = None  # a torn or edited run.json: nothing trustworthy to protect
+        # Only a run that made progress is protected: a start that failed (a wrong --model, a
+        # missing file) leaves nothing worth keeping, so retrying with fixed settings is fine.
+        made_progress = (self.run_dir / RESULT_FILE).is_file() or any(
+            (self.run_dir / name).exists() for name in ("checkpoint", "checkpoint.old", BEST_DIR, MODEL_DIR))
+        if existing and made_progress and existing != json.loads(json.dumps(identity, default=str)):
             raise ConfigError(f"{path}: this run directory holds a different run (other settings); use another --out")
+
+    def _warn(self, message: str) -> None:
+        from xstilts.training.checkpoint import _warn
+
+        self.progress("warning", {"message": message})
+        _warn(message)
 
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
         from xstilts.modeling.collate import PadCollator, row_length

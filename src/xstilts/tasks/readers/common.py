@@ -6,14 +6,17 @@ import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from xstilts.errors import DataFormatError
+from xstilts.errors import DataFormatError, decode_error
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, line without its line ending); a UTF-8 BOM is dropped."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for number, line in enumerate(handle, start=1):
-            yield number, line.rstrip("\r\n")
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        raise decode_error(path, error) from None
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, dict]]:

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from xstilts.errors import DataFormatError
+from xstilts.errors import DataFormatError, decode_error
 from xstilts.tasks.types import Answer, QAExample
 
 
@@ -21,6 +21,8 @@ def squad_json(path: Path, lang: str, *, id_prefix: str | None = None) -> list[Q
             document = json.load(handle)
     except json.JSONDecodeError as error:
         raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise decode_error(path, error) from None
     articles = _get(document, "data", list, path, "top level")
     examples: list[QAExample] = []
     seen: dict[str, int] = {}
@@ -49,6 +51,9 @@ def _question(qa: object, context: str, title: str, path: Path, where: str) -> Q
     for i, answer in enumerate(_get(qa, "answers", list, path, where)):
         text = _get(answer, "text", str, path, f"{where}.answers[{i}]")
         start = _get(answer, "answer_start", int, path, f"{where}.answers[{i}]")
+        if text and not 0 <= start <= len(context) - len(text):
+            raise DataFormatError(path, None, f"{where}.answers[{i}].answer_start: {start} puts the answer "
+                                              f"outside its context ({len(context)} characters)")
         answers.append(Answer(text=text, start=start))
     return QAExample(
         guid=str(qa["id"]),
