@@ -30,4 +30,8 @@ def score_predictions(task: TaskSpec, lang: str, examples: Sequence[Example], pr
         if task.metric is Metric.MLQA:
             return qa.mlqa_metrics(gold, predictions, lang)
         return qa.squad_metrics(gold, predictions)
+    if task.kind is TaskKind.MLM:
+        from xstilts.metrics.language_model import masked_lm_metrics
+
+        return masked_lm_metrics(predictions["nll_sum"], predictions["correct"], predictions["tokens"])
     raise ValueError(f"{task.name}: retrieval tasks are scored by xstilts.evaluation.retrieval")

@@ -26,7 +26,7 @@ from xstilts.study.hashing import stable_hash
 from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
 from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import TaskSpec
+from xstilts.tasks.types import TaskKind, TaskSpec
 from xstilts.training.config import TrainConfig, defaults_for
 from xstilts.training.data import DataSelection
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
@@ -130,6 +130,18 @@ class Plan:
         }
 
 
+def mlm_stage_task(task: str, spec: SelectionSpec) -> StageTask:
+    """A masked-LM corpus has no dev split of its own: the dev set is a held-out slice of the same
+    lines (the last HELD_OUT_PERCENT % unless the study gives slices), scored by perplexity."""
+    from xstilts.tasks.mlm import HELD_OUT_PERCENT
+
+    cut = 100 - HELD_OUT_PERCENT
+    train_slice = spec.slice or (None if not spec.dev else f"[:{cut}%]")
+    train = DataSelection(task, spec.lang, spec.split, train_slice, spec.files)
+    dev = DataSelection(task, spec.lang, spec.split, spec.dev_slice or f"[{cut}%:]", spec.files) if spec.dev else None
+    return StageTask(train, dev)
+
+
 def lineage(nodes: Mapping[str, TrainNode], node_id: str | None) -> list[TrainNode]:
     """The trainings from the base model down to ``node_id``, in order."""
     path: list[TrainNode] = []
@@ -189,6 +201,8 @@ class _PlanBuilder:
     # ------------------------------------------------------------ nodes
 
     def stage_task(self, task: str, spec: SelectionSpec) -> StageTask:
+        if get_task(task).kind is TaskKind.MLM:
+            return mlm_stage_task(task, spec)
         train = DataSelection(task, spec.lang, spec.split, spec.slice, spec.files)
         dev = DataSelection(task, spec.dev_lang, spec.dev_split, spec.dev_slice) if spec.dev else None
         return StageTask(train, dev)
