@@ -88,6 +88,7 @@ class Plan:
     eval_nodes: list[EvalNode]
     naive_stage_trainings: int  # trainings if every (order, seed, target) path ran on its own
     missing_data: list[str]  # one line per selection whose data is not on disk
+    missing_selections: list[DataSelection] = field(default_factory=list)  # those selections (``data fetch``)
 
     def __post_init__(self) -> None:
         self._by_id = {node.id: node for node in self.train_nodes}
@@ -162,7 +163,7 @@ def build_plan(study: StudySpec, data_dir_override: Path | None = None) -> Plan:
             builder.add_order(order, seed)
     builder.inspector.save()
     return Plan(study, data_dir, orders, list(builder.train_nodes.values()), list(builder.eval_nodes.values()),
-                builder.naive, builder.missing_lines())
+                builder.naive, builder.missing_lines(), list(builder.missing_selections))
 
 
 class _PlanBuilder:
@@ -172,6 +173,7 @@ class _PlanBuilder:
         self.train_nodes: dict[str, TrainNode] = {}
         self.eval_nodes: dict[str, EvalNode] = {}
         self.missing: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
+        self.missing_selections: dict[DataSelection, None] = {}  # ordered set, slices dropped
         self.naive = 0
 
     # ------------------------------------------------------------ walking the orders
@@ -245,6 +247,7 @@ class _PlanBuilder:
         if facts.missing:
             key = (selection.task, selection.split, selection.files)
             self.missing.setdefault(key, {})[selection.lang] = facts.missing
+            self.missing_selections[replace(selection, slice=None)] = None
         return facts
 
     def missing_lines(self) -> list[str]:
