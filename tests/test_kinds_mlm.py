@@ -140,3 +140,41 @@ langs = ["de"]
     assert (task.train.slice, task.dev.slice) == ("[:95%]", "[95%:]")
     assert task.dev.files == task.train.files and task.train.lang == "multi"
     assert not plan.missing_data
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_mlm_stage_resumes_exactly(tmp_path, shared_data, tiny_model_dir):
+    """Masks are drawn per (seed, step): a crashed and resumed NLI+MLM stage ends identical."""
+    from safetensors.numpy import load_file
+
+    from xstilts.training.config import TrainConfig
+    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.training.trainer import Trainer
+
+    corpus = (str(shared_data / "tatoeba/tatoeba.deu-eng.deu"), str(shared_data / "tatoeba/tatoeba.swh-eng.swh"))
+
+    def stage():
+        return StageData([
+            prepare_task_data(DataSelection("xnli", "en", "dev", "[:48]"), None, shared_data),
+            prepare_task_data(DataSelection("mlm", "multi", "train", "[:200]", corpus),
+                              DataSelection("mlm", "multi", "train", "[-40:]", corpus), shared_data)],
+            sampling="uniform")
+
+    config = TrainConfig(max_steps=6, batch_size=8, learning_rate=5e-4, max_length=32, eval_every=3,
+                         checkpoint_every=2, seed=3)
+    reference = Trainer(stage(), config, tmp_path / "a").run(str(tiny_model_dir))
+    assert [h["step"] for h in reference.history] == [3, 6] and reference.dev_metric == "perplexity"
+
+    def crash(event, info):
+        if event == "step" and info["step"] == 5:
+            raise _Crash()
+
+    with pytest.raises(_Crash):
+        Trainer(stage(), config, tmp_path / "b", progress=crash).run(str(tiny_model_dir))
+    resumed = Trainer(stage(), config, tmp_path / "b").run(str(tiny_model_dir))
+    assert resumed.history == reference.history
+    a, b = (load_file(tmp_path / d / "model" / "heads.safetensors") for d in ("a", "b"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
