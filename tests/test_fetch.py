@@ -189,3 +189,42 @@ def test_study_dry_run_lists_exactly_the_missing_selections():
                              reachable=lambda: pytest.fail("a dry run must not touch the network"))
     assert {o.status for o in outcomes} <= {"planned", "unavailable"}
     assert {o.source.task for o in outcomes if o.status == "unavailable"} == {"bucc2018"}
+
+
+def _cli(args, capsys):
+    from xstilts.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_cli_dry_run_names_each_missing_set_with_its_source(capsys):
+    study = Path(__file__).parent.parent / "examples" / "order_study_paper.toml"
+    code, out, _ = _cli(["data", "fetch", "--study", str(study), "--dry-run"], capsys)
+    assert code in (0, None)
+    assert "planned xnli train-de -> xnli/train-de.tsv: facebook/xnli (de, train)" in out
+    assert "planned anli_r3 train-en -> anli_v1.0/R3/train.jsonl: facebook/anli (default, train_r3)" in out
+    assert out.count("comparable.limsi.fr") == 1  # one line for BUCC, not one per language
+
+
+def test_run_with_missing_data_says_which_command_fetches_it(tmp_path, capsys):
+    study = tmp_path / "s.toml"
+    study.write_text(f"""
+name = "s"
+model = "multilingual-e5-small"
+output_dir = "runs"
+data_dir = "{tmp_path / 'empty'}"
+seeds = [1]
+[orders]
+baseline = true
+[[targets]]
+task = "panx"
+langs = ["de"]
+""")
+    code, out, err = _cli(["run", str(study)], capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"xstilts data fetch --study {study}" in lines[0]
+    assert "Traceback" not in err + out

@@ -210,7 +210,7 @@ def train(
     model: str = typer.Option(..., help="Encoder (HF id, local folder, 'multilingual-e5-small') or an earlier RUN_DIR/model."),
     task: str = typer.Option(..., help="Task to train on (an intermediate or target task)."),
     out: Path = typer.Option(..., help="Run directory (resumable: rerun the same command after a crash)."),
-    lang: str = typer.Option("en", help="Language of the training data."),
+    lang: str = typer.Option("en", help="Language of the training data ('multi' for a mixed-language mlm corpus)."),
     data: Optional[Path] = typer.Option(None, help="Data directory (default: $XSTILTS_DATA or ../shared/xtreme-data)."),
     train_split: str = typer.Option("train", help="Split to train on (e.g. dev, to train on a dev set)."),
     train_slice: Optional[str] = typer.Option(None, help="Rows of the training split, e.g. '[:2000]' or '[:50%]'."),
@@ -233,12 +233,14 @@ def train(
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps (default 50)."),
+    mlm_whole_word: Optional[bool] = typer.Option(None, help="mlm: mask whole words (default: single sub-words)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
     from xstilts.training.config import make_config
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.types import TaskKind
+    from xstilts.training.data import DataSelection, StageData, held_out_selections, prepare_task_data
     from xstilts.training.trainer import Trainer
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
@@ -248,10 +250,16 @@ def train(
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
+        mlm_whole_word=mlm_whole_word,
     )
-    data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
-    train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
-    dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
+    files = tuple(str(f) for f in train_file)
+    if spec.kind is TaskKind.MLM:  # dev = a held-out slice of the same text (perplexity)
+        data_dir = data if train_file else _data_dir_or_default(data)
+        train_sel, dev_sel = held_out_selections(spec.name, lang, train_split, train_slice, dev_slice, files, not no_dev)
+    else:
+        data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
+        train_sel = DataSelection(spec.name, lang, train_split, train_slice, files)
+        dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
                                          config.max_eval_examples)])
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,

@@ -132,15 +132,10 @@ class Plan:
 
 
 def mlm_stage_task(task: str, spec: SelectionSpec) -> StageTask:
-    """A masked-LM corpus has no dev split of its own: the dev set is a held-out slice of the same
-    lines (the last HELD_OUT_PERCENT % unless the study gives slices), scored by perplexity."""
-    from xstilts.tasks.mlm import HELD_OUT_PERCENT
+    """Masked LM: dev = a held-out slice of the same lines (``training.data.held_out_selections``)."""
+    from xstilts.training.data import held_out_selections
 
-    cut = 100 - HELD_OUT_PERCENT
-    train_slice = spec.slice or (None if not spec.dev else f"[:{cut}%]")
-    train = DataSelection(task, spec.lang, spec.split, train_slice, spec.files)
-    dev = DataSelection(task, spec.lang, spec.split, spec.dev_slice or f"[{cut}%:]", spec.files) if spec.dev else None
-    return StageTask(train, dev)
+    return StageTask(*held_out_selections(task, spec.lang, spec.split, spec.slice, spec.dev_slice, spec.files, spec.dev))
 
 
 def lineage(nodes: Mapping[str, TrainNode], node_id: str | None) -> list[TrainNode]:
