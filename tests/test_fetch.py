@@ -228,3 +228,15 @@ langs = ["de"]
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and f"xstilts data fetch --study {study}" in lines[0]
     assert "Traceback" not in err + out
+
+
+def test_mlm_corpus_is_capped_plain_text_the_mlm_task_reads(tmp_path):
+    from xstilts.tasks.fetch.sources import mlm_corpus_source
+
+    source = mlm_corpus_source("sw", max_chars=40)
+    assert (source.dataset, source.config) == ("wikimedia/wikipedia", "20231101.sw")
+    rows = [{"id": "1", "url": "u", "title": "Kenya", "text": "Kenya ni nchi.\n\nIna watu wengi."},
+            {"id": "2", "url": "u", "title": "X", "text": "Hii haitaingia kwa sababu ya kikomo."}]
+    write_source(source, rows, {}, tmp_path)
+    lines = load_examples(get_task("mlm"), "sw", "train", tmp_path)
+    assert [e.text for e in lines] == ["Kenya ni nchi.", "Ina watu wengi."]
