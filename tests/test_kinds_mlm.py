@@ -178,3 +178,52 @@ def test_mlm_stage_resumes_exactly(tmp_path, shared_data, tiny_model_dir):
     assert resumed.history == reference.history
     a, b = (load_file(tmp_path / d / "model" / "heads.safetensors") for d in ("a", "b"))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+@pytest.mark.slow
+def test_nli_plus_mlm_order_is_tabulated_like_any_other(tmp_path, shared_data, tiny_model_dir):
+    """A study whose order trains English NLI + German/Swahili MLM in one stage fills the store and
+    the per-order tables exactly like an order without MLM."""
+    from xstilts.execution.runner import run_study
+    from xstilts.results.store import ResultStore
+    from xstilts.results.table import build_tables
+    from xstilts.study import build_plan, load_study
+
+    deu, swh = shared_data / "tatoeba/tatoeba.deu-eng.deu", shared_data / "tatoeba/tatoeba.swh-eng.swh"
+    study_file = tmp_path / "s.toml"
+    study_file.write_text(f"""
+name = "mlm-tiny"
+model = "{tiny_model_dir}"
+data_dir = "{shared_data}"
+output_dir = "{tmp_path / 'out'}"
+seeds = [1]
+[hparams]
+max_steps = 2
+batch_size = 4
+max_length = 32
+learning_rate = 1e-3
+[stages.nli_en]
+tasks = [{{ task = "xnli", lang = "en", split = "dev", slice = "[:16]", dev = false }}]
+[stages.nli_en_mlm]
+sampling = "uniform"
+tasks = [{{ task = "xnli", lang = "en", split = "dev", slice = "[:16]", dev = false }},
+         {{ task = "mlm", lang = "multi", files = ["{deu}", "{swh}"], slice = "[:64]", dev_slice = "[-16:]" }}]
+[orders]
+singles = true
+[[targets]]
+task = "panx"
+langs = ["en", "sw"]
+eval_slice = "[:8]"
+eval_max_length = 32
+train = {{ split = "train", slice = "[:16]", dev = false }}
+""")
+    study = load_study(study_file)
+    summary = run_study(build_plan(study), executor="local")
+    assert summary.ok
+    frame = ResultStore.for_study(study.output_dir).to_dataframe()
+    assert set(frame["order_name"]) == {"nli_en", "nli_en_mlm"}
+    per_order = frame.groupby("order_name").size()
+    assert per_order["nli_en"] == per_order["nli_en_mlm"] > 0
+    table = build_tables(frame)["panx"]
+    assert list(table.index) == ["nli_en", "nli_en_mlm"]
+    assert table.loc["nli_en_mlm", ("avg", "n")] == table.loc["nli_en", ("avg", "n")]
