@@ -2,6 +2,8 @@
 # The main job on a fresh machine: build the offline encoder, then run the small stage-order
 # study on the shared XTREME data and print its per-order, per-language tables.
 # Re-running resumes where it stopped (finished trainings and evaluations are skipped).
+# Without the shared data, `run` says in one line which command fetches it; `--fetch` (make demo
+# DEMO_ARGS=--fetch) downloads it from the Hugging Face hub first (needs network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 XS=.venv/bin/xstilts

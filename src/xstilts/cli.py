@@ -87,6 +87,7 @@ def data_fetch(
 ) -> None:
     """Download sets from the Hugging Face hub into the XTREME layout the readers read (resumable)."""
     from xstilts.errors import ConfigError
+    from xstilts.paths import fetched_data_dir
     from xstilts.tasks.fetch.sources import mlm_corpus_source, sources_for_selections, sources_for_tasks
 
     def codes(text: Optional[str]) -> Optional[list[str]]:
@@ -96,9 +97,7 @@ def data_fetch(
     target = to
     if study is not None:
         _, run_plan = _study_and_plan(study, to)
-        target = to or run_plan.data_dir
-        if target is None:
-            raise ConfigError(f"{study}: the study names no data_dir; pass --to DIR (then set XSTILTS_DATA=DIR)")
+        target = to or run_plan.data_dir or fetched_data_dir()  # the last one is found without XSTILTS_DATA
         sources += sources_for_selections(run_plan.missing_selections)
     if tasks:
         sources += sources_for_tasks(tasks, codes(langs), codes(splits), translated)
@@ -340,19 +339,18 @@ def run(
     """Run every node of a study (resumable: re-run the same command after a crash)."""
     from xstilts.errors import MissingDataError
     from xstilts.execution.runner import run_study
+    from xstilts.paths import fetched_data_dir
     from xstilts.tasks.fetch.sources import sources_for_selections
 
     spec, run_plan = _study_and_plan(study, data)
     if run_plan.missing_data and fetch:
-        if run_plan.data_dir is None:
-            raise MissingDataError(f"{study}: --fetch needs a data directory (data_dir in the study, --data or XSTILTS_DATA)")
-        _run_fetch(sources_for_selections(run_plan.missing_selections), run_plan.data_dir, dry_run=False)
-        spec, run_plan = _study_and_plan(study, data)
+        target = run_plan.data_dir or fetched_data_dir()
+        _run_fetch(sources_for_selections(run_plan.missing_selections), target, dry_run=False)
+        spec, run_plan = _study_and_plan(study, data or target)
     if run_plan.missing_data:
         raise MissingDataError(
             f"{len(run_plan.missing_data)} data selections are missing (e.g. {run_plan.missing_data[0]}); fetch them "
-            f"with `xstilts data fetch --study {study}` (add --to DIR and set XSTILTS_DATA=DIR when the study names no "
-            "data_dir), or rerun with --fetch")
+            f"with `xstilts data fetch --study {study}`, or rerun with --fetch")
     summary = run_study(run_plan, executor=executor, workers=workers, keep=keep, ray_address=ray_address,
                         gpus_per_node=gpus_per_node, console=err_console)
     _show_results(spec.output_dir, console)
