@@ -129,17 +129,13 @@ def source_for(task: str, lang: str, split: str, destination: str | None = None)
     task = get_task(task).name
     if task in _NOTES:
         return Source(task, lang, split, destination or "", note=_NOTES[task])
-    if task == "xcopa" and lang == "en":  # English COPA is SuperGLUE's
-        entry = _Entry("aps/super_glue", "copa", {"dev": "validation", "test": "test", "train": "train"},
-                       "xcopa/{split}-{lang}.jsonl", "copa_jsonl", file_split={"dev": "val"})
-    elif task == "squad_v1" and lang != "en":
-        return _squad_translate_train(lang, split, destination)
-    elif task in ("xquad", "mlqa") and split == "train":
+    if task == "squad_v1" and lang != "en" or task in ("xquad", "mlqa") and split == "train" and lang != "en":
+        return _squad_translate_train(lang, split, destination, task)
+    if task in ("xquad", "mlqa") and split == "train":
         entry = _TABLE["squad_v1"]  # their English training set is SQuAD v1.1
-        lang = "en" if lang == "en" else lang
-        if lang != "en":
-            return _squad_translate_train(lang, split, destination, task)
-        return _from_entry(task, lang, split, entry, destination)
+    elif task == "xcopa" and lang == "en":  # English COPA is SuperGLUE's
+        entry = _Entry("aps/super_glue", "copa", {"train": "train", "dev": "validation", "test": "test"},
+                       "xcopa/{split}-{lang}.jsonl", "copa_jsonl", file_split={"dev": "val"})
     else:
         entry = _TABLE.get(task)
     if entry is None:
@@ -150,7 +146,7 @@ def source_for(task: str, lang: str, split: str, destination: str | None = None)
 def _from_entry(task: str, lang: str, split: str, entry: _Entry, destination: str | None) -> Source:
     where = f"{task} {split}-{lang}"
     langs = entry.langs or get_task(task).languages
-    if lang not in langs and not (task in ("xnli", "pawsx") and split == "train"):
+    if lang not in langs and not (entry.dataset == "aps/super_glue" or task in ("xquad", "mlqa")):
         return Source(task, lang, split, destination or "", note=f"{where}: the hub copy ({entry.dataset}) has no {lang!r}")
     if split not in entry.splits:
         return Source(task, lang, split, destination or "",
