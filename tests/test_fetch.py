@@ -100,7 +100,7 @@ def test_multiple_choice_variants(tmp_path):
     hella = roundtrip(tmp_path, "hellaswag", "en", "dev", [
         {"ind": 4, "activity_label": "x", "ctx_a": "A man", "ctx_b": "then", "ctx": "A man then",
          "endings": ["a", "b", "c", "d"], "source_id": "s", "split": "val", "split_type": "indomain", "label": "2"}])
-    assert [(e.context, e.question, e.label) for e in hella] == [("A man", "then", 2)]
+    assert [(e.context, e.choices, e.label) for e in hella] == [("A man", ("then a", "then b", "then c", "then d"), 2)]
     cosmos = roundtrip(tmp_path, "cosmosqa", "en", "dev", [
         {"id": "c1", "context": "ctx", "question": "q", "answer0": "a", "answer1": "b", "answer2": "c",
          "answer3": "d", "label": 3}])

@@ -111,8 +111,8 @@ def test_head_is_tied_to_the_input_embeddings_and_saves_small(tiny_model_dir, to
 def test_selection_prefers_low_perplexity_only_without_another_task():
     from xstilts.training.trainer import Trainer
 
-    assert Trainer._stage_score({"mlm": 50.0}) == (50.0, False)
-    assert Trainer._stage_score({"xnli": 40.0, "mlm": 5000.0}) == (40.0, True)
+    assert Trainer._stage_score({"mlm:multi": 50.0}) == (50.0, False)
+    assert Trainer._stage_score({"xnli:en": 40.0, "mlm:multi": 5000.0}) == (40.0, True)
 
 
 def test_study_stage_holds_out_a_slice_for_perplexity(tmp_path, shared_data):

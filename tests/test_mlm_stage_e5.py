@@ -27,7 +27,7 @@ def test_english_nli_mixed_with_german_swahili_mlm_lowers_perplexity(shared_data
                          eval_every=8, select_best=False)
     result = Trainer(StageData([nli, mlm], sampling="uniform"), config, tmp_path / "run").run(
         str(prepare_model("multilingual-e5-small")))
-    perplexities = [entry["per_task"]["mlm"] for entry in result.history]
+    perplexities = [entry["per_task"]["mlm:multi"] for entry in result.history]
     print("MLM dev perplexity at steps 8/16/24:", [round(p) for p in perplexities])
     assert len(perplexities) == 3 and perplexities[-1] < perplexities[0]
     assert result.dev_metric == "perplexity" and (Path(result.model_dir) / "heads.json").is_file()
