@@ -17,4 +17,4 @@ test-all: setup
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	@bash scripts/demo.sh
+	@bash scripts/demo.sh $(DEMO_ARGS)

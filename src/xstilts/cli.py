@@ -73,6 +73,79 @@ def data_check(
         raise typer.Exit(1)
 
 
+@data_app.command("fetch")
+def data_fetch(
+    tasks: list[str] = typer.Argument(None, help="Tasks to fetch (e.g. xnli mnli squad_v1 anli_plus); default: --study."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Data directory to write (default: the study's data_dir)."),
+    study: Optional[Path] = typer.Option(None, help="Fetch exactly what `xstilts plan STUDY` reports missing."),
+    langs: Optional[str] = typer.Option(None, help="Languages, e.g. de,sw (default: all of each task's)."),
+    splits: Optional[str] = typer.Option(None, help="Splits, e.g. train,dev (default: every published split)."),
+    translated: bool = typer.Option(False, help="Also the machine-translated train sets of non-English languages."),
+    mlm_corpus: Optional[str] = typer.Option(None, help="Write a masked-LM text corpus for these languages (e.g. de,sw)."),
+    max_chars: int = typer.Option(2_000_000, help="--mlm-corpus: characters per language at most."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be fetched, and from where."),
+) -> None:
+    """Download sets from the Hugging Face hub into the XTREME layout the readers read (resumable)."""
+    from xstilts.errors import ConfigError
+    from xstilts.paths import fetched_data_dir
+    from xstilts.tasks.fetch.sources import mlm_corpus_source, sources_for_selections, sources_for_tasks
+
+    def codes(text: Optional[str]) -> Optional[list[str]]:
+        return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+    sources = []
+    target = to
+    if study is not None:
+        _, run_plan = _study_and_plan(study, to)
+        target = to or run_plan.data_dir or fetched_data_dir()  # the last one is found without XSTILTS_DATA
+        sources += sources_for_selections(run_plan.missing_selections)
+    if tasks:
+        sources += sources_for_tasks(tasks, codes(langs), codes(splits), translated)
+    if mlm_corpus:
+        sources += [mlm_corpus_source(lang, max_chars) for lang in codes(mlm_corpus)]
+    if study is None and not tasks and not mlm_corpus:
+        raise ConfigError("name the tasks to fetch, or --study FILE, or --mlm-corpus LANGS")
+    if target is None:
+        raise ConfigError("pass --to DIR: the data directory to write")
+    _run_fetch(sources, Path(target), dry_run)
+
+
+def _run_fetch(sources, target: Path, dry_run: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from xstilts.tasks.fetch.download import fetch_sources
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=dry_run) as bar:
+        overall = bar.add_task("fetching", total=len({s.destination for s in sources if s.fetchable}))
+
+        def on_event(event: str, outcome) -> None:
+            source = outcome.source
+            if event == "start":
+                bar.update(overall, description=f"{source.task} {source.split}-{source.lang}")
+            else:
+                bar.advance(overall)
+
+        outcomes = fetch_sources(sources, target, dry_run=dry_run, on_event=on_event)
+    notes_shown = set()
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        source = outcome.source
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        where = f"{source.task} {source.split}-{source.lang}"
+        if outcome.status == "unavailable":
+            if outcome.message not in notes_shown:
+                notes_shown.add(outcome.message)
+                console.print(f"[yellow]not on the hub[/] {where}: {outcome.message}", highlight=False, soft_wrap=True)
+            continue
+        style = {"fetched": "green", "skipped": "dim", "planned": "cyan", "failed": "red"}[outcome.status]
+        console.print(f"[{style}]{outcome.status}[/] {where} -> {source.destination}: {outcome.message}",
+                      highlight=False, soft_wrap=True)
+    console.print(f"{target}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())), highlight=False)
+    if counts.get("failed"):
+        raise typer.Exit(1)
+
+
 def _data_dir_or_default(data_dir: Path | None) -> Path:
     from xstilts.errors import MissingDataError
     from xstilts.paths import default_data_dir
@@ -136,7 +209,7 @@ def train(
     model: str = typer.Option(..., help="Encoder (HF id, local folder, 'multilingual-e5-small') or an earlier RUN_DIR/model."),
     task: str = typer.Option(..., help="Task to train on (an intermediate or target task)."),
     out: Path = typer.Option(..., help="Run directory (resumable: rerun the same command after a crash)."),
-    lang: str = typer.Option("en", help="Language of the training data."),
+    lang: str = typer.Option("en", help="Language of the training data ('multi' for a mixed-language mlm corpus)."),
     data: Optional[Path] = typer.Option(None, help="Data directory (default: $XSTILTS_DATA or ../shared/xtreme-data)."),
     train_split: str = typer.Option("train", help="Split to train on (e.g. dev, to train on a dev set)."),
     train_slice: Optional[str] = typer.Option(None, help="Rows of the training split, e.g. '[:2000]' or '[:50%]'."),
@@ -159,6 +232,7 @@ def train(
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps (default 50)."),
+    mlm_whole_word: Optional[bool] = typer.Option(None, help="mlm: mask whole words (default: single sub-words)."),
     preset: Optional[str] = typer.Option(None, help="paper (default: jiant's X-STILTs values) | xtreme (XTREME's baselines)."),
     carry_head: Optional[bool] = typer.Option(None, help="Target task: keep the model's same-family head (default: fresh)."),
 ) -> None:
@@ -166,7 +240,8 @@ def train(
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
     from xstilts.training.config import make_config
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.types import TaskKind
+    from xstilts.training.data import DataSelection, StageData, held_out_selections, prepare_task_data
     from xstilts.training.trainer import Trainer
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
@@ -178,11 +253,17 @@ def train(
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
+        mlm_whole_word=mlm_whole_word,
         preset=preset, carry_head=carry_head,
     )
-    data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
-    train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
-    dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
+    files = tuple(str(f) for f in train_file)
+    if spec.kind is TaskKind.MLM:  # dev = a held-out slice of the same text (perplexity)
+        data_dir = data if train_file else _data_dir_or_default(data)
+        train_sel, dev_sel = held_out_selections(spec.name, lang, train_split, train_slice, dev_slice, files, not no_dev)
+    else:
+        data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
+        train_sel = DataSelection(spec.name, lang, train_split, train_slice, files)
+        dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
                                          config.max_eval_examples)], target=spec.is_target)
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
@@ -299,11 +380,23 @@ def run(
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local Ray)."),
     gpus_per_node: float = typer.Option(0.0, help="GPUs each node asks for (e.g. 0.5: two nodes per GPU)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
+    fetch: bool = typer.Option(False, "--fetch", help="Download missing data from the hub first (needs network)."),
 ) -> None:
     """Run every node of a study (resumable: re-run the same command after a crash)."""
+    from xstilts.errors import MissingDataError
     from xstilts.execution.runner import run_study
+    from xstilts.paths import fetched_data_dir
+    from xstilts.tasks.fetch.sources import sources_for_selections
 
     spec, run_plan = _study_and_plan(study, data)
+    if run_plan.missing_data and fetch:
+        target = run_plan.data_dir or fetched_data_dir()
+        _run_fetch(sources_for_selections(run_plan.missing_selections), target, dry_run=False)
+        spec, run_plan = _study_and_plan(study, data or target)
+    if run_plan.missing_data:
+        raise MissingDataError(
+            f"{len(run_plan.missing_data)} data selections are missing (e.g. {run_plan.missing_data[0]}); fetch them "
+            f"with `xstilts data fetch --study {study}`, or rerun with --fetch")
     summary = run_study(run_plan, executor=executor, workers=workers, keep=keep, ray_address=ray_address,
                         gpus_per_node=gpus_per_node, console=err_console)
     _show_results(run_plan, console)

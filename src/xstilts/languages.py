@@ -34,3 +34,6 @@ def to_xtreme_code(code: str) -> str:
     if code == "eng":
         return "en"
     return TATOEBA_TO_XTREME.get(code, code)
+
+# The language of a selection that mixes languages (a multilingual masked-LM corpus).
+MULTILINGUAL = "multi"

@@ -24,8 +24,14 @@ def features_dir() -> Path:
     return cache_dir() / "features"
 
 
+def fetched_data_dir() -> Path:
+    """Where `xstilts data fetch` writes when neither the study nor the user names a directory."""
+    return cache_dir() / "xtreme-data"
+
+
 def default_data_dir() -> Path | None:
-    """The shared XTREME data beside a checkout (../shared/xtreme-data) or $XSTILTS_DATA."""
+    """$XSTILTS_DATA, else the shared XTREME data beside a checkout (../shared/xtreme-data), else
+    what `xstilts data fetch` wrote to the user cache."""
     env = os.environ.get("XSTILTS_DATA")
     if env:
         return Path(env).expanduser()
@@ -34,4 +40,4 @@ def default_data_dir() -> Path | None:
         candidate = parent.parent / "shared" / "xtreme-data"
         if candidate.is_dir():
             return candidate
-    return None
+    return fetched_data_dir() if fetched_data_dir().is_dir() else None

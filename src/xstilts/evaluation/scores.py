@@ -32,4 +32,8 @@ def score_predictions(task: TaskSpec, lang: str, examples: Sequence[Example], pr
         if dict(task.extra).get("allow_no_answer"):
             return qa.squad_v2_metrics(gold, predictions)
         return qa.squad_metrics(gold, predictions)
+    if task.kind is TaskKind.MLM:
+        from xstilts.metrics.language_model import masked_lm_metrics
+
+        return masked_lm_metrics(predictions["nll_sum"], predictions["correct"], predictions["tokens"])
     raise ValueError(f"{task.name}: retrieval tasks are scored by xstilts.evaluation.retrieval")

@@ -27,9 +27,20 @@ _QA_METRICS = (Metric.SQUAD, Metric.MLQA)
 _F1_METRICS = (Metric.POS_F1, Metric.SPAN_F1, Metric.BUCC_F1)
 
 
+# Metrics where a smaller value is the better model.
+LOWER_IS_BETTER = frozenset({"perplexity"})
+
+
 def primary_metric(task: str) -> str:
-    """The one metric that ranks models on ``task``: model selection, tables (QA: F1)."""
-    return "accuracy" if get_task(task).metric in (Metric.ACCURACY, Metric.TATOEBA_ACCURACY) else "f1"
+    """The one metric that ranks models on ``task``: model selection, tables (QA: F1; MLM: perplexity)."""
+    metric = get_task(task).metric
+    if metric is Metric.PERPLEXITY:
+        return "perplexity"
+    return "accuracy" if metric in (Metric.ACCURACY, Metric.TATOEBA_ACCURACY) else "f1"
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
 
 
 def metric_averages(per_language: LanguageScores) -> dict[str, float]:

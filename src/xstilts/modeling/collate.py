@@ -26,7 +26,7 @@ class PadCollator:
         self.columns = adapter.model_columns
         self.pad_values = adapter.pad_values(pad_token_id)
 
-    def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    def __call__(self, rows: Sequence[dict[str, Any]], seed: Any = None) -> dict[str, torch.Tensor]:
         if not rows:
             raise ValueError("cannot collate an empty batch")
         present = [name for name in self.columns if name in rows[0]]

@@ -76,7 +76,7 @@ class MultiTaskModel(nn.Module):
                 raise ConfigError(f"head {name!r} already exists as {self.head_specs[name].to_json()}, "
                                   f"cannot reuse it as {spec.to_json()}")
             return
-        head = adapter.build_head(self.hidden_size, len(spec.labels) if spec.labels else None)
+        head = adapter.build_head(self.hidden_size, adapter.head_size(self.encoder, spec.labels))
         reference = next(self.encoder.parameters())
         self.heads[name] = head.to(device=reference.device, dtype=reference.dtype)
         self.head_specs[name] = spec

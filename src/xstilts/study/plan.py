@@ -41,7 +41,7 @@ from xstilts.study.hashing import model_identity, stable_hash
 from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
 from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import TaskSpec
+from xstilts.tasks.types import TaskKind, TaskSpec
 from xstilts.training.config import TrainConfig, defaults_for
 from xstilts.training.data import TRAINS_AS, DataSelection
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
@@ -106,6 +106,7 @@ class Plan:
     eval_nodes: list[EvalNode]
     naive_stage_trainings: int  # trainings if every (order, seed, target) path ran on its own
     missing_data: list[str]  # one line per selection whose data is not on disk
+    missing_selections: list[DataSelection] = field(default_factory=list)  # those selections (``data fetch``)
 
     def __post_init__(self) -> None:
         self._by_id = {node.id: node for node in self.train_nodes}
@@ -164,6 +165,13 @@ class Plan:
         }
 
 
+def mlm_stage_task(task: str, spec: SelectionSpec) -> StageTask:
+    """Masked LM: dev = a held-out slice of the same lines (``training.data.held_out_selections``)."""
+    from xstilts.training.data import held_out_selections
+
+    return StageTask(*held_out_selections(task, spec.lang, spec.split, spec.slice, spec.dev_slice, spec.files, spec.dev))
+
+
 def _task_order(task: StageTask) -> tuple:
     train, dev = task.train, task.dev
     return (train.task, train.lang, train.split, train.slice or "", train.files,
@@ -217,7 +225,7 @@ def build_plan(study: StudySpec, data_dir_override: Path | None = None) -> Plan:
             builder.add_order(order, seed)
     builder.inspector.save()
     return Plan(study, data_dir, orders, list(builder.train_nodes.values()), list(builder.eval_nodes.values()),
-                builder.naive, builder.missing_lines())
+                builder.naive, builder.missing_lines(), list(builder.missing_selections))
 
 
 class _PlanBuilder:
@@ -227,6 +235,7 @@ class _PlanBuilder:
         self.train_nodes: dict[str, TrainNode] = {}
         self.eval_nodes: dict[str, EvalNode] = {}
         self.missing: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
+        self.missing_selections: dict[DataSelection, None] = {}  # ordered set, slices dropped
         self.naive = 0
 
     # ------------------------------------------------------------ walking the orders
@@ -262,6 +271,8 @@ class _PlanBuilder:
     # ------------------------------------------------------------ nodes
 
     def stage_task(self, task: str, spec: SelectionSpec) -> StageTask:
+        if get_task(task).kind is TaskKind.MLM:
+            return mlm_stage_task(task, spec)
         train = DataSelection(task, spec.lang, spec.split, spec.slice, spec.files)
         dev = DataSelection(task, spec.dev_lang, spec.dev_split, spec.dev_slice) if spec.dev else None
         return StageTask(train, dev)
@@ -319,6 +330,7 @@ class _PlanBuilder:
         if facts.missing:
             key = (selection.task, selection.split, selection.files)
             self.missing.setdefault(key, {})[selection.lang] = facts.missing
+            self.missing_selections[replace(selection, slice=None)] = None
         elif selection.slice and facts.rows is not None and not slice_range(selection.slice, facts.rows):
             raise ConfigError(f"slice {selection.slice!r} of {selection.task} {selection.lang} {selection.split} "
                               f"selects no rows: that split has {facts.rows}")

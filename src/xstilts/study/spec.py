@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 from pydantic.fields import FieldInfo
 
 from xstilts.errors import ConfigError, UnknownTaskError
-from xstilts.languages import KNOWN_LANGUAGES
+from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
 from xstilts.paths import default_data_dir
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.slices import slice_range
@@ -37,6 +37,11 @@ def _known_language(code: str) -> str:
     if normalized not in KNOWN_LANGUAGES:
         raise ValueError(f"unknown language {code!r} (use two-letter XTREME codes like de, zh)")
     return normalized
+
+
+def _selection_language(code: str) -> str:
+    """A training selection's language: a known code, or "multi" (a mixed-language MLM corpus)."""
+    return MULTILINGUAL if code.strip().lower() == MULTILINGUAL else _known_language(code)
 
 
 def _valid_slice(spec: str | None) -> str | None:
@@ -91,7 +96,7 @@ class SelectionSpec(StrictModel):
     dev_split: Split = "dev"
     dev_slice: str | None = None
 
-    check_languages = field_validator("lang", "dev_lang")(_known_language)
+    check_languages = field_validator("lang", "dev_lang")(_selection_language)
     check_slices = field_validator("slice", "dev_slice")(_valid_slice)
 
     @field_validator("files")
@@ -110,6 +115,14 @@ class StageTaskSpec(SelectionSpec):
         if get_task(name).is_retrieval:
             raise ValueError(f"{name} is a retrieval task: it is evaluated from the encoder, never trained")
         return name
+
+    @model_validator(mode="after")
+    def _multi_only_for_mlm(self) -> "StageTaskSpec":
+        from xstilts.tasks.types import TaskKind
+
+        if MULTILINGUAL in (self.lang, self.dev_lang) and get_task(self.task).kind is not TaskKind.MLM:
+            raise ValueError(f'lang "{MULTILINGUAL}" is only for the mlm task (a mixed-language text corpus)')
+        return self
 
 
 class StageSpec(StrictModel):
@@ -162,8 +175,17 @@ class TargetSpec(StrictModel):
     hparams: HParams = HParams()
     retrieval: RetrievalSpec | None = None
 
-    check_task = field_validator("task")(_task_name)
     check_eval_slice = field_validator("eval_slice")(_valid_slice)
+
+    @field_validator("task")
+    @classmethod
+    def _evaluable_task(cls, name: str) -> str:
+        from xstilts.tasks.types import TaskKind
+
+        name = _task_name(name)
+        if get_task(name).kind is TaskKind.MLM:
+            raise ValueError("mlm is an intermediate-stage task; it cannot be a target")
+        return name
 
     @field_validator("langs", mode="before")
     @classmethod

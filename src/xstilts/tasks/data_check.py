@@ -21,6 +21,7 @@ UNITS = {
     TaskKind.TAGGING: "sentences",
     TaskKind.EXTRACTIVE_QA: "questions",
     TaskKind.RETRIEVAL: "gold pairs",
+    TaskKind.MLM: "lines",
 }
 
 

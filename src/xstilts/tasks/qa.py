@@ -48,7 +48,7 @@ register(TaskSpec(
         FileLayout("tydiqa/tydiqa-goldp-v1.1-train.json", "squad_json",
                    (("id_prefix", "{lang_name}"),), splits=("train",)),
     ),
-    hub=HubSource("google/tydiqa", "secondary_task", (("dev", "validation"),)),
+    hub=HubSource("google-research-datasets/tydiqa", "secondary_task", (("dev", "validation"),)),
 ))
 
 register(TaskSpec(

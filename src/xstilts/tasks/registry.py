@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from xstilts.errors import UnknownLanguageError, UnknownTaskError
-from xstilts.languages import KNOWN_LANGUAGES
-from xstilts.tasks.types import TaskSpec
+from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
+from xstilts.tasks.types import TaskKind, TaskSpec
 
 _REGISTRY: dict[str, TaskSpec] = {}
 
@@ -31,7 +31,7 @@ def register(spec: TaskSpec) -> TaskSpec:
 
 def _ensure_loaded() -> None:
     # Importing the family modules fills the registry.
-    from xstilts.tasks import classification, multiple_choice, qa, retrieval, tagging  # noqa: F401
+    from xstilts.tasks import classification, mlm, multiple_choice, qa, retrieval, tagging  # noqa: F401
 
 
 def get_task(name: str) -> TaskSpec:
@@ -60,6 +60,8 @@ def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
     ``strict`` only the task's official XTREME languages are accepted.
     """
     code = lang.strip().lower()
+    if code == MULTILINGUAL and task.kind is TaskKind.MLM:
+        return code  # a masked-LM corpus may mix languages
     if strict and code not in task.languages:
         raise UnknownLanguageError(
             f"language {lang!r} is not a {task.name} language; expected one of {' '.join(task.languages)}"

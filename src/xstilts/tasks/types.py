@@ -18,6 +18,7 @@ class TaskKind(str, Enum):
     TAGGING = "tagging"
     EXTRACTIVE_QA = "extractive_qa"
     RETRIEVAL = "retrieval"
+    MLM = "mlm"  # masked language modelling on plain text (an intermediate-only kind)
 
 
 class Metric(str, Enum):
@@ -30,6 +31,7 @@ class Metric(str, Enum):
     MLQA = "mlqa"  # MLQA language-specific normalisation
     BUCC_F1 = "bucc_f1"
     TATOEBA_ACCURACY = "tatoeba_accuracy"
+    PERPLEXITY = "perplexity"  # masked-LM perplexity (lower is better), masked-token accuracy beside it
 
 
 # ---------------------------------------------------------------- raw examples
@@ -105,7 +107,15 @@ class RetrievalSet:
     gold: tuple[tuple[str, str], ...]
 
 
-Example = Union[ClassificationExample, MultipleChoiceExample, TaggingExample, QAExample, RetrievalSet]
+@dataclass(frozen=True)
+class TextExample:
+    """One line of plain text (a sentence or paragraph, any language) for masked-LM training."""
+
+    guid: str
+    text: str
+
+
+Example = Union[ClassificationExample, MultipleChoiceExample, TaggingExample, QAExample, RetrievalSet, TextExample]
 
 
 # ---------------------------------------------------------------- task definitions

@@ -79,6 +79,14 @@ class TrainConfig(BaseModel):
     max_eval_examples: int | None = Field(None, gt=0, description="Use only the first N dev examples.")
     checkpoint_every: int = Field(50, gt=0, description="Write a resumable checkpoint every N optimizer steps.")
     dropout: float | None = Field(None, ge=0, le=1, description="Override the encoder's dropout.")
+    mlm_probability: float = Field(0.15, gt=0, lt=1, description="Masked-LM tasks: share of tokens masked (80/10/10).")
+    mlm_whole_word: bool = Field(False, description="Masked-LM tasks: mask every sub-word of a chosen word.")
+
+    @property
+    def masking(self):
+        from xstilts.modeling.kinds.mlm import MaskingSettings
+
+        return MaskingSettings(self.mlm_probability, self.mlm_whole_word)
 
     @property
     def per_device_batch_size(self) -> int:

@@ -28,6 +28,18 @@ class DataSelection:
         return f"{self.task}:{where}{self.slice or ''}"
 
 
+def held_out_selections(task: str, lang: str, split: str, train_slice: str | None, dev_slice: str | None,
+                        files: tuple[str, ...], dev: bool = True) -> tuple[DataSelection, DataSelection | None]:
+    """A masked-LM corpus has no dev split of its own: its dev set is a held-out slice of the same
+    lines (the last HELD_OUT_PERCENT % unless slices are given), scored by perplexity."""
+    from xstilts.tasks.mlm import HELD_OUT_PERCENT
+
+    cut = 100 - HELD_OUT_PERCENT
+    train = DataSelection(task, lang, split, train_slice or (f"[:{cut}%]" if dev else None), tuple(files))
+    held_out = DataSelection(task, lang, split, dev_slice or f"[{cut}%:]", tuple(files)) if dev else None
+    return train, held_out
+
+
 @dataclass
 class TaskData:
     """One task of a stage: its training examples, its dev set and the head it trains."""

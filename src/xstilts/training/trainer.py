@@ -43,6 +43,7 @@ from xstilts.modeling.kinds.base import FeatureSettings
 from xstilts.modeling.model import link_tree
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig
+from xstilts.tasks.types import TaskKind
 from xstilts.training.data import StageData, TaskData
 
 RESULT_FILE = "result.json"
@@ -152,6 +153,26 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     return torch.optim.AdamW(groups, lr=config.learning_rate, eps=config.adam_epsilon, fused=True)
 
 
+def _init_lm_head(head, source: str | Path) -> str:
+    """Start a masked-LM head from the base checkpoint's own LM head when it has one."""
+    from xstilts.modeling.kinds.mlm import load_pretrained_lm_head
+    from xstilts.modeling.loading import resolve_model
+
+    if (Path(str(source)) / "heads.json").is_file():
+        return "masked-LM head: new (the parent stage has none)"
+    folder = resolve_model(str(source))
+    if not Path(folder).is_dir():
+        try:  # a hub id: its cached weights file, when the hub copy has been downloaded
+            from transformers.utils import cached_file
+
+            folder = str(Path(cached_file(folder, "model.safetensors")).parent)
+        except Exception:  # offline, not cached, or sharded: start the head fresh
+            return "masked-LM head: new (no local copy of the checkpoint's LM head)"
+    if load_pretrained_lm_head(head, folder):
+        return "masked-LM head: loaded from the checkpoint"
+    return "masked-LM head: new (the checkpoint has none)"
+
+
 @dataclass
 class _TaskFeatures:
     """A task of the stage with its features, ready to batch."""
@@ -211,7 +232,10 @@ class Trainer:
         for task_data in self.stage.tasks:
             if self.stage.target and not config.carry_head and checkpoint is None:
                 model.remove_head(task_data.head_name)  # a fresh head (seeded above)
+            fresh = task_data.head_name not in model.head_specs
             model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
+            if fresh and checkpoint is None and task_data.task.kind is TaskKind.MLM:
+                self.progress("note", {"message": _init_lm_head(model.heads[task_data.head_name], source)})
         tasks = self._featurize(model, tokenizer)
         self._configure_parameters(model)
 
@@ -261,7 +285,7 @@ class Trainer:
             index = self._pick_task(position["step"], probabilities)
             global_batch = self._next_batch(tasks[index], index, position, batch_cache)
             rows = global_batch[accelerator.process_index::accelerator.num_processes]
-            loss = self._optimizer_step(model, optimizer, scheduler, accelerator, tasks[index], rows)
+            loss = self._optimizer_step(model, optimizer, scheduler, accelerator, tasks[index], rows, position["step"])
             position["step"] += 1
             step = position["step"]
             self.progress("step", {"step": step, "loss": loss, "task": tasks[index].data.task.name})
@@ -300,7 +324,7 @@ class Trainer:
         _warn(message)
 
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
-        from xstilts.modeling.collate import PadCollator, row_length
+        from xstilts.modeling.collate import row_length
         from xstilts.modeling.feature_cache import cached_features
         from xstilts.modeling.kinds import adapter_for_task
 
@@ -313,10 +337,12 @@ class Trainer:
             train = cached_features(adapter, task_data.train, tokenizer, task_data.labels, settings)
             dev_rows = (cached_features(adapter, task_data.dev, tokenizer, task_data.labels, settings).to_list()
                         if task_data.dev else None)
+            if dev_rows:
+                dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.config.masking)
             lengths = np.array([row_length({"input_ids": ids}) for ids in train["input_ids"]])
             columns = [c for c in adapter.model_columns if c in train.column_names]
             prepared.append(_TaskFeatures(task_data, adapter, train, dev_rows, lengths, columns,
-                                          PadCollator(adapter, tokenizer.pad_token_id)))
+                                          adapter.collator(tokenizer, self.config.masking)))
         return prepared
 
     def _configure_parameters(self, model) -> None:
@@ -350,13 +376,16 @@ class Trainer:
             position["batch_in_epoch"][index] = 0
         return batch
 
-    def _optimizer_step(self, model, optimizer, scheduler, accelerator, task: _TaskFeatures, rows: np.ndarray) -> float:
+    def _optimizer_step(self, model, optimizer, scheduler, accelerator, task: _TaskFeatures, rows: np.ndarray,
+                        step: int) -> float:
         model.train()
         micro_batches = [m for m in np.array_split(rows, self.config.grad_accumulation) if len(m)]
         device = accelerator.device
         total_loss = 0.0
         for i, micro in enumerate(micro_batches):
-            batch = {k: v.to(device) for k, v in task.collator(task.rows(micro)).items()}
+            # Per-batch randomness (MLM masks) is a function of (seed, step, process, micro-batch).
+            seed = (self.config.seed, step, accelerator.process_index, i)
+            batch = {k: v.to(device) for k, v in task.collator(task.rows(micro), seed=seed).items()}
             last = i == len(micro_batches) - 1
             sync = accelerator.no_sync(model) if not last and accelerator.num_processes > 1 else nullcontext()
             with sync, accelerator.autocast():
@@ -395,15 +424,29 @@ class Trainer:
             scores[f"{data.task.name}:{lang}"] = float(metrics[primary_metric(data.task.name)])
         return scores
 
+    @staticmethod
+    def _stage_score(scores: dict[str, float]) -> tuple[float, bool]:
+        """(score, higher is better) of one evaluation: the mean of the tasks' higher-is-better
+        primary metrics; a stage made only of lower-is-better ones (MLM alone) uses their mean.
+        So a stage mixing NLI with MLM selects on NLI accuracy; MLM perplexity is in the history."""
+        from xstilts.metrics.aggregate import higher_is_better, primary_metric
+
+        # Keys are "task:language" (the dev set's language).
+        higher = [value for key, value in scores.items() if higher_is_better(primary_metric(key.split(":")[0]))]
+        if higher:
+            return sum(higher) / len(higher), True
+        return sum(scores.values()) / len(scores), False
+
     def _record_eval(self, save: Callable[[Path], None], position: dict[str, Any], scores: dict[str, float] | None,
                      accelerator) -> bool:
         if not accelerator.is_main_process or scores is None:
             return False
-        score = sum(scores.values()) / len(scores)
+        score, higher = self._stage_score(scores)
         entry = {"step": position["step"], "score": score, "per_task": scores}
         position["history"].append(entry)
         self.progress("eval", entry)
-        if position["best"] is None or score > position["best"]["score"]:
+        best = position["best"]
+        if best is None or (score > best["score"] if higher else score < best["score"]):
             position["best"] = entry
             position["bad_evals"] = 0
             if self.config.select_best:

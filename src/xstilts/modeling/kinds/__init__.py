@@ -49,4 +49,7 @@ def _adapter(kind: TaskKind) -> KindAdapter:
     if kind is TaskKind.EXTRACTIVE_QA:
         from xstilts.modeling.kinds.qa import QAAdapter
         return QAAdapter()
+    if kind is TaskKind.MLM:
+        from xstilts.modeling.kinds.mlm import MaskedLMAdapter
+        return MaskedLMAdapter()
     raise ConfigError(f"task kind {kind.value!r} has no head: retrieval is scored from the encoder directly")

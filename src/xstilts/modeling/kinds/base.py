@@ -62,6 +62,21 @@ class KindAdapter(ABC):
         a list of labels (classification), a list of choice indices (multiple choice), a list of
         tag sequences, one tag per word (tagging), or {question id: answer text} (QA)."""
 
+    def head_size(self, encoder: nn.Module, labels: Sequence[str] | None) -> int | None:
+        """Outputs of a fresh head: one per label (masked LM: one per vocabulary row)."""
+        return len(labels) if labels else None
+
+    def collator(self, tokenizer: Any, masking: Any = None) -> Any:
+        """Turns feature rows into a batch: ``collator(rows, seed=None)``. ``seed`` (from the run
+        seed and the step) is for kinds that draw randomness per batch (masked LM)."""
+        from xstilts.modeling.collate import PadCollator
+
+        return PadCollator(self, tokenizer.pad_token_id)
+
+    def prepare_eval_rows(self, rows: list[dict[str, Any]], tokenizer: Any, masking: Any = None) -> list[dict[str, Any]]:
+        """Dev feature rows as scored during training (masked LM fixes their masks once)."""
+        return rows
+
     def pad_values(self, pad_token_id: int) -> dict[str, int]:
         """Padding value per model column (the collator pads to the longest row in the batch)."""
         return {"input_ids": pad_token_id, "attention_mask": 0, "token_type_ids": 0, "labels": -100}

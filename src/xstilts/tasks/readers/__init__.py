@@ -23,6 +23,7 @@ from xstilts.tasks.readers.multiple_choice import (
 )
 from xstilts.tasks.readers.retrieval import bucc, tatoeba
 from xstilts.tasks.readers.squad import squad_json
+from xstilts.tasks.readers.text import text_lines
 from xstilts.tasks.readers.tsv import tsv_classification
 
 READERS: dict[str, Callable] = {
@@ -30,6 +31,7 @@ READERS: dict[str, Callable] = {
     for reader in (
         tsv_classification, jsonl_classification, conll_tagging, token_tag_lines, conllu, squad_json,
         hellaswag_jsonl, cosmosqa_csv, cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, xcopa_jsonl, bucc, tatoeba,
+        text_lines,
     )
 }
 # Readers that check labels against the task's label set.

@@ -90,7 +90,7 @@ def rows_to_examples(task: TaskSpec, lang: str, split: str, rows: Iterable[Mappi
         tag_column = "pos_tags" if "pos_tags" in features or (rows and "pos_tags" in rows[0]) else "ner_tags"
         return tagging_rows(task, rows, where, tag_column, _class_names(features.get(tag_column)))
     if task.kind is TaskKind.EXTRACTIVE_QA:
-        # google/tydiqa's secondary task mixes all languages; ids start with the language name.
+        # google-research-datasets/tydiqa's secondary task mixes all languages; ids start with the language name.
         prefix = f"{TYDIQA_NAMES[lang]}-" if task.name == "tydiqa" and lang in TYDIQA_NAMES else None
         return qa_rows(rows, where, prefix)
     if task.kind is TaskKind.MULTIPLE_CHOICE:
