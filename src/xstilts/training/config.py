@@ -48,6 +48,9 @@ class TrainConfig(BaseModel):
     max_eval_examples: int | None = Field(None, gt=0, description="Use only the first N dev examples.")
     checkpoint_every: int = Field(50, gt=0, description="Write a resumable checkpoint every N optimizer steps.")
     dropout: float | None = Field(None, ge=0, le=1, description="Override the encoder's dropout.")
+    trim_vocabulary: bool = Field(True, description="Train only the word-embedding rows the training data uses; "
+                                  "exact (untouched rows get AdamW's decay product on saving). Off by itself for "
+                                  "tied LM heads and mlm tasks.")
 
     @property
     def per_device_batch_size(self) -> int:

@@ -57,6 +57,7 @@ class TrainResult:
     train_features: int = 0
     wall_seconds: float = 0.0
     stopped_early: bool = False
+    vocabulary: dict[str, Any] | None = None  # vocabulary trimming: rows trained, or why it was off
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,6 +143,7 @@ class _TaskFeatures:
     lengths: np.ndarray
     columns: list[str]
     collator: Any
+    token_ids: np.ndarray  # every token id the training features use (vocabulary trimming)
 
     def rows(self, indices: np.ndarray) -> list[dict[str, Any]]:
         picked = self.train.select(indices.tolist()).select_columns(self.columns).to_dict()
@@ -190,6 +192,7 @@ class Trainer:
             model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
         tasks = self._featurize(model, tokenizer)
         self._configure_parameters(model)
+        self.trimming, vocabulary = self._trim_vocabulary(model, tasks, tokenizer)
 
         optimizer = _optimizer(model, config)
         steps_per_epoch = sum(max(1, math.ceil(len(t.lengths) / config.batch_size)) for t in tasks)
@@ -202,6 +205,8 @@ class Trainer:
         if checkpoint is not None:
             state = load_training_state(checkpoint)
             optimizer.load_state_dict(state["optimizer"])
+            if self.trimming is not None:
+                self.trimming.load_state(state["vocabulary"])
             scheduler.load_state_dict(state["scheduler"])
             restore_rng(state["rng"])
             position = state["progress"]
@@ -215,10 +220,22 @@ class Trainer:
         # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
         parent_encoder = Path(str(source)) / "encoder" if (Path(str(source)) / "heads.json").is_file() else None
 
+        trimming = self.trimming
+
         def save(directory: Path) -> None:
-            unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
+            with trimming.original_embeddings(decayed=True) if trimming else nullcontext():
+                unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
 
         def save_for_checkpoint(directory: Path) -> None:
+            if trimming is not None:
+                # The checkpoint keeps the untouched original embeddings (linked from the parent
+                # stage or the previous checkpoint: never a second copy) and the trained rows sit in
+                # the training state: resuming is bit-exact.
+                previous = self.run_dir / "checkpoint" / MODEL_DIR / "encoder"
+                linked_from = parent_encoder or (previous if previous.is_dir() else None)
+                with trimming.original_embeddings(decayed=False):
+                    unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
+                return
             # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite.
             best = position["best"]
             if best is not None and best["step"] == position["step"] and (self.run_dir / BEST_DIR).is_dir():
@@ -247,10 +264,12 @@ class Trainer:
                 stopped_early = self._record_eval(save, position, scores, accelerator)
             finishing = step >= total_steps or stopped_early  # result.json follows at once
             if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
-                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position)
+                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position,
+                                extra={"vocabulary": trimming.state()} if trimming else None)
             accelerator.wait_for_everyone()
 
-        return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early)
+        return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early,
+                            vocabulary)
 
     # -------------------------------------------------------------- preparation
 
@@ -265,6 +284,7 @@ class Trainer:
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
         from xstilts.modeling.collate import PadCollator, row_length
         from xstilts.modeling.feature_cache import cached_features
+        from xstilts.training.vocabulary import touched_ids
         from xstilts.modeling.kinds import adapter_for_task
 
         settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride)
@@ -275,10 +295,11 @@ class Trainer:
             train = cached_features(adapter, task_data.train, tokenizer, task_data.labels, settings)
             dev_rows = (cached_features(adapter, task_data.dev, tokenizer, task_data.labels, settings).to_list()
                         if task_data.dev else None)
-            lengths = np.array([row_length({"input_ids": ids}) for ids in train["input_ids"]])
+            input_ids = train["input_ids"]
+            lengths = np.array([row_length({"input_ids": ids}) for ids in input_ids])
             columns = [c for c in adapter.model_columns if c in train.column_names]
             prepared.append(_TaskFeatures(task_data, adapter, train, dev_rows, lengths, columns,
-                                          PadCollator(adapter, tokenizer.pad_token_id)))
+                                          PadCollator(adapter, tokenizer.pad_token_id), touched_ids(input_ids).numpy()))
         return prepared
 
     def _configure_parameters(self, model) -> None:
@@ -289,6 +310,17 @@ class Trainer:
             for module in model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = self.config.dropout
+
+    def _trim_vocabulary(self, model, tasks: list[_TaskFeatures], tokenizer):
+        """(the trimming, or None; what result.json records about it)."""
+        from xstilts.training.vocabulary import trim_vocabulary, why_not_trim
+
+        reason = why_not_trim(model, [t.data.task.kind for t in tasks]) if self.config.trim_vocabulary else "switched off"
+        if reason is not None:
+            return None, {"trimmed": False, "reason": reason}
+        ids = np.unique(np.concatenate([t.token_ids for t in tasks] + [np.array([tokenizer.pad_token_id])]))
+        trimming = trim_vocabulary(model, torch.from_numpy(ids))
+        return trimming, {"trimmed": True, "rows": trimming.rows, "vocabulary": trimming.module.num_embeddings}
 
     # -------------------------------------------------------------- stepping
 
@@ -329,6 +361,8 @@ class Trainer:
             total_loss += float(loss.detach())
         accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
         optimizer.step()
+        if self.trimming is not None:
+            self.trimming.after_optimizer_step(optimizer)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         return total_loss
@@ -374,7 +408,8 @@ class Trainer:
         patience = self.config.early_stopping_patience
         return patience is not None and position["bad_evals"] >= patience
 
-    def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early) -> TrainResult:
+    def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early,
+                vocabulary) -> TrainResult:
         from xstilts.metrics.aggregate import primary_metric
 
         final = self.run_dir / MODEL_DIR
@@ -395,7 +430,7 @@ class Trainer:
             best_dev=position["best"]["score"] if position["best"] else None,
             dev_metric="/".join(metrics) or None, history=position["history"],
             train_examples=sum(len(t.data.train) for t in tasks), train_features=sum(len(t.lengths) for t in tasks),
-            wall_seconds=round(seconds, 2), stopped_early=stopped_early,
+            wall_seconds=round(seconds, 2), stopped_early=stopped_early, vocabulary=vocabulary,
         )
         if accelerator.is_main_process:
             write_json_atomic(self.run_dir / RESULT_FILE, result.to_json())
