@@ -301,8 +301,8 @@ class Trainer:
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
         from xstilts.modeling.collate import PadCollator, row_length
         from xstilts.modeling.feature_cache import cached_features
-        from xstilts.training.vocabulary import touched_ids
         from xstilts.modeling.kinds import adapter_for_task
+        from xstilts.training.vocabulary import touched_ids
 
         settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride)
         prepared = []
