@@ -56,8 +56,10 @@ def context_tokens(row: dict) -> list[int]:
 
 
 def test_windows_overlap_by_doc_stride_and_mark_only_context_offsets(shared_data, tokenizer):
+    """The ``overlap`` mode (HF run_qa): consecutive windows share doc_stride context tokens."""
+    settings = dataclasses.replace(SHORT_WINDOWS, doc_stride_mode="overlap")
     examples = read(shared_data, "xquad/xquad.en.json")[:40]
-    features = QAAdapter().featurize(examples, tokenizer, None, SHORT_WINDOWS)
+    features = QAAdapter().featurize(examples, tokenizer, None, settings)
     by_example: dict[int, list[dict]] = {}
     for row in features:
         by_example.setdefault(row["example_index"], []).append(row)
@@ -81,6 +83,52 @@ def test_windows_overlap_by_doc_stride_and_mark_only_context_offsets(shared_data
         # the windows together cover the whole context
         assert rows[0]["offset_mapping"][context_tokens(rows[0])[0]][0] <= 1
         assert rows[-1]["offset_mapping"][context_tokens(rows[-1])[-1]][1] == len(examples[index].context.rstrip())
+
+
+def test_windows_start_doc_stride_tokens_apart_as_in_xtreme(shared_data, tokenizer):
+    """Default ``step`` mode, XTREME's/jiant's SQuAD featurisation: window k starts at context
+    token k * doc_stride, so a context of C tokens with R context tokens per window gives
+    1 + ceil((C - R) / doc_stride) windows."""
+    examples = read(shared_data, "xquad/xquad.en.json")[:40]
+    features = QAAdapter().featurize(examples, tokenizer, None, SHORT_WINDOWS)
+    stride = SHORT_WINDOWS.doc_stride
+    by_example: dict[int, list[dict]] = {}
+    for row in features:
+        by_example.setdefault(row["example_index"], []).append(row)
+    assert sorted(by_example) == list(range(len(examples)))
+    for index, rows in by_example.items():
+        example = examples[index]
+        question = len(tokenizer(example.question, add_special_tokens=False)["input_ids"])
+        room = SHORT_WINDOWS.max_length - question - 4  # <s> q </s></s> c </s>
+        context_length = len(tokenizer(example.context, add_special_tokens=False)["input_ids"])
+        assert len(rows) == 1 + max(0, -(-(context_length - room) // stride))
+        for before, after in zip(rows, rows[1:]):
+            assert after["offset_mapping"][context_tokens(after)[0]] == \
+                before["offset_mapping"][context_tokens(before)[stride]]
+    assert max(len(rows) for rows in by_example.values()) >= 3
+
+
+def test_token_type_ids_are_kept_for_models_that_use_them(tmp_path):
+    """mBERT-style tokenizers return token types: question 0, context 1, and they reach the encoder."""
+    from transformers import BertTokenizerFast
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "is", "here", "anna", "was", "?"]))
+    bert = BertTokenizerFast(vocab_file=str(vocab))
+    example = QAExample("q1", "who is here ?", "anna was here", (Answer("anna", 0),))
+    (row,) = QAAdapter().featurize([example], bert, None, FeatureSettings(max_length=32, doc_stride=8,
+                                                                          max_query_length=16))
+    assert row["token_type_ids"] == [0] * 6 + [1] * 4  # [CLS] who is here ? [SEP] | anna was here [SEP]
+    seen = {}
+
+    class Encoder(torch.nn.Module):
+        def forward(self, **inputs):
+            seen.update(inputs)
+            return type("Out", (), {"last_hidden_state": torch.zeros(1, len(row["input_ids"]), 4)})()
+
+    batch = {name: torch.tensor([row[name]]) for name in ("input_ids", "attention_mask", "token_type_ids")}
+    QAAdapter().forward(Encoder(), torch.nn.Linear(4, 2), batch)
+    assert torch.equal(seen["token_type_ids"], batch["token_type_ids"])
 
 
 def test_training_labels_are_the_smallest_token_span_around_the_first_answer(shared_data, tokenizer):
@@ -254,7 +302,7 @@ def test_forward_backward_on_a_tiny_encoder(shared_data, tiny_model_dir, tokeniz
     examples = read(shared_data, "xquad/xquad.en.json")[:6]
     rows = adapter.featurize(examples, tokenizer, None, SHORT_WINDOWS)[:8]
     batch = PadCollator(adapter, tokenizer.pad_token_id)(rows)
-    assert set(batch) == set(adapter.model_columns)
+    assert set(batch) == set(adapter.model_columns) - {"token_type_ids"}  # XLM-R: no token types
     assert len({len(row["input_ids"]) for row in rows}) > 1  # padding really happened
 
     loss, (start_logits, end_logits) = adapter.forward(encoder, head, batch)

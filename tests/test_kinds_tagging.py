@@ -150,3 +150,19 @@ def test_decode_rejects_features_of_other_examples(tokenizer):
     logits = oracle_logits(features, [example], list(PANX_TAGS))
     with pytest.raises(ValueError, match="word 2 has no prediction"):
         adapter.decode(logits, features, [longer], PANX_TAGS)
+
+
+def test_ccg_tags_unseen_in_training_map_to_the_unknown_label(tokenizer):
+    from xstilts.tasks.tagging import UNKNOWN_TAG
+    from xstilts.training.data import label_set
+
+    train = [TaggingExample("t0", ("The", "dog", "barks"), ("NP/N", "N", "S\\NP"))]
+    labels = label_set(get_task("ccg"), train)
+    assert labels == ("N", "NP/N", "S\\NP", UNKNOWN_TAG)
+    dev = [TaggingExample("d0", ("Dogs", "bark", "loudly"), ("N", "S\\NP", "(S\\NP)\\(S\\NP)"))]
+    (row,) = TaggingAdapter().featurize(dev, tokenizer, labels, FeatureSettings(max_length=32))
+    assert [label for label in row["labels"] if label != IGNORE] == [0, 2, 3]
+    # A closed label set still refuses an unknown tag.
+    bad = [TaggingExample("p0", ("Paris",), ("B-CITY",))]
+    with pytest.raises(XstiltsError, match="B-CITY"):
+        TaggingAdapter().featurize(bad, tokenizer, PANX_TAGS, FeatureSettings(max_length=32))

@@ -162,3 +162,16 @@ def test_tydiqa_dev_copy_has_blank_gold_answers(shared_data):
     scores = squad_metrics(gold, predictions)
     assert scores["f1"] == 0.0
     assert scores["exact_match"] == pytest.approx(100 * sum(1 for p in predictions.values() if not p) / len(gold))
+
+
+def test_squad_v2_unanswerable_gold_is_empty_string():
+    from xstilts.metrics.qa import squad_v2_metrics
+
+    # Official evaluate-v2.0.py: no (non-empty) gold answer -> gold [""]; an empty prediction
+    # then scores EM 1 and F1 1, any non-empty prediction 0; answerable questions as in v1.1
+    # except that a prediction normalising to nothing scores F1 0.
+    gold = {"a": [], "b": [""], "c": ["the Rhine"], "d": ["Rhine river"]}
+    pred = {"a": "", "b": "Rhine", "c": "rhine", "d": "river"}
+    scores = squad_v2_metrics(gold, pred)
+    assert scores["exact_match"] == 50.0  # a, c
+    assert scores["f1"] == (1 + 0 + 1 + 2 / 3) / 4 * 100  # d: P 1, R 1/2

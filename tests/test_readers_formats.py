@@ -56,6 +56,22 @@ def test_conllu_skips_multiword_ranges_empty_nodes_and_comments(tmp_path):
     assert sentences[1].tags == ("INTJ",)
 
 
+def test_conllu_gets_xtreme_preprocessing(tmp_path):
+    """utils_preprocess.py (udpos): ZWNJ stripped, spaces inside a word removed, sentences whose
+    words are all (or all but one) "_" dropped; with fewer "_" kept."""
+    row = "{i}\t{form}\tx\t{tag}\t_\t_\t0\troot\t_\t_\n"
+    text = (row.format(i=1, form="mi\u200cخواهم", tag="VERB") + row.format(i=2, form="Hà Nội", tag="PROPN") + "\n"
+            + row.format(i=1, form="_", tag="NOUN") + row.format(i=2, form="_", tag="VERB")
+            + row.format(i=3, form="x", tag="PUNCT") + "\n"
+            + row.format(i=1, form="_", tag="NOUN") + row.format(i=2, form="a", tag="VERB")
+            + row.format(i=3, form="b", tag="PUNCT") + "\n")
+    path = write(tmp_path, "fa_x-ud-test.conllu", text)
+    sentences = conllu(path, "fa", labels=UPOS_TAGS)
+    assert [s.words for s in sentences] == [("miخواهم", "HàNội"), ("_", "a", "b")]
+    raw = conllu(path, "fa", labels=UPOS_TAGS, xtreme_preprocess=False)
+    assert raw[0].words == ("mi\u200cخواهم", "Hà Nội") and len(raw) == 3
+
+
 def test_conllu_errors_name_file_and_line(tmp_path):
     path = write(tmp_path, "bad.conllu", CONLLU.replace("4\tel\tel\tDET", "4\tel\tel\tDETERMINER"))
     with pytest.raises(DataFormatError, match=r"bad\.conllu:8: unknown UPOS tag 'DETERMINER'"):
@@ -223,7 +239,9 @@ def test_hellaswag_cosmos_and_xcopa(tmp_path):
     hella = {"ind": 7, "ctx_a": "A man sits.", "ctx_b": "he", "ctx": "A man sits. he",
              "endings": ["runs", "sleeps", "eats", "reads"], "label": 3}
     (example,) = hellaswag_jsonl(jsonl(tmp_path, "hellaswag_val.jsonl", [hella]), "en")
-    assert (example.guid, example.context, example.question, example.label) == ("7", "A man sits.", "he", 3)
+    # jiant / HF run_swag: ctx_a is the first segment; ctx_b goes with each ending (second segment).
+    assert (example.guid, example.context, example.question, example.label) == ("7", "A man sits.", "", 3)
+    assert example.choices == ("he runs", "he sleeps", "he eats", "he reads")
     with pytest.raises(DataFormatError, match=r"h\.jsonl:1: expected a label between 0 and 3, found 4"):
         hellaswag_jsonl(jsonl(tmp_path, "h.jsonl", [{**hella, "label": 4}]), "en")
     cosmos = {"id": "c1", "context": "C", "question": "Q", "answer0": "a", "answer1": "b", "answer2": "c",

@@ -69,7 +69,7 @@ def test_multiple_choice_rows():
     assert rows_to_examples(get_task("siqa"), "en", "dev", [siqa], WHERE)[0].label == 2
     hella = {"ind": 4, "ctx_a": "A", "ctx_b": "b", "ctx": "A b", "endings": ["1", "2", "3", "4"], "label": ""}
     (example,) = rows_to_examples(get_task("hellaswag"), "en", "test", [hella], WHERE)
-    assert (example.guid, example.label, example.choices) == ("4", None, ("1", "2", "3", "4"))
+    assert (example.guid, example.label, example.choices) == ("4", None, ("b 1", "b 2", "b 3", "b 4"))
     csqa = {"id": "q", "question": "Where?", "question_concept": "x",
             "choices": {"label": ["A", "B"], "text": ["here", "there"]}, "answerKey": "B"}
     assert rows_to_examples(get_task("csqa"), "en", "dev", [csqa], WHERE)[0].label == 1

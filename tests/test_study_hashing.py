@@ -54,3 +54,22 @@ def test_a_damaged_cache_is_rebuilt(tmp_path):
     assert files_sha256([data], cache) == hashlib.sha256(b"x").hexdigest()
     cache.save()
     assert FileFacts(tmp_path / "facts.json").get("sha256", [data], "", lambda: "recomputed") != "recomputed"
+
+
+def test_model_identity_is_content_not_path(tmp_path):
+    from xstilts.study.file_cache import FileFacts
+    from xstilts.study.hashing import hub_revision, model_identity
+
+    facts = FileFacts(tmp_path / "facts.json")
+    for name in ("a", "b"):
+        (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / name / "config.json").write_text("{}")
+        (tmp_path / name / "sub" / "weights.bin").write_bytes(b"\x00\x01")
+    first, second = model_identity(str(tmp_path / "a"), facts), model_identity(str(tmp_path / "b"), facts)
+    assert first == second and str(tmp_path) not in str(first)
+    (tmp_path / "b" / "sub" / "weights.bin").write_bytes(b"\x00\x02")
+    assert model_identity(str(tmp_path / "b"), FileFacts(tmp_path / "other.json")) != first
+    # A hub id never downloaded here: its revision is unknown, and says so.
+    assert model_identity("no-such-org/no-such-model", facts) == {"hub": "no-such-org/no-such-model",
+                                                                 "revision": "unresolved"}
+    assert hub_revision("no-such-org/no-such-model") == "unresolved"

@@ -124,7 +124,33 @@ def test_multitask_stage_trains_both_heads(tmp_path, shared_data, tiny_model_dir
     result = Trainer(_stage(shared_data, ("panx", "xnli")), config, tmp_path / "mt").run(str(tiny_model_dir))
     heads = json.loads((tmp_path / "mt" / "model" / "heads.json").read_text())["heads"]
     assert set(heads) == {"panx", "nli"}
-    assert set(result.history[-1]["per_task"]) == {"panx", "xnli"}
+    assert set(result.history[-1]["per_task"]) == {"panx:en", "xnli:en"}
+
+
+def test_mixed_stage_keeps_the_dev_score_of_each_language(tmp_path, shared_data, tiny_model_dir):
+    tasks = [prepare_task_data(DataSelection("xnli", lang, "dev", "[:16]"), DataSelection("xnli", lang, "dev", "[2400:]"),
+                               shared_data) for lang in ("en", "de")]
+    config = TrainConfig(**{**CONFIG, "max_steps": 2, "eval_every": 2})
+    result = Trainer(StageData(tasks), config, tmp_path / "mixed").run(str(tiny_model_dir))
+    per_task = result.history[-1]["per_task"]
+    assert set(per_task) == {"xnli:en", "xnli:de"}
+    assert result.history[-1]["score"] == pytest.approx(sum(per_task.values()) / 2)
+
+
+@pytest.mark.parametrize("carry_head", [False, True])
+def test_target_fine_tuning_starts_from_a_fresh_head_unless_carried(uninterrupted, tmp_path, shared_data, carry_head):
+    """jiant's X-STILTs: the target task gets a new head; carry_head keeps the intermediate one."""
+    parent_dir, _, _ = uninterrupted
+    data = prepare_task_data(DataSelection("panx", "en", "train", "[:8]"), None, shared_data)
+    config = TrainConfig(**{**CONFIG, "max_steps": 1, "learning_rate": 1e-12, "weight_decay": 0.0,
+                            "carry_head": carry_head})
+    result = Trainer(StageData([data], target=True), config, tmp_path / "target").run(str(parent_dir / "model"))
+    before = load_file(parent_dir / "model" / "heads.safetensors")
+    after = load_file(tmp_path / "target" / "model" / "heads.safetensors")
+    same = all(abs(before[key] - after[key]).max() < 1e-6 for key in before)
+    assert same is carry_head
+    assert result.numerics["device"] == "cpu" and result.numerics["torch_threads"] >= 1
+    assert {"torch", "transformers", "accelerate", "mixed_precision", "group_by_length"} <= set(result.numerics)
 
 
 _KILL_SCRIPT = """

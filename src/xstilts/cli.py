@@ -159,6 +159,8 @@ def train(
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps (default 50)."),
+    preset: Optional[str] = typer.Option(None, help="paper (default: jiant's X-STILTs values) | xtreme (XTREME's baselines)."),
+    carry_head: Optional[bool] = typer.Option(None, help="Target task: keep the model's same-family head (default: fresh)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
     from xstilts.progress import training_progress
@@ -174,12 +176,13 @@ def train(
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
+        preset=preset, carry_head=carry_head,
     )
     data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
     train_sel = DataSelection(spec.name, lang, train_split, train_slice, tuple(str(f) for f in train_file))
     dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
-                                         config.max_eval_examples)])
+                                         config.max_eval_examples)], target=spec.is_target)
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
                 "config": config.model_dump(), "semantics": TRAINING_SEMANTICS_VERSION}
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
@@ -199,18 +202,39 @@ def evaluate(
                                              "evaluation rows disjoint from the rows a parallel set trained on)."),
     batch_size: int = typer.Option(64, help="Inference batch size."),
     max_examples: Optional[int] = typer.Option(None, help="Only the first N examples per language (quick looks)."),
-    layer: Optional[int] = typer.Option(None, help="Retrieval: hidden layer (default round(7/12 of depth); -1 = last)."),
-    pooling: str = typer.Option("mean", help="Retrieval: mean | cls."),
-    prefix: str = typer.Option("", help="Retrieval: text put before every sentence (e5: 'query: ')."),
+    layer: Optional[int] = typer.Option(None, help="Retrieval: hidden layer (default: the model folder's recorded "
+                                        "use, else round(7/12 of depth); -1 = last)."),
+    pooling: Optional[str] = typer.Option(None, help="Retrieval: mean | cls (default: recorded use, else mean)."),
+    prefix: Optional[str] = typer.Option(None, help="Retrieval: text put before every sentence (default: recorded "
+                                         "use, e.g. e5's 'query: ', else none)."),
+    allow_contaminated: bool = typer.Option(False, help="Score rows the run trained or selected on anyway; "
+                                            "recorded in metrics.json as contaminated."),
 ) -> None:
-    """Zero-shot evaluation on every language of TASK; writes predictions and metrics.json."""
-    from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
-    from xstilts.progress import evaluation_progress
+    """Zero-shot evaluation on every language of TASK; writes predictions and metrics.json.
 
+    The split defaults to the labelled test split when the data has one, else dev. A run
+    directory gets the same contamination guard as `plan`."""
+    from xstilts.errors import ConfigError
+    from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
+    from xstilts.evaluation.zero_shot import languages_to_evaluate
+    from xstilts.progress import evaluation_progress
+    from xstilts.study.run_guard import contamination_of_run, refusal
+    from xstilts.tasks.load import default_eval_split
+    from xstilts.tasks.registry import get_task
+
+    data_dir = _data_dir_or_default(data)
+    spec = get_task(task)
+    explicit = None if langs.strip().lower() == "all" else languages_to_evaluate(spec, langs, data_dir, spec.eval_split)
+    split = split or default_eval_split(spec, data_dir, explicit)
+    flagged = contamination_of_run(model, spec.name, languages_to_evaluate(spec, langs, data_dir, split), split,
+                                   eval_slice, data_dir)
+    if flagged and not allow_contaminated:
+        raise ConfigError(refusal(model, spec.name, split, flagged))
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
     with evaluation_progress(err_console, task) as on_event:
-        summary = evaluate_fn(model, task, _data_dir_or_default(data), out, langs=langs, split=split,
-                              eval_slice=eval_slice, batch_size=batch_size, max_examples=max_examples, retrieval=retrieval, progress=on_event)
+        summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,
+                              batch_size=batch_size, max_examples=max_examples, retrieval=retrieval,
+                              contaminated=flagged, progress=on_event)
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
 
 

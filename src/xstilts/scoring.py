@@ -12,7 +12,10 @@ generalised to the split::
     PRED_DIR/{task}/{split}-{lang}.json   QA tasks (xquad, mlqa, tydiqa)
     PRED_DIR/{task}/{split}-{lang}.tsv    every other task
 
-(XTREME: ``test-{lang}``). For each official language of each task folder it scores the file
+(XTREME: ``test-{lang}``). The gold folder may also be XTREME's ``--label_folder``
+(``GOLD_DIR/{task}/{split}-{lang}.tsv|json``: one label per line for XNLI/PAWS-X, one tag per line
+with blank lines between sentences for POS/NER, SQuAD JSON for QA, id pairs for BUCC, indices
+for Tatoeba); such a file is used when present. For each official language of each task folder it scores the file
 against the task's ``{split}`` data for that language under ``gold_dir``, found through the task's
 file layouts (the XTREME download layout or the original releases), then aggregates
 (``xstilts.metrics.aggregate``). Prediction formats: ``xstilts.metrics.predictions``.
@@ -63,7 +66,34 @@ def score_file(task: str, lang: str, gold: Path, pred: Path) -> dict[str, float]
         raise MissingDataError(f"{gold}: gold file not found")
     if spec.kind is TaskKind.RETRIEVAL and not _is_retrieval_data_file(spec, lang, gold):
         return _score_retrieval_label_file(spec, gold, pred)
+    if spec.kind in _LABEL_FILE_KINDS and _is_label_only(gold):
+        return _score_label_only_file(spec, gold, pred)
     return score_examples(spec, lang, read_task_file(spec, gold, lang=lang), str(gold), pred)
+
+
+_LABEL_FILE_KINDS = (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION, TaskKind.TAGGING)
+
+
+def _is_label_only(path: Path) -> bool:
+    """XTREME's ``--label_folder`` files: one label (XNLI, PAWS-X) or one tag (POS, NER) per line,
+    never a second field, while every data file of those tasks has tab-separated columns."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    values = [line for line in lines if line]
+    return bool(values) and all(len(value.split()) == 1 for value in values)
+
+
+def _score_label_only_file(task: TaskSpec, gold: Path, pred: Path) -> dict[str, float]:
+    """Gold from a label-only file, read like evaluate.py's ``read_label`` / ``read_tag``."""
+    if task.kind is TaskKind.TAGGING:
+        sentences = predictions.read_tag_sentences(gold, labels=task.labels)
+        predicted = predictions.read_tag_sentences(pred, labels=task.labels, lengths=[len(s) for s in sentences])
+        if task.metric is Metric.POS_F1:
+            return tagging.pos_metrics(sentences, predicted)
+        if task.metric is Metric.SPAN_F1:
+            return tagging.ner_metrics(sentences, predicted)
+        return {"accuracy": tagging.token_accuracy(sentences, predicted) * 100}
+    labels = predictions.read_labels(gold, labels=task.labels)
+    return classification.accuracy(labels, predictions.read_labels(pred, labels=task.labels, count=len(labels)))
 
 
 def _is_retrieval_data_file(task: TaskSpec, lang: str, path: Path) -> bool:
@@ -127,19 +157,27 @@ def _score_qa(task: TaskSpec, lang: str, gold: Sequence[Example], gold_name: str
         if example.guid in answers:
             raise DataFormatError(gold_name, None, f"question id {example.guid!r} occurs twice: predictions "
                                                    "keyed by question id cannot tell the questions apart")
-        if not example.answers:
+        unanswerable_allowed = bool(dict(task.extra).get("allow_no_answer"))
+        if not example.answers and not unanswerable_allowed:
             raise DataFormatError(gold_name, None, f"question {example.guid!r} has no gold answer")
         answers[example.guid] = [answer.text for answer in example.answers]
+    if dict(task.extra).get("allow_no_answer"):
+        return qa.squad_v2_metrics(answers, _read_qa(pred, answers, gold_name))
     if not any(text for texts in answers.values() for text in texts):
         # XTREME's download blanks the answers of its test sets (TyDiQA-GoldP dev included).
         raise DataFormatError(gold_name, None, "every gold answer text is empty: this copy has its answers "
                                                "removed; score against the original release")
-    predicted = predictions.read_qa_predictions(pred)
-    if predicted and not predicted.keys() & answers.keys():
-        raise DataFormatError(pred, None, f"none of its {len(predicted)} question ids is a question of {gold_name}")
+    predicted = _read_qa(pred, answers, gold_name)
     if task.metric is Metric.MLQA:
         return qa.mlqa_metrics(answers, predicted, lang)
     return qa.squad_metrics(answers, predicted)
+
+
+def _read_qa(pred: Path, answers: dict[str, list[str]], gold_name: str) -> dict[str, str]:
+    predicted = predictions.read_qa_predictions(pred)
+    if predicted and not predicted.keys() & answers.keys():
+        raise DataFormatError(pred, None, f"none of its {len(predicted)} question ids is a question of {gold_name}")
+    return predicted
 
 
 def _score_retrieval_set(task: TaskSpec, gold: Sequence[Example], gold_name: str, pred: Path) -> dict[str, float]:
@@ -233,7 +271,16 @@ def _single_split(folder: Path, files: dict[tuple[str, str], Path]) -> str:
     return splits[0]
 
 
+def label_file(task: TaskSpec, lang: str, split: str, gold_dir: Path) -> Path | None:
+    """XTREME's label-folder file ``GOLD_DIR/TASK/SPLIT-LANG.tsv|json`` when there is one."""
+    path = Path(gold_dir) / task.name / f"{split}-{lang}.{_prediction_suffix(task)}"
+    return path if path.is_file() else None
+
+
 def _score_language(task: TaskSpec, lang: str, split: str, gold_dir: Path, pred: Path) -> dict[str, float]:
+    labels = label_file(task, lang, split, gold_dir)
+    if labels is not None:
+        return score_file(task.name, lang, labels, pred)
     _, gold_files = locate(task, lang, split, gold_dir)
     gold_name = str(gold_files[0]) if len(gold_files) == 1 else f"{task.name} {split} {lang} gold under {gold_dir}"
     return score_examples(task, lang, load_examples(task, lang, split, gold_dir), gold_name, pred)

@@ -4,7 +4,7 @@ from xstilts import __version__
 
 # Bump when a change alters the weights a training stage produces: it is part of every node's
 # identity, so a bump makes a study retrain instead of reusing stale models.
-TRAINING_SEMANTICS_VERSION = "1"
+TRAINING_SEMANTICS_VERSION = "2"  # 2: fresh target heads, QA stride as a step, HellaSwag ctx_b, UD preprocessing
 
 
 def code_version() -> str:

@@ -7,6 +7,8 @@ docs/xtreme-reference.md section 3), so both are settings and every result recor
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -61,6 +63,30 @@ class RetrievalSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# A model folder may say how its sentence vectors are meant to be made (its model card's
+# documented use); ``xstilts model prepare`` writes it, stage models carry it in encoder/.
+RETRIEVAL_RECORD = "xstilts-retrieval.json"
+
+
+def recorded_retrieval(folder: str | Path) -> dict[str, Any]:
+    """The retrieval settings a model folder records ({} when none: XTREME's layer rule applies)."""
+    import json
+
+    path = Path(folder) / RETRIEVAL_RECORD
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return {key: record[key] for key in ("layer", "pooling", "prefix") if key in record}
+
+
+def retrieval_options(folder: str | Path, given: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Explicit settings (non-None) over the folder's recorded ones over the defaults, and where
+    the recorded ones came from ("model folder" or "defaults")."""
+    recorded = recorded_retrieval(folder)
+    explicit = {key: value for key, value in given.items() if value is not None}
+    return {**recorded, **explicit}, "model folder" if recorded else "defaults"
 
 
 def base_encoder(model: nn.Module) -> nn.Module:

@@ -17,14 +17,20 @@ Progress = Callable[[str, dict[str, Any]], None]
 _DROP = ("predictions", "settings")
 
 
+def encoder_folder(model_ref: str) -> str:
+    """A stage model's encoder folder (RUN_DIR/model/encoder), or the plain encoder itself."""
+    from xstilts.modeling.loading import resolve_model
+
+    path = Path(model_ref)
+    return str(path / "encoder") if (path / "heads.json").is_file() else resolve_model(model_ref)
+
+
 def load_encoder_for_retrieval(model_ref: str):
     """A stage model's encoder (RUN_DIR/model/encoder) or any plain encoder, with its tokenizer."""
     from xstilts.modeling.loading import load_encoder, load_tokenizer
     from xstilts.training.trainer import tokenizer_source
 
-    path = Path(model_ref)
-    encoder_ref = str(path / "encoder") if (path / "heads.json").is_file() else model_ref
-    return load_encoder(encoder_ref), load_tokenizer(tokenizer_source(model_ref))
+    return load_encoder(encoder_folder(model_ref)), load_tokenizer(tokenizer_source(model_ref))
 
 
 def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
@@ -33,7 +39,10 @@ def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str]
     from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
     from xstilts.tasks.load import load_examples
 
-    settings = RetrievalSettings(**options)
+    from xstilts.evaluation.embeddings import retrieval_options
+
+    merged, source = retrieval_options(encoder_folder(model_ref), options)
+    settings = RetrievalSettings(**merged)
     encoder, tokenizer = load_encoder_for_retrieval(model_ref)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
@@ -59,4 +68,4 @@ def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str]
         resolved = result["settings"]
         per_language[lang] = {k: v for k, v in result.items() if k not in _DROP}
         progress("scored", {"lang": lang, **per_language[lang]})
-    return per_language, {"retrieval": resolved, "model_kind": "encoder"}
+    return per_language, {"retrieval": resolved, "retrieval_defaults_from": source, "model_kind": "encoder"}

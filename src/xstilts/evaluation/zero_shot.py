@@ -65,11 +65,18 @@ def _mean_metrics(per_language: dict[str, dict[str, Any]]) -> dict[str, float]:
 def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *, langs: str | Sequence[str] = "all",
              split: str | None = None, eval_slice: str | None = None, batch_size: int = 64,
              max_length: int | None = None, max_examples: int | None = None,
-             retrieval: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+             retrieval: dict[str, Any] | None = None, contaminated: dict[str, str] | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
     """Evaluate ``model`` on ``langs`` of a task; ``eval_slice`` keeps only those rows of every
-    language (e.g. "[1245:]" when the first half of a parallel set was used for training)."""
+    language (e.g. "[1245:]" when the first half of a parallel set was used for training).
+    ``contaminated`` (language -> reason, from the caller's guard) is recorded in metrics.json.
+    The split defaults to the labelled test split when the data has one, else the task's dev."""
+    from xstilts.tasks.load import default_eval_split
+
     task = get_task(task_name)
-    split = split or task.eval_split
+    requested = None if isinstance(langs, str) and langs.strip().lower() == "all" else languages_to_evaluate(
+        task, langs, data_dir, task.eval_split)
+    split = split or default_eval_split(task, data_dir, requested)
     progress = progress or (lambda event, info: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,9 +96,42 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
         "per_language": per_language, "average": _mean_metrics(per_language),
         "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
         "wall_seconds": round(time.time() - started, 2),
+        "contaminated": dict(contaminated or {}),
     }
     write_json_atomic(out_dir / "metrics.json", summary)
     return summary
+
+
+def trained_config(model_ref: str | Path) -> dict[str, Any]:
+    """The TrainConfig a saved stage model was trained with (RUN_DIR/run.json beside RUN_DIR/model),
+    {} when the folder does not say."""
+    import json
+
+    from xstilts.training.trainer import RUN_FILE
+
+    try:
+        identity = json.loads((Path(str(model_ref)).parent / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    config = identity.get("config") if isinstance(identity, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def feature_settings(model_ref: str | Path, task: TaskSpec, max_length: int | None):
+    """Featurise evaluation as the model was trained (its max_length, doc_stride and window
+    mode), unless ``max_length`` overrides; without a training record, the task's defaults.
+    Returns (FeatureSettings, "override" | "training" | "task defaults")."""
+    from xstilts.modeling.kinds.base import FeatureSettings
+    from xstilts.training.config import defaults_for
+
+    trained = trained_config(model_ref)
+    values = {**defaults_for(task)} if not trained else {}
+    values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode") if k in trained})
+    source = "training" if trained else "task defaults"
+    if max_length:
+        values["max_length"], source = max_length, "override"
+    return FeatureSettings(max_length=int(values.get("max_length", 256)), doc_stride=int(values.get("doc_stride", 128)),
+                           doc_stride_mode=str(values.get("doc_stride_mode", "step"))), source
 
 
 def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
@@ -103,11 +143,9 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     from xstilts.modeling.collate import PadCollator
     from xstilts.modeling.feature_cache import cached_features
     from xstilts.modeling.kinds import adapter_for_task
-    from xstilts.modeling.kinds.base import FeatureSettings
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.tasks.load import load_examples
     from xstilts.tasks.slices import apply_slice
-    from xstilts.training.config import defaults_for
     from xstilts.training.data import head_name_for
     from xstilts.training.trainer import load_model, tokenizer_source
 
@@ -119,9 +157,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     labels = model.head_specs[head].labels
     tokenizer = load_tokenizer(tokenizer_source(model_ref))
     adapter = adapter_for_task(task)
-    defaults = defaults_for(task)
-    settings = FeatureSettings(max_length=max_length or int(defaults.get("max_length", 256)),
-                               doc_stride=int(defaults.get("doc_stride", 128)))
+    settings, settings_from = feature_settings(model_ref, task, max_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     collator = PadCollator(adapter, tokenizer.pad_token_id)
@@ -141,6 +177,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
         # exactly what the official-format prediction file scores.
         per_language[lang] = score_examples(task, lang, examples, f"{task.name} {split}-{lang}", path)
         progress("scored", {"lang": lang, **per_language[lang]})
-    settings_record = {"max_length": settings.max_length, "doc_stride": settings.doc_stride, "head": head,
+    settings_record = {"max_length": settings.max_length, "doc_stride": settings.doc_stride,
+                       "doc_stride_mode": settings.doc_stride_mode, "feature_settings_from": settings_from, "head": head,
                        "batch_size": batch_size, "max_examples": max_examples, "device": str(device)}
     return per_language, settings_record

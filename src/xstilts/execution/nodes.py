@@ -99,7 +99,7 @@ def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, A
     stage = StageData(
         [prepare_task_data(task.train, task.dev, data_dir, config.max_train_examples, config.max_eval_examples)
          for task in node.tasks],
-        sampling=node.sampling, temperature=node.temperature,
+        sampling=node.sampling, temperature=node.temperature, target=node.is_target,
     )
     result = Trainer(stage, config, run_dir).run(context.model_of(node.parent), node.identity)
     return result.to_json()

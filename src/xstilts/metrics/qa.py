@@ -11,6 +11,10 @@ XTREME scores XQuAD and TyDiQA-GoldP with SQuAD v1.1's ``evaluate-v1.1.py`` and 
   unknown ids are ignored.
 
 The two differ in normalisation only (see ``normalize_squad`` and ``normalize_mlqa``).
+
+SQuAD 2.0 (``squad_v2_metrics``) follows the official ``evaluate-v2.0.py``: gold answers whose
+normalised text is empty are dropped, an unanswerable question's gold is ``[""]``, and when
+either side normalises to no token F1 is 1 if both are empty, else 0.
 """
 
 from __future__ import annotations
@@ -130,3 +134,24 @@ def mlqa_metrics(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str], lan
     """MLQA EM and F1 (x100) with the normalisation of the context language ``lang``."""
     _check_mlqa_language(lang)
     return _evaluate(gold, pred, lambda text: normalize_mlqa(text, lang))
+
+
+def _token_f1_v2(prediction: str, gold: str) -> float:
+    if not prediction.split() or not gold.split():
+        return float(prediction.split() == gold.split())
+    return _token_f1(prediction, gold)
+
+
+def squad_v2_metrics(gold: Mapping[str, Sequence[str]], pred: Mapping[str, str]) -> dict[str, float]:
+    """SQuAD 2.0 EM and F1 (x100): unanswerable questions (no non-empty gold) count as gold ``[""]``."""
+    if not gold:
+        raise ValueError("no gold questions to score")
+    exact_match = f1 = 0.0
+    for question_id, answers in gold.items():
+        normalized_answers = [normalize_squad(answer) for answer in answers if normalize_squad(answer)] or [""]
+        if question_id not in pred:
+            continue
+        prediction = normalize_squad(pred[question_id])
+        exact_match += max(prediction == answer for answer in normalized_answers)
+        f1 += max(_token_f1_v2(prediction, answer) for answer in normalized_answers)
+    return {"exact_match": 100.0 * exact_match / len(gold), "f1": 100.0 * f1 / len(gold)}

@@ -81,6 +81,12 @@ class MultiTaskModel(nn.Module):
         self.heads[name] = head.to(device=reference.device, dtype=reference.dtype)
         self.head_specs[name] = spec
 
+    def remove_head(self, name: str) -> None:
+        """Drop head ``name`` if present (the next ``add_head`` builds it afresh)."""
+        if name in self.head_specs:
+            del self.heads[name]
+            del self.head_specs[name]
+
     def adapter(self, head_name: str) -> KindAdapter:
         return get_adapter(self._spec(head_name).kind)
 
@@ -148,8 +154,10 @@ class MultiTaskModel(nn.Module):
         return model
 
 
+# Linked from the parent's folder into encoder/: the tokenizer, and the model's documented
+# retrieval use (xstilts.evaluation.embeddings.RETRIEVAL_RECORD) so it travels with every stage.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
-                   "vocab.txt", "added_tokens.json")
+                   "vocab.txt", "added_tokens.json", "xstilts-retrieval.json")
 
 
 def _has_tokenizer_files(folder: Path) -> bool:

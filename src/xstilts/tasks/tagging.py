@@ -50,3 +50,8 @@ register(TaskSpec(
         FileLayout("ccg/ccg.{split}", "token_tag_lines", ()),
     ),
 ))
+
+
+# Open tag sets (CCG supertags) are read from the training data; a dev/test tag never seen in
+# training maps to this label (so it is always scored wrong) instead of stopping the run.
+UNKNOWN_TAG = "<unk>"

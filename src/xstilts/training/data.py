@@ -51,6 +51,7 @@ class StageData:
     tasks: list[TaskData]
     sampling: Sampling = "proportional"
     temperature: float = 2.0
+    target: bool = False  # target fine-tuning: a fresh head unless the config carries it
 
     def probabilities(self, sizes: Sequence[int]) -> list[float]:
         """Chance that a step trains each task: proportional to size, size^(1/T), or uniform."""
@@ -76,21 +77,32 @@ def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Exam
     return apply_slice(examples, selection.slice)
 
 
+# Targets whose English training set is another task's: XQuAD and MLQA fine-tune on SQuAD v1.1
+# (XTREME trains one model for both), so they share that training and its head.
+TRAINS_AS: dict[str, str] = {"xquad": "squad_v1", "mlqa": "squad_v1"}
+
+
 def head_name_for(task: TaskSpec) -> str:
-    """Tasks on one label set share a head: every NLI task trains the same "nli" head (ANLI+)."""
+    """Tasks on one label set share a head: every NLI task trains the same "nli" head (ANLI+);
+    XQuAD and MLQA use the SQuAD v1.1 head they were trained as."""
     from xstilts.tasks.classification import NLI_LABELS
 
+    if task.name in TRAINS_AS:
+        return head_name_for(get_task(TRAINS_AS[task.name]))
     if task.labels == NLI_LABELS:
         return "nli"
     return task.name
 
 
 def label_set(task: TaskSpec, train: Sequence[Example]) -> tuple[str, ...] | None:
-    """The task's labels, or (open label sets such as CCG supertags) those seen in training."""
+    """The task's labels, or (open label sets such as CCG supertags) those seen in training plus
+    ``UNKNOWN_TAG`` for tags that only occur in dev or test."""
+    from xstilts.tasks.tagging import UNKNOWN_TAG
+
     if task.labels is not None:
         return task.labels
     if task.kind is TaskKind.TAGGING:
-        return tuple(sorted({tag for ex in train for tag in (ex.tags or ())}))
+        return (*sorted({tag for ex in train for tag in (ex.tags or ())} - {UNKNOWN_TAG}), UNKNOWN_TAG)
     return None
 
 

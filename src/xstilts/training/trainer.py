@@ -10,6 +10,15 @@ Design choices that make runs reproducible and resumable:
   from it and ends with the same weights and metrics as an uninterrupted run.
 - The run directory is finished only when ``result.json`` exists (written last, atomically);
   a finished stage is never retrained.
+- Target fine-tuning (``StageData.target``) starts from a fresh head, as jiant does for X-STILTs,
+  unless ``carry_head``; intermediate stages of one family keep sharing their head.
+
+``result.json`` records ``numerics``: what changes the weights' last digits but cannot be part of
+a node's id without losing sharing between machines. Keys (all strings or numbers):
+``device`` ("cpu", "cuda:NVIDIA H200", ...), ``mixed_precision`` (as trained), ``torch_threads``
+(``torch.get_num_threads()``: ``--workers 2`` runs one thread per node, whose weights differ from
+a one-worker run by ~1e-5), ``processes`` (accelerate processes), ``torch``, ``transformers``,
+``accelerate`` and ``python`` versions, and ``group_by_length``.
 """
 
 from __future__ import annotations
@@ -60,6 +69,7 @@ class TrainResult:
     train_features: int = 0
     wall_seconds: float = 0.0
     stopped_early: bool = False
+    numerics: dict[str, Any] = field(default_factory=dict)
     vocabulary: dict[str, Any] | None = None  # vocabulary trimming: rows trained, or why it was off
     checkpoint_seconds: float = 0.0  # of wall_seconds, spent writing resumable checkpoints (this process)
 
@@ -89,6 +99,22 @@ def resolve_mixed_precision(setting: str) -> str:
     if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return "bf16"
     return "no"
+
+
+def numerics_record(accelerator, mixed_precision: str, group_by_length: bool) -> dict[str, Any]:
+    """The unhashed numerics of a training (see the module docstring)."""
+    import platform
+
+    import accelerate
+    import transformers
+
+    device = accelerator.device
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
+    return {"device": f"{device.type}:{name}" if name else device.type, "mixed_precision": mixed_precision,
+            "torch_threads": torch.get_num_threads(), "processes": accelerator.num_processes,
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "accelerate": accelerate.__version__, "python": platform.python_version(),
+            "group_by_length": group_by_length}
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, group_by_length: bool) -> list[np.ndarray]:
@@ -191,8 +217,9 @@ class Trainer:
         from xstilts.modeling.loading import load_tokenizer
 
         config = self.config
-        accelerator = Accelerator(mixed_precision=resolve_mixed_precision(config.mixed_precision),
-                                  cpu=not torch.cuda.is_available())
+        precision = resolve_mixed_precision(config.mixed_precision)
+        accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        self.numerics = numerics_record(accelerator, precision, config.group_by_length)
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
 
@@ -201,6 +228,8 @@ class Trainer:
         model = load_model(source)
         tokenizer = load_tokenizer(tokenizer_source(source))
         for task_data in self.stage.tasks:
+            if self.stage.target and not config.carry_head and checkpoint is None:
+                model.remove_head(task_data.head_name)  # a fresh head (seeded above)
             model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
         tasks = self._featurize(model, tokenizer)
         self._configure_parameters(model)
@@ -304,7 +333,8 @@ class Trainer:
         from xstilts.modeling.kinds import adapter_for_task
         from xstilts.training.vocabulary import touched_ids
 
-        settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride)
+        settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride,
+                                   doc_stride_mode=self.config.doc_stride_mode)
         prepared = []
         for task_data in self.stage.tasks:
             adapter = adapter_for_task(task_data.task)
@@ -388,7 +418,8 @@ class Trainer:
     # -------------------------------------------------------------- evaluation and selection
 
     def _evaluate(self, model, tasks: list[_TaskFeatures], device) -> dict[str, float]:
-        """Primary dev metric per task (English dev by default); the stage score is their mean."""
+        """Primary dev metric per (task, dev language), keyed "task:lang" (English dev by default);
+        the stage score is their mean. A mixed "xnli en + xnli de" stage with both dev sets keeps both."""
         from xstilts.evaluation.predict import predict_logits
         from xstilts.evaluation.scores import score_predictions
         from xstilts.metrics.aggregate import primary_metric
@@ -405,7 +436,7 @@ class Trainer:
             predictions = task.adapter.decode(logits, task.dev_rows, data.dev, data.labels)
             lang = data.dev_selection.lang if data.dev_selection else "en"
             metrics = score_predictions(data.task, lang, data.dev, predictions)
-            scores[data.task.name] = float(metrics[primary_metric(data.task.name)])
+            scores[f"{data.task.name}:{lang}"] = float(metrics[primary_metric(data.task.name)])
         return scores
 
     def _record_eval(self, save: Callable[[Path], None], position: dict[str, Any], scores: dict[str, float] | None,
@@ -448,8 +479,8 @@ class Trainer:
             best_dev=position["best"]["score"] if position["best"] else None,
             dev_metric="/".join(metrics) or None, history=position["history"],
             train_examples=sum(len(t.data.train) for t in tasks), train_features=sum(len(t.lengths) for t in tasks),
-            wall_seconds=round(seconds, 2), stopped_early=stopped_early, vocabulary=vocabulary,
-            checkpoint_seconds=round(self.checkpoint_seconds, 2),
+            wall_seconds=round(seconds, 2), stopped_early=stopped_early, numerics=self.numerics,
+            vocabulary=vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2),
         )
         if accelerator.is_main_process:
             write_json_atomic(self.run_dir / RESULT_FILE, result.to_json())

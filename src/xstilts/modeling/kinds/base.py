@@ -28,6 +28,9 @@ class FeatureSettings:
     max_length: int = 256
     doc_stride: int = 128  # QA sliding windows; tagging windows overlap by this many sub-words too
     max_query_length: int = 64
+    # QA: "step" = doc_stride is the step between window starts (XTREME's and jiant's SQuAD
+    # featurisation); "overlap" = windows overlap by doc_stride tokens (HF run_qa).
+    doc_stride_mode: str = "step"
 
 
 class KindAdapter(ABC):

@@ -1,9 +1,13 @@
 """Extractive QA (SQuAD layout): sliding windows over the context and a start/end span head.
 
-Follows Hugging Face's ``run_qa.py`` (which XTREME's QA baselines follow): the question goes
-first, the context second and only the context is cut into windows of ``max_length`` tokens
-that overlap by ``doc_stride`` tokens. Like XTREME's original SQuAD features, questions longer
-than ``max_query_length`` pieces are cut first, so every window keeps room for context.
+The question goes first, the context second and only the context is cut into windows of
+``max_length`` tokens. By default (``doc_stride_mode="step"``) ``doc_stride`` is the step between
+window starts, as in XTREME's and jiant's SQuAD featurisation (``squad_convert_examples_to_features``
+passes ``max_length - doc_stride - question - specials`` as the tokenizer's overlap); with
+``"overlap"`` windows overlap by ``doc_stride`` tokens, as in Hugging Face's newer ``run_qa.py``
+(fewer windows on long contexts). Like XTREME's SQuAD features, questions longer than
+``max_query_length`` pieces are cut first, so every window keeps room for context. Models with
+token types (mBERT) get ``token_type_ids``.
 
 Bookkeeping columns of a feature row:
 - ``example_index``: position of the row's example in the list given to ``featurize``;
@@ -31,8 +35,8 @@ TOKENIZE_BATCH = 1000  # examples per tokenizer call: the fast tokenizer paralle
 
 class QAAdapter(KindAdapter):
     kind = TaskKind.EXTRACTIVE_QA
-    model_columns = ("input_ids", "attention_mask", "start_positions", "end_positions")
-    version = "1"
+    model_columns = ("input_ids", "attention_mask", "token_type_ids", "start_positions", "end_positions")
+    version = "2"
 
     def __init__(self, allow_no_answer: bool = False, n_best_size: int = 20, max_answer_length: int = 30,
                  null_score_diff_threshold: float = 0.0):
@@ -54,7 +58,8 @@ class QAAdapter(KindAdapter):
     def forward(self, encoder: nn.Module, head: nn.Module, batch: dict[str, torch.Tensor]
                 ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
         """Logits are (start_logits, end_logits), each [batch, seq_len]."""
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        inputs = {name: batch[name] for name in ("input_ids", "attention_mask", "token_type_ids") if name in batch}
+        hidden = encoder(**inputs).last_hidden_state
         start_logits, end_logits = head(hidden).unbind(dim=-1)
         loss = None
         if "start_positions" in batch:
@@ -67,7 +72,7 @@ class QAAdapter(KindAdapter):
 
     def pad_values(self, pad_token_id: int) -> dict[str, int]:
         # start/end positions are one scalar per row: the collator stacks them, nothing to pad.
-        return {"input_ids": pad_token_id, "attention_mask": 0}
+        return {"input_ids": pad_token_id, "attention_mask": 0, "token_type_ids": 0}
 
 
 def check_window_settings(tokenizer: Any, settings: FeatureSettings) -> None:
@@ -86,23 +91,38 @@ def featurize_batch(examples: Sequence[QAExample], first_index: int, tokenizer: 
     """Windows of one batch of examples; ``first_index`` is the batch's offset in the full list."""
     questions = truncate_questions([example.question.lstrip() for example in examples], tokenizer,
                                    settings.max_query_length)
-    encoded = tokenizer(questions, [example.context for example in examples], truncation="only_second",
-                        max_length=settings.max_length, stride=settings.doc_stride,
-                        return_overflowing_tokens=True, return_offsets_mapping=True)
-    rows = []
-    for window, in_batch in enumerate(encoded["overflow_to_sample_mapping"]):
-        offsets = [list(span) if sequence == CONTEXT_SEQUENCE else None
-                   for span, sequence in zip(encoded["offset_mapping"][window], encoded.sequence_ids(window))]
-        start, end = answer_token_span(examples[in_batch], offsets)
-        rows.append({
-            "input_ids": encoded["input_ids"][window],
-            "attention_mask": encoded["attention_mask"][window],
-            "start_positions": start,
-            "end_positions": end,
-            "example_index": first_index + in_batch,
-            "offset_mapping": offsets,
-        })
-    return rows
+    groups: dict[int, list[int]] = {}  # tokenizer overlap -> examples (in batch) that use it
+    if settings.doc_stride_mode == "overlap":
+        groups[settings.doc_stride] = list(range(len(examples)))
+    else:
+        specials = tokenizer.num_special_tokens_to_add(pair=True)
+        lengths = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
+        for index, length in enumerate(lengths):
+            room = settings.max_length - length - specials  # context tokens per window
+            groups.setdefault(max(0, room - settings.doc_stride), []).append(index)
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for overlap, members in groups.items():
+        encoded = tokenizer([questions[i] for i in members], [examples[i].context for i in members],
+                            truncation="only_second", max_length=settings.max_length, stride=overlap,
+                            return_overflowing_tokens=True, return_offsets_mapping=True)
+        for window, in_group in enumerate(encoded["overflow_to_sample_mapping"]):
+            in_batch = members[in_group]
+            offsets = [list(span) if sequence == CONTEXT_SEQUENCE else None
+                       for span, sequence in zip(encoded["offset_mapping"][window], encoded.sequence_ids(window))]
+            start, end = answer_token_span(examples[in_batch], offsets)
+            row = {
+                "input_ids": encoded["input_ids"][window],
+                "attention_mask": encoded["attention_mask"][window],
+                "start_positions": start,
+                "end_positions": end,
+                "example_index": first_index + in_batch,
+                "offset_mapping": offsets,
+            }
+            if "token_type_ids" in encoded:
+                row["token_type_ids"] = encoded["token_type_ids"][window]
+            rows.append((in_batch, row))
+    rows.sort(key=lambda item: item[0])  # stable: an example's windows stay in order
+    return [row for _, row in rows]
 
 
 def truncate_questions(questions: list[str], tokenizer: Any, max_query_length: int) -> list[str]:

@@ -38,6 +38,7 @@ from xstilts.modeling.kinds.common import (
     last_hidden_state,
     require_labels,
 )
+from xstilts.tasks.tagging import UNKNOWN_TAG
 from xstilts.tasks.types import TaggingExample, TaskKind
 
 IGNORE = -100  # label of positions that carry no loss
@@ -56,10 +57,15 @@ class Window:
 class TaggingAdapter(KindAdapter):
     kind = TaskKind.TAGGING
     model_columns = ("input_ids", "attention_mask", "labels")
+    version = "2"  # open tag sets: unseen tags map to UNKNOWN_TAG
 
     def featurize(self, examples: Sequence[TaggingExample], tokenizer: Any, labels: Sequence[str] | None,
                   settings: FeatureSettings) -> list[dict[str, Any]]:
         index = label_indexer(require_labels(labels, "tagging"))
+        if UNKNOWN_TAG in labels:
+            # An open tag set (CCG): tags unseen in training become the unknown label.
+            positions = {label: i for i, label in enumerate(labels)}
+            index = lambda tag, guid: positions.get(tag, positions[UNKNOWN_TAG])  # noqa: E731
         budget = settings.max_length - 2  # <s> ... </s>
         if budget < 1:
             raise XstiltsError(f"max_length {settings.max_length} leaves no room for words (need at least 3)")

@@ -12,11 +12,30 @@ from xstilts.tasks.types import TaggingExample
 _COLUMNS = 10  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
 
 
-def conllu(path: Path, lang: str, *, labels: Sequence[str] | None = None) -> list[TaggingExample]:
+ZERO_WIDTH_NON_JOINER = "\u200c"
+
+
+def xtreme_word(form: str) -> str:
+    """XTREME's utils_preprocess.py (udpos): zero-width non-joiners removed, then the spaces
+    inside a word (Vietnamese, Persian treebanks have words with spaces)."""
+    return "".join(form.replace(ZERO_WIDTH_NON_JOINER, "").split(" "))
+
+
+def withheld_text(words: Sequence[str]) -> bool:
+    """XTREME drops a sentence whose words are (all, or all but one) "_": treebanks that ship
+    without their text. It keeps sentences with no "_" or fewer than len - 1 of them."""
+    empty = sum(word == "_" for word in words)
+    return not (empty == 0 or empty < len(words) - 1)
+
+
+def conllu(path: Path, lang: str, *, labels: Sequence[str] | None = None,
+           xtreme_preprocess: bool = True) -> list[TaggingExample]:
     """One example per sentence: the FORM and UPOS of every syntactic word.
 
     Multi-word token ranges (``1-2``) and empty nodes (``1.1``) carry no UPOS of their own and
-    are skipped, as XTREME does; comment lines are skipped.
+    are skipped, as XTREME does; comment lines are skipped. With ``xtreme_preprocess`` (default)
+    the raw treebank gets XTREME's preprocessing: ``xtreme_word`` on every form and sentences
+    with withheld text dropped.
     """
     known = frozenset(labels) if labels is not None else None
     examples: list[TaggingExample] = []
@@ -24,6 +43,9 @@ def conllu(path: Path, lang: str, *, labels: Sequence[str] | None = None) -> lis
     tags: list[str] = []
 
     def close_sentence() -> None:
+        if words and xtreme_preprocess and withheld_text(words):
+            words.clear()
+            tags.clear()
         if words:
             examples.append(TaggingExample(guid=f"{path.stem}-{len(examples)}", words=tuple(words), tags=tuple(tags)))
             words.clear()
@@ -47,7 +69,7 @@ def conllu(path: Path, lang: str, *, labels: Sequence[str] | None = None) -> lis
         upos = cells[3]
         if known is not None and upos not in known:
             raise DataFormatError(path, number, f"unknown UPOS tag {upos!r}; expected one of {' '.join(labels)}")
-        words.append(cells[1])
+        words.append(xtreme_word(cells[1]) if xtreme_preprocess else cells[1])
         tags.append(upos)
     close_sentence()
     return examples

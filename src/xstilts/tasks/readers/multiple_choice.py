@@ -19,19 +19,21 @@ def hellaswag_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
 
 
 def hellaswag_example(row: dict, path: Path, line: int, index: int) -> MultipleChoiceExample:
-    """Context ``ctx_a``; ``ctx_b`` (the start of the sentence every ending completes) as the question."""
+    """Context ``ctx_a``; each choice is ``ctx_b`` (the start of the sentence every ending
+    completes) followed by the ending, so it sits in the second segment with the ending, as in
+    jiant's HellaSwag task and Hugging Face's ``run_swag``."""
     endings = field(row, "endings", path, line)
     if not isinstance(endings, list) or not all(isinstance(e, str) for e in endings):
         raise DataFormatError(path, line, "expected 'endings' to be a list of strings")
     if "ctx_a" in row:
-        context, question = text_field(row, "ctx_a", path, line), str(row.get("ctx_b", ""))
+        context, start = text_field(row, "ctx_a", path, line), str(row.get("ctx_b", "")).strip()
     else:
-        context, question = text_field(row, "ctx", path, line), ""
+        context, start = text_field(row, "ctx", path, line), ""
     return MultipleChoiceExample(
         guid=str(row.get("ind", f"{path.stem}-{index}")),
         context=context,
-        question=question,
-        choices=tuple(endings),
+        question="",
+        choices=tuple(f"{start} {ending}".strip() for ending in endings),
         label=_index_label(row.get("label"), len(endings), path, line),
     )
 
