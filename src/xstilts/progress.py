@@ -30,7 +30,10 @@ def training_progress(console: Console, title: str) -> Iterator[Any]:
                 bar.update(task_id, total=info["total_steps"], completed=info["done_steps"],
                            status=f"{info['features']} features")
             elif event == "step":
-                bar.update(task_id, completed=info["step"], status=f"loss {info['loss']:.4f}")
+                if info.get("loss") is None:  # GPU runs report the loss every few steps only
+                    bar.update(task_id, completed=info["step"])
+                else:
+                    bar.update(task_id, completed=info["step"], status=f"loss {info['loss']:.4f}")
             elif event == "eval":
                 console.print(f"step {info['step']}: dev {info['score']:.2f}")
 

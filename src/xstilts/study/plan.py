@@ -46,8 +46,9 @@ from xstilts.training.config import TrainConfig, defaults_for
 from xstilts.training.data import TRAINS_AS, DataSelection
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
-# TrainConfig fields that do not change the weights (resuming is exact whatever the interval).
-NOT_IN_IDENTITY = frozenset({"checkpoint_every"})
+# TrainConfig fields that do not change the weights (resuming is exact whatever the interval;
+# vocabulary trimming equals full-vocabulary training up to float rounding).
+NOT_IN_IDENTITY = frozenset({"checkpoint_every", "trim_vocabulary"})
 
 
 class StageTask(NamedTuple):

@@ -57,8 +57,9 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer: torch.optim.Optimizer,
-                    scheduler: Any, progress: dict[str, Any]) -> Path:
-    """Write model + optimizer + scheduler + RNG + ``progress`` as RUN_DIR/checkpoint, atomically."""
+                    scheduler: Any, progress: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
+    """Write model + optimizer + scheduler + RNG + ``progress`` (+ ``extra`` entries of the training
+    state) as RUN_DIR/checkpoint, atomically."""
     run_dir = Path(run_dir)
     staging = run_dir / _NEW
     shutil.rmtree(staging, ignore_errors=True)
@@ -70,6 +71,7 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
             "scheduler": scheduler.state_dict(),
             "rng": capture_rng(),
             "progress": progress,
+            **(extra or {}),
         }
         tmp_state = staging / (STATE_FILE + ".tmp")
         try:

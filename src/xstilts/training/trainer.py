@@ -52,6 +52,9 @@ MODEL_DIR = "model"
 BEST_DIR = "best"
 
 Progress = Callable[[str, dict[str, Any]], None]
+# On a GPU, reading the loss is a host-device sync that stalls the step pipeline: the "step" event
+# carries it every this many steps (and at the last), None otherwise. On the CPU it is free: every step.
+GPU_LOSS_EVERY = 25
 
 
 @dataclass
@@ -69,6 +72,8 @@ class TrainResult:
     wall_seconds: float = 0.0
     stopped_early: bool = False
     numerics: dict[str, Any] = field(default_factory=dict)
+    vocabulary: dict[str, Any] | None = None  # vocabulary trimming: rows trained, or why it was off
+    checkpoint_seconds: float = 0.0  # of wall_seconds, spent writing resumable checkpoints (this process)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +178,14 @@ def _init_lm_head(head, source: str | Path) -> str:
     return "masked-LM head: new (the checkpoint has none)"
 
 
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """A plain copy from pageable memory waits for the GPU to finish its queue (a sync per step);
+    pinned memory with ``non_blocking`` lets the copy queue behind the running step instead."""
+    if device.type != "cuda":
+        return {k: v.to(device) for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+
+
 @dataclass
 class _TaskFeatures:
     """A task of the stage with its features, ready to batch."""
@@ -184,6 +197,7 @@ class _TaskFeatures:
     lengths: np.ndarray
     columns: list[str]
     collator: Any
+    token_ids: np.ndarray  # every token id the training features use (vocabulary trimming)
 
     def rows(self, indices: np.ndarray) -> list[dict[str, Any]]:
         picked = self.train.select(indices.tolist()).select_columns(self.columns).to_dict()
@@ -238,6 +252,8 @@ class Trainer:
                 self.progress("note", {"message": _init_lm_head(model.heads[task_data.head_name], source)})
         tasks = self._featurize(model, tokenizer)
         self._configure_parameters(model)
+        self.trimming, vocabulary = self._trim_vocabulary(model, tasks, tokenizer)
+        self.checkpoint_seconds = 0.0
 
         optimizer = _optimizer(model, config)
         steps_per_epoch = sum(max(1, math.ceil(len(t.lengths) / config.batch_size)) for t in tasks)
@@ -250,6 +266,8 @@ class Trainer:
         if checkpoint is not None:
             state = load_training_state(checkpoint)
             optimizer.load_state_dict(state["optimizer"])
+            if self.trimming is not None:
+                self.trimming.load_state(state["vocabulary"])
             scheduler.load_state_dict(state["scheduler"])
             restore_rng(state["rng"])
             position = state["progress"]
@@ -263,10 +281,22 @@ class Trainer:
         # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
         parent_encoder = Path(str(source)) / "encoder" if (Path(str(source)) / "heads.json").is_file() else None
 
+        trimming = self.trimming
+
         def save(directory: Path) -> None:
-            unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
+            with trimming.original_embeddings(decayed=True) if trimming else nullcontext():
+                unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
 
         def save_for_checkpoint(directory: Path) -> None:
+            if trimming is not None:
+                # The checkpoint keeps the untouched original embeddings (linked from the parent
+                # stage or the previous checkpoint: never a second copy) and the trained rows sit in
+                # the training state: resuming is bit-exact.
+                previous = self.run_dir / "checkpoint" / MODEL_DIR / "encoder"
+                linked_from = parent_encoder or (previous if previous.is_dir() else None)
+                with trimming.original_embeddings(decayed=False):
+                    unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
+                return
             # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite.
             best = position["best"]
             if best is not None and best["step"] == position["step"] and (self.run_dir / BEST_DIR).is_dir():
@@ -288,6 +318,8 @@ class Trainer:
             loss = self._optimizer_step(model, optimizer, scheduler, accelerator, tasks[index], rows, position["step"])
             position["step"] += 1
             step = position["step"]
+            on_cpu = accelerator.device.type == "cpu"
+            loss = float(loss) if on_cpu or step % GPU_LOSS_EVERY == 0 or step == total_steps else None
             self.progress("step", {"step": step, "loss": loss, "task": tasks[index].data.task.name})
             evaluate_now = has_dev and (step % eval_every == 0 or step == total_steps)
             if evaluate_now:
@@ -295,10 +327,14 @@ class Trainer:
                 stopped_early = self._record_eval(save, position, scores, accelerator)
             finishing = step >= total_steps or stopped_early  # result.json follows at once
             if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
-                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position)
+                writing = time.perf_counter()
+                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position,
+                                extra={"vocabulary": trimming.state()} if trimming else None)
+                self.checkpoint_seconds += time.perf_counter() - writing
             accelerator.wait_for_everyone()
 
-        return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early)
+        return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early,
+                            vocabulary)
 
     # -------------------------------------------------------------- preparation
 
@@ -327,6 +363,7 @@ class Trainer:
         from xstilts.modeling.collate import row_length
         from xstilts.modeling.feature_cache import cached_features
         from xstilts.modeling.kinds import adapter_for_task
+        from xstilts.training.vocabulary import touched_ids
 
         settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride,
                                    doc_stride_mode=self.config.doc_stride_mode)
@@ -339,10 +376,12 @@ class Trainer:
                         if task_data.dev else None)
             if dev_rows:
                 dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.config.masking)
-            lengths = np.array([row_length({"input_ids": ids}) for ids in train["input_ids"]])
+            input_ids = train["input_ids"]
+            lengths = np.array([row_length({"input_ids": ids}) for ids in input_ids])
             columns = [c for c in adapter.model_columns if c in train.column_names]
             prepared.append(_TaskFeatures(task_data, adapter, train, dev_rows, lengths, columns,
-                                          adapter.collator(tokenizer, self.config.masking)))
+                                          adapter.collator(tokenizer, self.config.masking),
+                                          touched_ids(input_ids).numpy()))
         return prepared
 
     def _configure_parameters(self, model) -> None:
@@ -353,6 +392,17 @@ class Trainer:
             for module in model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = self.config.dropout
+
+    def _trim_vocabulary(self, model, tasks: list[_TaskFeatures], tokenizer):
+        """(the trimming, or None; what result.json records about it)."""
+        from xstilts.training.vocabulary import trim_vocabulary, why_not_trim
+
+        reason = why_not_trim(model, [t.data.task.kind for t in tasks]) if self.config.trim_vocabulary else "switched off"
+        if reason is not None:
+            return None, {"trimmed": False, "reason": reason}
+        ids = np.unique(np.concatenate([t.token_ids for t in tasks] + [np.array([tokenizer.pad_token_id])]))
+        trimming = trim_vocabulary(model, torch.from_numpy(ids))
+        return trimming, {"trimmed": True, "rows": trimming.rows, "vocabulary": trimming.module.num_embeddings}
 
     # -------------------------------------------------------------- stepping
 
@@ -377,15 +427,15 @@ class Trainer:
         return batch
 
     def _optimizer_step(self, model, optimizer, scheduler, accelerator, task: _TaskFeatures, rows: np.ndarray,
-                        step: int) -> float:
+                        step: int) -> torch.Tensor:
         model.train()
         micro_batches = [m for m in np.array_split(rows, self.config.grad_accumulation) if len(m)]
         device = accelerator.device
-        total_loss = 0.0
+        total_loss = torch.zeros((), device=device)
         for i, micro in enumerate(micro_batches):
             # Per-batch randomness (MLM masks) is a function of (seed, step, process, micro-batch).
             seed = (self.config.seed, step, accelerator.process_index, i)
-            batch = {k: v.to(device) for k, v in task.collator(task.rows(micro), seed=seed).items()}
+            batch = _to_device(task.collator(task.rows(micro), seed=seed), device)
             last = i == len(micro_batches) - 1
             sync = accelerator.no_sync(model) if not last and accelerator.num_processes > 1 else nullcontext()
             with sync, accelerator.autocast():
@@ -393,9 +443,11 @@ class Trainer:
                 # Each micro-batch's mean loss weighted by its share of this process's rows.
                 loss = loss * (len(micro) / len(rows))
                 accelerator.backward(loss)
-            total_loss += float(loss.detach())
+            total_loss += loss.detach().float()
         accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
         optimizer.step()
+        if self.trimming is not None:
+            self.trimming.after_optimizer_step(optimizer)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         return total_loss
@@ -456,7 +508,8 @@ class Trainer:
         patience = self.config.early_stopping_patience
         return patience is not None and position["bad_evals"] >= patience
 
-    def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early) -> TrainResult:
+    def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early,
+                vocabulary) -> TrainResult:
         from xstilts.metrics.aggregate import primary_metric
 
         final = self.run_dir / MODEL_DIR
@@ -478,6 +531,7 @@ class Trainer:
             dev_metric="/".join(metrics) or None, history=position["history"],
             train_examples=sum(len(t.data.train) for t in tasks), train_features=sum(len(t.lengths) for t in tasks),
             wall_seconds=round(seconds, 2), stopped_early=stopped_early, numerics=self.numerics,
+            vocabulary=vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2),
         )
         if accelerator.is_main_process:
             write_json_atomic(self.run_dir / RESULT_FILE, result.to_json())

@@ -1,0 +1,70 @@
+"""Checkpoint cost of a fully fine-tuned multilingual-e5-small: bytes on disk and share of the time.
+
+Trains ``--steps`` steps on English XNLI pairs with a checkpoint every step, with vocabulary
+trimming on and off, and prints for each: the size of ``training_state.pt`` (optimizer moments
+of the trainable weights, RNG, data position, trimmed rows), the bytes the checkpoint's model
+folder really adds (hard-linked files that another folder already holds are not counted), and the
+checkpoint time as a share of the run's wall time.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/checkpoint_cost.py --steps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def folder_bytes(folder: Path) -> tuple[int, int]:
+    """(all bytes, bytes in files with a single link: the ones this folder alone holds)."""
+    total = own = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            total += stat.st_size
+            own += stat.st_size if stat.st_nlink == 1 else 0
+    return total, own
+
+
+def measure(trim: bool, steps: int, examples: int) -> dict[str, Any]:
+    from xstilts.paths import default_data_dir
+    from xstilts.training.config import TrainConfig
+    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.training.trainer import Trainer
+
+    run_dir = Path(tempfile.mkdtemp(prefix="ckpt-")) / "run"
+    stage = StageData([prepare_task_data(DataSelection("xnli", "en", "dev", f"[:{examples}]"), None,
+                                         default_data_dir())])
+    config = TrainConfig(max_steps=steps, batch_size=8, max_length=64, checkpoint_every=1, trim_vocabulary=trim)
+    seen: dict[str, Any] = {}
+
+    def on_event(event: str, info: dict[str, Any]) -> None:
+        if event == "step" and info["step"] == steps:  # the last checkpoint still exists now
+            checkpoint = run_dir / "checkpoint"
+            seen["state_mb"] = os.path.getsize(checkpoint / "training_state.pt") / 2**20
+            total, own = folder_bytes(checkpoint / "model")
+            seen["model_mb"], seen["model_own_mb"] = total / 2**20, own / 2**20
+
+    result = Trainer(stage, config, run_dir, progress=on_event).run("multilingual-e5-small")
+    return {**seen, "checkpoint_s": result.checkpoint_seconds, "wall_s": result.wall_seconds,
+            "vocabulary": result.vocabulary}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--examples", type=int, default=64)
+    args = parser.parse_args()
+    for trim in (False, True):
+        r = measure(trim, args.steps, args.examples)
+        print(f"trim_vocabulary={str(trim):5s}: training_state.pt {r['state_mb']:.0f} MB, checkpoint model "
+              f"{r['model_mb']:.0f} MB ({r['model_own_mb']:.0f} MB not shared), checkpoints {r['checkpoint_s']:.1f} s "
+              f"of {r['wall_s']:.1f} s wall ({100 * r['checkpoint_s'] / r['wall_s']:.0f}%), vocabulary {r['vocabulary']}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

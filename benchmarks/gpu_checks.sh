@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 10 in one command (about 10 minutes on an H100/H200), from the repository
+# root with the project's virtualenv:  bash benchmarks/gpu_checks.sh [OUT_DIR]
+# 1. training throughput, XLM-R large (random init), batch 32, NLI lengths, bf16: HF Trainer (pad 128
+#    and dynamic padding) vs xstilts train; 2. the same with e5-small; 3. evaluation throughput;
+# 4. a two-process DDP smoke run (gloo on the CPU when there is only one GPU).
+set -euo pipefail
+OUT=${1:-${OUT:-gpu-checks}}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+PY=.venv/bin/python
+nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
+$PY benchmarks/train_throughput.py --model-config xlm-roberta-large --batch-size 32 --examples 1600 \
+    --rounds 3 --json "$OUT/train_xlmr_large.json" 2>&1 | tee "$OUT/train_xlmr_large.txt"
+$PY benchmarks/train_throughput.py --batch-size 32 --examples 2400 --rounds 3 2>&1 | tee "$OUT/train_e5_small.txt"
+$PY benchmarks/eval_throughput.py --max-examples 256 --rounds 3 2>&1 | tee "$OUT/eval.txt"
+$PY benchmarks/ddp_smoke.py --steps 6 2>&1 | tee "$OUT/ddp.txt"
+grep -h "speedup:\|ddp smoke\|identical" "$OUT"/*.txt
