@@ -25,6 +25,10 @@ from xstilts.errors import ConfigError
 
 class RayBackend:
     def __init__(self, address: str | None = None, cpus_per_node: float = 1, num_cpus: int | None = None):
+        if address is None:
+            # A local instance talks over loopback only (Ray otherwise binds the machine's network
+            # address); read by Ray when it is imported.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError:
