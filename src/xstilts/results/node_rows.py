@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from xstilts.atomic import write_json_atomic
+from xstilts.files import write_json_atomic
 from xstilts.results.store import STORE_FILENAME, ResultRow, ResultStore, current_code_version
 
 ROWS_FILE = "rows.json"

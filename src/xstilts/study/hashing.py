@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.files import file_sha256
 from xstilts.study.file_cache import FileFacts
 
 ID_LENGTH = 16  # hex digits: 64 bits, plenty for the few thousand nodes of a study
@@ -26,13 +27,6 @@ def stable_hash(payload: Any) -> str:
     """Short hex id of a JSON-able payload; key order and whitespace do not matter."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()[:ID_LENGTH]
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def files_sha256(paths: Sequence[Path], facts: FileFacts) -> str:

@@ -15,7 +15,6 @@ previous good checkpoint, or from the start.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import random
@@ -28,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from xstilts.files import file_sha256
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "training_state.pt"
@@ -118,7 +119,7 @@ def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) ->
 def write_manifest(checkpoint_dir: Path) -> None:
     """Record size and sha256 of every file of the checkpoint, atomically, as its last file."""
     checkpoint_dir = Path(checkpoint_dir)
-    files = {str(path.relative_to(checkpoint_dir)): {"size": path.stat().st_size, "sha256": _sha256(path)}
+    files = {str(path.relative_to(checkpoint_dir)): {"size": path.stat().st_size, "sha256": file_sha256(path)}
              for path in sorted(checkpoint_dir.rglob("*")) if path.is_file() and path.name != MANIFEST}
     tmp = checkpoint_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
@@ -145,7 +146,7 @@ def verify_checkpoint(checkpoint_dir: Path) -> str | None:
         size = path.stat().st_size
         if size != expected["size"]:
             return f"{name} has {size} bytes, {expected['size']} were written"
-        if _sha256(path) != expected["sha256"]:
+        if file_sha256(path) != expected["sha256"]:
             return f"{name} does not match its recorded sha256"
     return None
 
@@ -162,13 +163,6 @@ def set_aside(checkpoint_dir: Path) -> Path:
     os.replace(checkpoint_dir, target)
     return target
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _warn(message: str) -> None:

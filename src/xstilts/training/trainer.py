@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts.atomic import write_json_atomic
+from xstilts.files import write_json_atomic
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
 from xstilts.modeling.model import link_tree

@@ -10,7 +10,6 @@ one line (checked once, quickly: ``datasets`` would otherwise retry each set for
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xstilts.files import file_sha256, write_text_atomic
 from xstilts.tasks.fetch.convert import CONVERTERS
 from xstilts.tasks.fetch.sources import Source
 
@@ -52,22 +52,9 @@ def write_manifest(directory: Path, rows: dict[str, dict[str, str]]) -> None:
     writer.writeheader()
     for key in sorted(rows):
         writer.writerow({column: rows[key].get(column, "") for column in MANIFEST_COLUMNS})
-    write_atomic(Path(directory) / MANIFEST, buffer.getvalue())
+    write_text_atomic(Path(directory) / MANIFEST, buffer.getvalue())
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files_of(source: Source, root: Path) -> list[Path]:
@@ -87,7 +74,7 @@ def is_done(source: Source, root: Path, manifest: dict[str, dict[str, str]]) -> 
     for path in _files_of(source, root):
         row = manifest.get(_key(path, root))
         if (row is None or not path.is_file() or row.get("source") != (source.dataset or source.url)
-                or row.get("config", "") != (source.config or "") or row.get("sha256") != sha256_file(path)):
+                or row.get("config", "") != (source.config or "") or row.get("sha256") != file_sha256(path)):
             return False
     return True
 
@@ -121,7 +108,7 @@ def write_source(source: Source, rows: Iterable[dict[str, Any]], label_names: di
     destination = _files_of(source, root)[0]
     for suffix, text in texts.items():
         path = destination.with_suffix(suffix) if suffix else destination
-        write_atomic(path, text)
+        write_text_atomic(path, text)
         written.append(path)
     return written, len(rows)
 
@@ -210,6 +197,6 @@ def _fetch_one(source: Source, root: Path, manifest: dict[str, dict[str, str]]) 
         manifest[_key(path, root)] = {
             "path": _key(path, root), "task": source.task, "lang": source.lang, "split": source.split,
             "source": source.dataset or source.url, "config": source.config or "", "hub_split": source.hub_split,
-            "revision": revision, "rows": str(rows), "sha256": sha256_file(path)}
+            "revision": revision, "rows": str(rows), "sha256": file_sha256(path)}
     write_manifest(root, manifest)
     return Outcome(source, "fetched", f"{rows} rows from {source.describe()}" if rows else f"from {source.describe()}")
