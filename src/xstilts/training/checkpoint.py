@@ -57,6 +57,13 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path).free < (1 << 20)
+    except OSError:
+        return False
+
+
 def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer: torch.optim.Optimizer,
                     scheduler: Any, progress: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
     """Write model + optimizer + scheduler + RNG + ``progress`` (+ ``extra`` entries of the training
@@ -75,18 +82,16 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
             **(extra or {}),
         }
         tmp_state = staging / (STATE_FILE + ".tmp")
-        try:
-            torch.save(state, tmp_state)
-        except RuntimeError as error:  # torch reports a full disk as an internal write error
-            if shutil.disk_usage(staging).free < (1 << 20):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_state)) from error
-            raise
+        torch.save(state, tmp_state)
         os.replace(tmp_state, staging / STATE_FILE)
         write_manifest(staging)
         _fsync_dir(staging)
-    except BaseException:
+    except BaseException as error:
         # A full disk must not leave a half checkpoint holding the space the next try needs.
+        full = not isinstance(error, OSError) and ("No space left" in str(error) or _disk_full(staging))
         shutil.rmtree(staging, ignore_errors=True)
+        if full:  # torch and safetensors report a full disk as their own internal write errors
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staging)) from error
         raise
 
     current, old = run_dir / CHECKPOINT, run_dir / _OLD
