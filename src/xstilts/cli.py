@@ -309,7 +309,6 @@ def evaluate(
     spec = get_task(task)
     slice_range(eval_slice, 0)
     _check_out_arg(out)
-    _check_model_arg(model)
     data_dir = _data_dir_or_default(data)
     explicit = None if langs.strip().lower() == "all" else languages_to_evaluate(spec, langs, data_dir, spec.eval_split)
     split = split or default_eval_split(spec, data_dir, explicit)
@@ -317,6 +316,7 @@ def evaluate(
                                    eval_slice, data_dir)
     if flagged and not allow_contaminated:
         raise ConfigError(refusal(model, spec.name, split, flagged))
+    _check_model_arg(model)  # after the guard: a contaminated run is refused whatever its weights
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,

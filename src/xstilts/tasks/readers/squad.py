@@ -51,7 +51,8 @@ def _question(qa: object, context: str, title: str, path: Path, where: str) -> Q
     for i, answer in enumerate(_get(qa, "answers", list, path, where)):
         text = _get(answer, "text", str, path, f"{where}.answers[{i}]")
         start = _get(answer, "answer_start", int, path, f"{where}.answers[{i}]")
-        if text and not 0 <= start <= len(context) - len(text):
+        # -1 is the usual "offset unknown" (label-only gold files; featurisation skips it).
+        if text and start != -1 and not 0 <= start <= len(context) - len(text):
             raise DataFormatError(path, None, f"{where}.answers[{i}].answer_start: {start} puts the answer "
                                               f"outside its context ({len(context)} characters)")
         answers.append(Answer(text=text, start=start))
