@@ -99,12 +99,7 @@ def _score_label_only_file(task: TaskSpec, gold: Path, pred: Path) -> dict[str, 
     """Gold from a label-only file, read like evaluate.py's ``read_label`` / ``read_tag``."""
     if task.kind is TaskKind.TAGGING:
         sentences = predictions.read_tag_sentences(gold, labels=task.labels)
-        predicted = predictions.read_tag_sentences(pred, labels=task.labels, lengths=[len(s) for s in sentences])
-        if task.metric is Metric.POS_F1:
-            return tagging.pos_metrics(sentences, predicted)
-        if task.metric is Metric.SPAN_F1:
-            return tagging.ner_metrics(sentences, predicted)
-        return {"accuracy": tagging.token_accuracy(sentences, predicted) * 100}
+        return _tagging_scores(task, sentences, pred)
     labels = predictions.read_labels(gold, labels=task.labels)
     return classification.accuracy(labels, predictions.read_labels(pred, labels=task.labels, count=len(labels)))
 
@@ -182,6 +177,11 @@ def _score_multiple_choice(task: TaskSpec, gold: Sequence[Example], gold_name: s
 
 def _score_tagging(task: TaskSpec, gold: Sequence[Example], gold_name: str, pred: Path) -> dict[str, float]:
     sentences = [list(_gold_field(example, TaggingExample, "tags", gold_name)) for example in gold]
+    return _tagging_scores(task, sentences, pred)
+
+
+def _tagging_scores(task: TaskSpec, sentences: list[list[str]], pred: Path) -> dict[str, float]:
+    """The task's tagging metric of the prediction file against gold tag ``sentences``."""
     predicted = predictions.read_tag_sentences(pred, labels=task.labels, lengths=[len(s) for s in sentences])
     if task.metric is Metric.POS_F1:
         return tagging.pos_metrics(sentences, predicted)
