@@ -47,8 +47,8 @@ from xstilts.training.data import TRAINS_AS, DataSelection
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval;
-# vocabulary trimming equals full-vocabulary training up to float rounding).
-NOT_IN_IDENTITY = frozenset({"checkpoint_every", "trim_vocabulary"})
+# vocabulary trimming and sequence packing equal the plain computation up to float rounding).
+NOT_IN_IDENTITY = frozenset({"checkpoint_every", "trim_vocabulary", "pack_sequences"})
 
 
 class StageTask(NamedTuple):

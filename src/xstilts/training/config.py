@@ -81,6 +81,9 @@ class TrainConfig(BaseModel):
     dropout: float | None = Field(None, ge=0, le=1, description="Override the encoder's dropout.")
     mlm_probability: float = Field(0.15, gt=0, lt=1, description="Masked-LM tasks: share of tokens masked (80/10/10).")
     mlm_whole_word: bool = Field(False, description="Masked-LM tasks: mask every sub-word of a chosen word.")
+    pack_sequences: bool = Field(True, description="Run the encoder on each batch's real tokens only (sequences "
+                                 "packed end to end, block-diagonal attention): same batches, same math up to "
+                                 "float rounding. Classification and tagging on BERT/XLM-R family encoders.")
     trim_vocabulary: bool = Field(True, description="Train only the word-embedding rows the training data uses; "
                                   "exact (untouched rows get AdamW's decay product on saving). Off by itself for "
                                   "tied LM heads and mlm tasks.")

@@ -41,6 +41,7 @@ from xstilts.files import write_json_atomic
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
 from xstilts.modeling.model import link_tree
+from xstilts.modeling.packing import pack_batch
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig
 from xstilts.tasks.types import TaskKind
@@ -74,6 +75,7 @@ class TrainResult:
     numerics: dict[str, Any] = field(default_factory=dict)
     vocabulary: dict[str, Any] | None = None  # vocabulary trimming: rows trained, or why it was off
     checkpoint_seconds: float = 0.0  # of wall_seconds, spent writing resumable checkpoints (this process)
+    packing: dict[str, Any] | None = None  # sequence packing: the tasks trained packed, or why not
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,6 +200,7 @@ class _TaskFeatures:
     columns: list[str]
     collator: Any
     token_ids: np.ndarray  # every token id the training features use (vocabulary trimming)
+    packing: Any = None  # PackingSupport when training batches are packed, else None
 
     def rows(self, indices: np.ndarray) -> list[dict[str, Any]]:
         picked = self.train.select(indices.tolist()).select_columns(self.columns).to_dict()
@@ -251,6 +254,8 @@ class Trainer:
             if fresh and checkpoint is None and task_data.task.kind is TaskKind.MLM:
                 self.progress("note", {"message": _init_lm_head(model.heads[task_data.head_name], source)})
         tasks = self._featurize(model, tokenizer)
+        packing = self._choose_packing(model, tasks)
+        self.pad_token_id = tokenizer.pad_token_id
         self._configure_parameters(model)
         self.trimming, vocabulary = self._trim_vocabulary(model, tasks, tokenizer)
         self.checkpoint_seconds = 0.0
@@ -334,7 +339,7 @@ class Trainer:
             accelerator.wait_for_everyone()
 
         return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early,
-                            vocabulary)
+                            vocabulary, packing)
 
     # -------------------------------------------------------------- preparation
 
@@ -393,6 +398,22 @@ class Trainer:
                 if isinstance(module, torch.nn.Dropout):
                     module.p = self.config.dropout
 
+    def _choose_packing(self, model, tasks: list[_TaskFeatures]) -> dict[str, Any]:
+        """Turn packing on for the tasks that allow it; what result.json records about it."""
+        from xstilts.modeling.packing import packing_support
+
+        if not self.config.pack_sequences:
+            return {"packed": [], "reason": "switched off"}
+        support = packing_support(model.encoder)
+        if not support.packable:
+            return {"packed": [], "reason": support.reason}
+        for task in tasks:
+            if task.adapter.packable:
+                task.packing = support
+        unpacked = sorted({t.data.task.name for t in tasks if t.packing is None})
+        return {"packed": sorted({t.data.task.name for t in tasks if t.packing is not None}),
+                **({"reason": f"{', '.join(unpacked)}: its head reads padding positions"} if unpacked else {})}
+
     def _trim_vocabulary(self, model, tasks: list[_TaskFeatures], tokenizer):
         """(the trimming, or None; what result.json records about it)."""
         from xstilts.training.vocabulary import trim_vocabulary, why_not_trim
@@ -435,7 +456,10 @@ class Trainer:
         for i, micro in enumerate(micro_batches):
             # Per-batch randomness (MLM masks) is a function of (seed, step, process, micro-batch).
             seed = (self.config.seed, step, accelerator.process_index, i)
-            batch = _to_device(task.collator(task.rows(micro), seed=seed), device)
+            batch = task.collator(task.rows(micro), seed=seed)
+            if task.packing is not None:
+                batch = pack_batch(batch, task.packing.position_offset, self.pad_token_id)
+            batch = _to_device(batch, device)
             last = i == len(micro_batches) - 1
             sync = accelerator.no_sync(model) if not last and accelerator.num_processes > 1 else nullcontext()
             with sync, accelerator.autocast():
@@ -509,7 +533,7 @@ class Trainer:
         return patience is not None and position["bad_evals"] >= patience
 
     def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early,
-                vocabulary) -> TrainResult:
+                vocabulary, packing) -> TrainResult:
         from xstilts.metrics.aggregate import primary_metric
 
         final = self.run_dir / MODEL_DIR
@@ -531,7 +555,7 @@ class Trainer:
             dev_metric="/".join(metrics) or None, history=position["history"],
             train_examples=sum(len(t.data.train) for t in tasks), train_features=sum(len(t.lengths) for t in tasks),
             wall_seconds=round(seconds, 2), stopped_early=stopped_early, numerics=self.numerics,
-            vocabulary=vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2),
+            vocabulary=vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2), packing=packing,
         )
         if accelerator.is_main_process:
             write_json_atomic(self.run_dir / RESULT_FILE, result.to_json())

@@ -39,6 +39,9 @@ class KindAdapter(ABC):
     model_columns: tuple[str, ...] = ("input_ids", "attention_mask", "labels")
     # Bump when featurisation changes: it is part of the feature-cache key.
     version: str = "1"
+    # Whether training may pack a batch's sequences (xstilts.modeling.packing): only kinds whose
+    # heads and losses ignore the hidden states of padding positions.
+    packable: bool = False
 
     @abstractmethod
     def featurize(self, examples: Sequence[Example], tokenizer: Any, labels: Sequence[str] | None,

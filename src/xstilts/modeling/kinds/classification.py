@@ -26,6 +26,7 @@ class ClassificationAdapter(KindAdapter):
     """One row per example; the label is an index into the task's label list."""
 
     model_columns = ("input_ids", "attention_mask", "token_type_ids", "labels")
+    packable = True  # the head reads the first token only
 
     def __init__(self, kind: TaskKind = TaskKind.PAIR_CLASSIFICATION):
         self.kind = kind

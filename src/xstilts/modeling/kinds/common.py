@@ -27,7 +27,12 @@ def chunks(items: Sequence[Any], size: int = TOKENIZE_BATCH) -> Iterator[tuple[i
 
 
 def last_hidden_state(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Encode a padded batch of 2-D inputs; returns [batch, length, hidden]."""
+    """Encode a padded batch of 2-D inputs; returns [batch, length, hidden]. A batch that also
+    carries packed inputs (``xstilts.modeling.packing``) runs on its real tokens only."""
+    if "packed_input_ids" in batch:
+        from xstilts.modeling.packing import encode_packed
+
+        return encode_packed(encoder, batch)
     inputs = {name: batch[name] for name in ENCODER_INPUTS if name in batch}
     return encoder(**inputs).last_hidden_state
 
