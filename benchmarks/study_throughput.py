@@ -33,9 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from side_by_side import (  # noqa: E402
     E5_SMALL,
+    PRECISION_HELP,
+    PRECISIONS,
+    XSTILTS_PRECISION,
     alternate,
     child_payload,
+    default_precision,
     emit,
+    hf_bf16,
     median,
     median_ratio,
     prepared_model,
@@ -58,7 +63,8 @@ def study_toml(payload: dict[str, Any], out: Path) -> str:
     lines = [f'name = "throughput"', f'model = "{payload["model"]}"', f'output_dir = "{out}"',
              f'data_dir = "{payload["data"]}"', f"seeds = {json.dumps(seeds)}", "",
              "[hparams]", f"max_steps = {payload['steps']}", f"batch_size = {payload['batch_size']}",
-             "max_length = 128", f"learning_rate = {LEARNING_RATE}", ""]
+             "max_length = 128", f"learning_rate = {LEARNING_RATE}",
+             f'mixed_precision = "{XSTILTS_PRECISION[payload["precision"]]}"', ""]
     for stage, lang in STAGES.items():
         lines += [f"[stages.{stage}]",
                   f'tasks = [{{ task = "xnli", lang = "{lang}", split = "dev", slice = "[:{n}]", dev = false }}]', ""]
@@ -144,7 +150,8 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
         model = auto.from_pretrained(source, num_labels=labels, ignore_mismatched_sizes=True, dtype=torch.float32)
         args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=payload["batch_size"],
                                  max_steps=payload["steps"], learning_rate=LEARNING_RATE, weight_decay=0.01,
-                                 warmup_steps=int(0.1 * payload["steps"]), optim="adamw_torch_fused", bf16=gpu,
+                                 warmup_steps=int(0.1 * payload["steps"]), optim="adamw_torch_fused",
+                                 bf16=hf_bf16(payload["precision"], gpu),
                                  save_strategy="no", eval_strategy="no", report_to="none", logging_strategy="no",
                                  disable_tqdm=True, seed=seed, use_cpu=not gpu)
         collator = DataCollatorForTokenClassification(tokenizer) if tagging else DataCollatorWithPadding(tokenizer)
@@ -179,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--workers", default="1", help="xstilts worker counts to measure, e.g. 1,2.")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--precision", choices=PRECISIONS, default=None, help=PRECISION_HELP)
     args = parser.parse_args()
 
     from xstilts.paths import default_data_dir
@@ -186,12 +194,13 @@ def main() -> None:
     data = args.data or default_data_dir()
     model = prepared_model(E5_SMALL, None)
     base = dict(model=model, data=str(data), examples=args.examples, steps=args.steps, batch_size=args.batch_size,
-                seeds=[int(s) for s in args.seeds.split(",")])
+                seeds=[int(s) for s in args.seeds.split(",")], precision=args.precision or default_precision())
     workers = [int(w) for w in args.workers.split(",")]
     systems = ["hf", *[f"xstilts-w{w}" for w in workers]]
     print_header("study throughput: xstilts run vs one path at a time with the HF Trainer",
                  dict(model=E5_SMALL, orders=len(ORDERS), targets=len(TARGETS), seeds=base["seeds"],
-                      steps=args.steps, batch=args.batch_size, examples=args.examples, rounds=args.rounds))
+                      steps=args.steps, batch=args.batch_size, examples=args.examples, rounds=args.rounds,
+                      precision=base["precision"]))
 
     def run(system: str, warmup: bool) -> dict[str, Any]:
         payload = {**base, "system": system, "workers": int(system.split("-w")[1]) if "-w" in system else 1}

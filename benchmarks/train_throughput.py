@@ -14,6 +14,8 @@ loop time) / (xstilts' loop time).
     PYTHONPATH=src .venv/bin/python benchmarks/train_throughput.py --model-config xlm-roberta-large \\
         --batch-size 32 --examples 3200 --rounds 3          # GPU
     ... --set trim_vocabulary=false    # an xstilts switch off, to measure what it buys
+    ... --precision bf16               # both in bf16 autocast (default: fp32 on a CPU, bf16 on a GPU)
+    ... --precision defaults           # each system's own default precision
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from side_by_side import (  # noqa: E402
     E5_SMALL,
+    PRECISION_HELP,
+    PRECISIONS,
+    XSTILTS_PRECISION,
     alternate,
     child_payload,
+    default_precision,
     emit,
+    hf_bf16,
     median,
     median_ratio,
     prepared_model,
@@ -121,8 +128,8 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     args = TrainingArguments(
         output_dir=out, per_device_train_batch_size=payload["batch_size"], max_steps=steps,
         learning_rate=LEARNING_RATE, weight_decay=0.01, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
-        max_grad_norm=1.0, optim="adamw_torch_fused", bf16=gpu, save_strategy="no", eval_strategy="no",
-        report_to="none", logging_strategy="no", disable_tqdm=True, seed=payload["seed"], use_cpu=not gpu,
+        max_grad_norm=1.0, optim="adamw_torch_fused", bf16=hf_bf16(payload["precision"], gpu),
+        save_strategy="no", eval_strategy="no", report_to="none", logging_strategy="no", disable_tqdm=True, seed=payload["seed"], use_cpu=not gpu,
         dataloader_num_workers=0,
     )
     collator = default_data_collator if pad else DataCollatorWithPadding(tokenizer)
@@ -148,7 +155,8 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     steps = payload["steps"]
     config = TrainConfig(max_steps=steps, batch_size=payload["batch_size"], max_length=payload["max_length"],
                          learning_rate=LEARNING_RATE, weight_decay=0.01, warmup_ratio=0.1, seed=payload["seed"],
-                         checkpoint_every=10**9, **payload.get("overrides", {}))
+                         checkpoint_every=10**9,
+                         **{"mixed_precision": XSTILTS_PRECISION[payload["precision"]], **payload.get("overrides", {})})
     marks: dict[str, float] = {}
 
     def clock(event: str, info: dict[str, Any]) -> None:
@@ -207,6 +215,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--precision", choices=PRECISIONS, default=None, help=PRECISION_HELP)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="An xstilts TrainConfig override (JSON value), e.g. trim_vocabulary=false.")
     parser.add_argument("--json", type=Path, default=None, help="Also write every run's figures here.")
@@ -218,12 +227,14 @@ def main() -> None:
     model = prepared_model(args.model, args.model_config)
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     steps = math.ceil(args.examples / args.batch_size)
+    precision = args.precision or default_precision()
     base = dict(model=model, data=str(data), split=args.split, batch_size=args.batch_size,
-                max_length=args.max_length, seed=args.seed, overrides=overrides)
+                max_length=args.max_length, seed=args.seed, overrides=overrides, precision=precision)
     systems = [s for s in args.systems.split(",") if s]
     print_header("training throughput: HF Trainer vs xstilts train",
                  dict(model=args.model_config or args.model, examples=args.examples, steps=steps,
-                      batch=args.batch_size, max_length=args.max_length, rounds=args.rounds, overrides=overrides))
+                      batch=args.batch_size, max_length=args.max_length, rounds=args.rounds, precision=precision,
+                      overrides=overrides))
     peak = bf16_matmul_peak()
     if peak:
         print(f"# measured bf16 matmul peak: {peak:.0f} TFLOP/s")

@@ -227,7 +227,7 @@ def train(
     seed: Optional[int] = typer.Option(None, help="Random seed (default 1)."),
     eval_every: Optional[int] = typer.Option(None, help="Evaluate on dev every N steps (default: each epoch)."),
     patience: Optional[int] = typer.Option(None, help="Early stopping after N evaluations without improvement."),
-    mixed_precision: Optional[str] = typer.Option(None, help="auto | no | bf16 | fp16 (auto: bf16 on GPU, fp32 on CPU)."),
+    mixed_precision: Optional[str] = typer.Option(None, help="auto | no | bf16 | fp16 (auto: bf16 where the GPU or CPU multiplies bf16 natively, else fp32)."),
     freeze_embeddings: Optional[bool] = typer.Option(None, help="Freeze the word embeddings (big CPU saving)."),
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),

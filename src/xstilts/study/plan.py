@@ -198,10 +198,10 @@ def agreed_defaults(tasks: list[TaskSpec], target: bool, given: dict[str, Any], 
 
 
 def resolved_precision(setting: str) -> str:
-    """``auto`` -> what this machine would train with (bf16 on a bf16 GPU, else no)."""
+    """``auto`` -> what this machine would train with (bf16 on a bf16 GPU or a CPU with native bf16, else no)."""
     if setting != "auto":
         return setting
-    from xstilts.training.trainer import resolve_mixed_precision
+    from xstilts.training.precision import resolve_mixed_precision
 
     return resolve_mixed_precision(setting)
 

@@ -44,6 +44,7 @@ from xstilts.modeling.model import link_tree
 from xstilts.modeling.packing import pack_batch
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig
+from xstilts.training.precision import resolve_mixed_precision
 from xstilts.tasks.types import TaskKind
 from xstilts.training.data import StageData, TaskData
 
@@ -91,12 +92,18 @@ def load_result(run_dir: Path) -> TrainResult | None:
     return TrainResult(**json.loads(path.read_text()))
 
 
-def resolve_mixed_precision(setting: str) -> str:
-    if setting != "auto":
-        return setting
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "no"
+def make_accelerator(precision: str):
+    """An ``accelerate.Accelerator`` for ``precision``. accelerate keeps one process-wide state that
+    refuses a second precision, but one worker process trains many study nodes and their precisions
+    may differ (a stage's ``mixed_precision`` override): the precision part of that state is reset,
+    the process group (distributed runs) is kept."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    shared = AcceleratorState._shared_state
+    if shared and shared.get("_mixed_precision") != precision:
+        AcceleratorState._reset_state(reset_partial_state=False)
+    return Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
 
 
 def numerics_record(accelerator, mixed_precision: str, group_by_length: bool) -> dict[str, Any]:
@@ -230,14 +237,13 @@ class Trainer:
         write_json_atomic(self.run_dir / RUN_FILE, identity or {})
         started = time.time()
 
-        from accelerate import Accelerator
         from transformers import get_linear_schedule_with_warmup
 
         from xstilts.modeling.loading import load_tokenizer
 
         config = self.config
         precision = resolve_mixed_precision(config.mixed_precision)
-        accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        accelerator = make_accelerator(precision)
         self.numerics = numerics_record(accelerator, precision, config.group_by_length)
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
