@@ -164,10 +164,43 @@ def test_threads_per_worker_share_only_the_idle_cores(monkeypatch):
 
     monkeypatch.delenv("XSTILTS_TORCH_THREADS", raising=False)
     monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
-    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(runner, "busy_cores", lambda: 0)
     assert runner.threads_per_worker(4) == 4  # idle machine: 16 cores / 4 workers
-    monkeypatch.setattr(runner.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    monkeypatch.setattr(runner, "busy_cores", lambda: 12)
     assert runner.threads_per_worker(2) == 2  # 4 idle cores / 2 workers
     assert runner.threads_per_worker(8) == 1  # busier than the idle cores: never 0
     monkeypatch.setenv("XSTILTS_TORCH_THREADS", "3")
     assert runner.threads_per_worker(2) == 3
+
+
+def test_busy_cores_reads_what_runs_now_not_the_minute_average(monkeypatch):
+    """A job that ended seconds ago still weighs on the load average; /proc/stat over a short
+    window sees the cores it left idle (here: one core's worth of CPU time spinning, out of all)."""
+    import multiprocessing
+    import os
+
+    from xstilts.execution import runner
+
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat on this system")
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (50.0, 50.0, 50.0))  # must not be used
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    spinner = context.Process(target=_spin, args=(started, 5.0))
+    spinner.start()
+    try:
+        assert started.wait(30)
+        busy = runner.busy_cores(window=1.0)
+    finally:
+        spinner.terminate()
+        spinner.join()
+    assert 1 <= busy <= (os.cpu_count() or 1) and busy < 50
+
+
+def _spin(started, seconds: float) -> None:
+    import time
+
+    started.set()
+    end = time.time() + seconds
+    while time.time() < end:
+        pass

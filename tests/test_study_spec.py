@@ -92,7 +92,7 @@ def test_a_mixed_stage_merges_the_tasks_of_its_stages(tmp_path):
 
 def test_the_example_studies_load():
     small = load_study(EXAMPLES / "order_study_small.toml")
-    assert small.model == "multilingual-e5-small" and small.seeds == [1, 2]
+    assert small.model == "multilingual-e5-small" and small.seeds == [1, 2, 3]
     paper = load_study(EXAMPLES / "order_study_paper.toml")
     assert len(paper.targets) == 9
     assert paper.data_dir == (EXAMPLES / "../data/xtreme").resolve()

@@ -44,11 +44,33 @@ def threads_per_worker(workers: int) -> int:
     if forced.isdigit() and int(forced) > 0:
         return int(forced)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        idle = cores - int(os.getloadavg()[0])
-    except OSError:
-        idle = cores
+    idle = cores - busy_cores()
     return max(1, min(cores, max(idle, workers)) // max(1, workers))
+
+
+def busy_cores(window: float = 0.5) -> int:
+    """Cores other jobs keep busy NOW: CPU time used in a short window of /proc/stat. Not the
+    load average: it is a one-minute mean, so a job that ended seconds ago (the previous study
+    node, a benchmark) still counts, and a study started after it would run on one thread."""
+    import time
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as handle:
+            values = [int(v) for v in handle.readline().split()[1:]]
+        return sum(values), values[3] + (values[4] if len(values) > 4 else 0)  # total, idle + iowait
+
+    try:
+        total_before, idle_before = sample()
+        time.sleep(window)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):  # not Linux: the load average is the next best thing
+        try:
+            return int(os.getloadavg()[0])
+        except OSError:
+            return 0
+    elapsed = max(1, total_after - total_before)
+    share = 1 - (idle_after - idle_before) / elapsed  # of all the machine's cores
+    return int(share * (os.cpu_count() or 1) + 0.5)
 
 
 def _check_base_model(model: str) -> None:
