@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
+import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from side_by_side import scratch_dir  # noqa: E402
 
 
 def folder_bytes(folder: Path) -> tuple[int, int]:
@@ -35,7 +39,7 @@ def measure(trim: bool, steps: int, examples: int) -> dict[str, Any]:
     from xstilts.training.data import DataSelection, StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
-    run_dir = Path(tempfile.mkdtemp(prefix="ckpt-")) / "run"
+    run_dir = scratch_dir("ckpt-") / "run"
     stage = StageData([prepare_task_data(DataSelection("xnli", "en", "dev", f"[:{examples}]"), None,
                                          default_data_dir())])
     config = TrainConfig(max_steps=steps, batch_size=8, max_length=64, checkpoint_every=1, trim_vocabulary=trim)

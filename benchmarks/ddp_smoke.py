@@ -15,10 +15,13 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from side_by_side import scratch_dir  # noqa: E402
 
 
 def tiny_model(folder: Path) -> str:
@@ -58,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    root = Path(tempfile.mkdtemp(prefix="ddp-smoke-"))
+    root = scratch_dir("ddp-smoke-")
     model = args.model or tiny_model(root / "tiny")
     env = dict(os.environ)
     if torch.cuda.device_count() < 2:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from side_by_side import (  # noqa: E402
     prepared_model,
     print_header,
     run_child,
+    scratch_dir,
 )
 
 HEAD_TASKS = ("xnli", "panx")
@@ -110,7 +110,7 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.tasks.registry import get_task
 
-    data, limit, out = Path(payload["data"]), payload["max_examples"], Path(tempfile.mkdtemp(prefix="xstilts-eval-"))
+    data, limit, out = Path(payload["data"]), payload["max_examples"], scratch_dir("xstilts-eval-")
     started = time.perf_counter()
     sentences = 0
     for name in HEAD_TASKS:
@@ -150,7 +150,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from xstilts.tasks.types import TaskKind
     from xstilts.training.data import head_name_for
 
-    data, limit, out = Path(payload["data"]), payload["max_examples"], Path(tempfile.mkdtemp(prefix="hf-eval-"))
+    data, limit, out = Path(payload["data"]), payload["max_examples"], scratch_dir("hf-eval-")
     model_dir = Path(payload["model"])
     started = time.perf_counter()
     gpu = torch.cuda.is_available()

@@ -3,7 +3,8 @@
 # root with the project's virtualenv:  bash benchmarks/gpu_checks.sh [OUT_DIR]
 # 1. training throughput, XLM-R large (random init), batch 32, NLI lengths, bf16: HF Trainer (pad 128
 #    and dynamic padding) vs xstilts train; 2. the same with e5-small; 3. evaluation throughput;
-# 4. a two-process DDP smoke run (gloo on the CPU when there is only one GPU).
+# 4. a two-process DDP smoke run (gloo on the CPU when there is only one GPU); 5. a small study,
+#    one node at a time vs four concurrent nodes on the one GPU (`--workers 1,4`).
 set -euo pipefail
 OUT=${1:-${OUT:-gpu-checks}}
 mkdir -p "$OUT"
@@ -15,4 +16,6 @@ $PY benchmarks/train_throughput.py --model-config xlm-roberta-large --batch-size
 $PY benchmarks/train_throughput.py --batch-size 32 --examples 2400 --rounds 3 2>&1 | tee "$OUT/train_e5_small.txt"
 $PY benchmarks/eval_throughput.py --max-examples 256 --rounds 3 2>&1 | tee "$OUT/eval.txt"
 $PY benchmarks/ddp_smoke.py --steps 6 2>&1 | tee "$OUT/ddp.txt"
+$PY benchmarks/study_throughput.py --steps 30 --examples 960 --batch-size 32 --seeds 1 --workers 1,4 --rounds 1 \
+    2>&1 | tee "$OUT/study.txt"
 grep -h "speedup:\|ddp smoke\|identical" "$OUT"/*.txt

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from side_by_side import E5_SMALL, prepared_model, print_header  # noqa: E402
+from side_by_side import E5_SMALL, prepared_model, print_header, scratch_dir  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +41,7 @@ def main() -> None:
     stage = StageData([prepare_task_data(train, dev, data)])
     print_header("bf16 autocast vs fp32 training: dev score per seed",
                  dict(task=args.task, steps=args.steps, seeds=args.seeds, batch=16, learning_rate=5e-5))
-    root = Path(tempfile.mkdtemp(prefix="precision-accuracy-"))
+    root = scratch_dir("precision-accuracy-")
     scores: dict[str, list[float]] = {"no": [], "bf16": []}
     for seed in (int(s) for s in args.seeds.split(",")):
         for precision in ("no", "bf16"):

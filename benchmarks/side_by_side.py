@@ -9,9 +9,11 @@ noisy machine where absolute timings do not.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +46,14 @@ def default_precision() -> str:
 
 
 BENCH_CACHE = Path(os.environ.get("XSTILTS_CACHE", Path.home() / ".cache" / "xstilts")) / "bench"
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary folder removed when the process exits (after its figures are emitted): a
+    study benchmark otherwise leaves gigabytes of models behind at every run."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def machine() -> str:

@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from side_by_side import (  # noqa: E402
     prepared_model,
     print_header,
     run_child,
+    scratch_dir,
 )
 
 ORDERS = (("nli_en", "nli_de"), ("nli_de", "nli_en"))
@@ -60,7 +60,7 @@ LEARNING_RATE = 5e-5
 
 def study_toml(payload: dict[str, Any], out: Path) -> str:
     n, seeds = payload["examples"], payload["seeds"]
-    lines = [f'name = "throughput"', f'model = "{payload["model"]}"', f'output_dir = "{out}"',
+    lines = ['name = "throughput"', f'model = "{payload["model"]}"', f'output_dir = "{out}"',
              f'data_dir = "{payload["data"]}"', f"seeds = {json.dumps(seeds)}", "",
              "[hparams]", f"max_steps = {payload['steps']}", f"batch_size = {payload['batch_size']}",
              "max_length = 128", f"learning_rate = {LEARNING_RATE}",
@@ -81,7 +81,7 @@ def study_toml(payload: dict[str, Any], out: Path) -> str:
 
 
 def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix="xstilts-study-"))
+    root = scratch_dir("xstilts-study-")
     study = root / "study.toml"
     study.write_text(study_toml(payload, root / "out"))
     env = dict(os.environ)
@@ -124,13 +124,12 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
 
     from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.kinds.base import FeatureSettings
-    from xstilts.tasks.registry import get_task
     from xstilts.tasks.types import TaskKind
     from xstilts.training.data import DataSelection, prepare_task_data
 
     data, n = Path(payload["data"]), payload["examples"]
     tokenizer = AutoTokenizer.from_pretrained(payload["model"])
-    root = Path(tempfile.mkdtemp(prefix="hf-study-"))
+    root = scratch_dir("hf-study-")
     gpu = torch.cuda.is_available()
     trainings = 0
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from side_by_side import (  # noqa: E402
     prepared_model,
     print_header,
     run_child,
+    scratch_dir,
 )
 
 SYSTEMS = ("hf-pad", "hf-dynamic", "xstilts")
@@ -124,7 +124,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
             _sync()
             marks["end"], marks["cpu_end"] = time.perf_counter(), time.process_time()
 
-    out = tempfile.mkdtemp(prefix="hf-train-")
+    out = str(scratch_dir("hf-train-"))
     args = TrainingArguments(
         output_dir=out, per_device_train_batch_size=payload["batch_size"], max_steps=steps,
         learning_rate=LEARNING_RATE, weight_decay=0.01, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
@@ -167,7 +167,7 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
             _sync()
             marks["end"], marks["cpu_end"] = time.perf_counter(), time.process_time()
 
-    run_dir = Path(tempfile.mkdtemp(prefix="xstilts-train-")) / "run"
+    run_dir = scratch_dir("xstilts-train-") / "run"
     result = Trainer(StageData([task_data]), config, run_dir, progress=clock).run(payload["model"])
     ended = time.perf_counter()
     from xstilts.training.trainer import load_model
