@@ -16,6 +16,7 @@ $PY benchmarks/train_throughput.py --model-config xlm-roberta-large --batch-size
 $PY benchmarks/train_throughput.py --batch-size 32 --examples 2400 --rounds 3 2>&1 | tee "$OUT/train_e5_small.txt"
 $PY benchmarks/eval_throughput.py --max-examples 256 --rounds 3 2>&1 | tee "$OUT/eval.txt"
 $PY benchmarks/ddp_smoke.py --steps 6 2>&1 | tee "$OUT/ddp.txt"
+$PY benchmarks/ddp_smoke.py --steps 6 --mixed-precision bf16 2>&1 | tee "$OUT/ddp_bf16.txt"
 $PY benchmarks/study_throughput.py --steps 30 --examples 960 --batch-size 32 --seeds 1 --workers 1,4 --rounds 1 \
     2>&1 | tee "$OUT/study.txt"
 grep -h "speedup:\|ddp smoke\|identical" "$OUT"/*.txt
