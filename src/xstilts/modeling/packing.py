@@ -31,8 +31,6 @@ PACKABLE_ATTENTION = ("sdpa", "eager")
 ROW_CAPACITY = 128
 # Rows are padded to a multiple of this many positions (friendlier shapes for GPU kernels).
 ROW_MULTIPLE = 8
-PACKED_KEYS = ("packed_input_ids", "packed_position_ids", "packed_segments", "packed_token_type_ids",
-               "unpack_index")
 
 
 @dataclass(frozen=True)
