@@ -3,15 +3,32 @@
 Every mistake a user can make (bad file, unknown task, wrong config) raises a subclass of
 ``XstiltsError`` whose message is ONE line naming the file and line or the field. The CLI
 prints that line and exits non-zero; it never shows a traceback for these.
+
+They cross process boundaries (a study node fails in a worker process or a Ray task and the
+study process reports it), so each one must survive pickling: ``XstiltsError.__reduce__`` rebuilds
+any subclass from its ``args`` and attributes without calling its ``__init__``, whatever that
+``__init__``'s signature (pickle's default calls ``cls(*args)``, which fails for
+``DataFormatError(path, line, message)`` and took a whole process pool down with it).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class XstiltsError(Exception):
     """Base class of all user-facing errors (printed as one line by the CLI)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[XstiltsError], args: tuple[Any, ...], attributes: dict[str, Any]) -> XstiltsError:
+    error = cls.__new__(cls, *args)  # BaseException.__new__ sets .args; __init__ is not called
+    error.args = args
+    error.__dict__.update(attributes)
+    return error
 
 
 class DataFormatError(XstiltsError):
@@ -39,6 +56,20 @@ class MissingDataError(XstiltsError):
 
 class ConfigError(XstiltsError):
     pass
+
+
+class WorkerDiedError(XstiltsError):
+    """The process running a node ended without a result (a signal, an OOM kill, a segfault,
+    ``os._exit``): the node is failed with this, the other nodes go on."""
+
+
+class WorkerError(XstiltsError):
+    """An exception from a worker that could not travel back as itself (it does not survive
+    pickling): its type name and one-line message instead."""
+
+    def __init__(self, type_name: str, message: str):
+        self.type_name = type_name
+        super().__init__(message)
 
 
 def decode_error(path: str | Path, error: UnicodeDecodeError) -> DataFormatError:
