@@ -402,7 +402,7 @@ def run(
     _show_results(run_plan, console)
     if not summary.ok:
         for node_id, error in summary.failed.items():
-            _print_error(f"{node_id}: {error}", prefix="failed ")
+            _print_error(f"{summary.failed_labels.get(node_id, 'node')} ({node_id}): {error}", prefix="failed ")
         raise typer.Exit(1)
 
 

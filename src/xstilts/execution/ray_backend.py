@@ -8,6 +8,11 @@ A local Ray instance started here runs its workers at normal priority (Ray's def
 which starves them on a busy machine; set RAY_worker_niceness yourself to choose), keeps token
 authentication on without its notice on every run, and keeps its session files in a private
 temporary folder removed at shutdown (folders of runs that were killed are removed next time).
+
+Failures: a node's own exception (a bad file, a wrong setting: deterministic) is never retried;
+the node fails with it and a re-run resumes. A lost worker or Ray node (killed, out of memory,
+crashed) is retried ``LOST_WORKER_RETRIES`` times by Ray, resuming from the node's checkpoints;
+after that the node fails with a WorkerDiedError saying so, and the other nodes go on.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xstilts.errors import ConfigError
+from xstilts.errors import ConfigError, WorkerDiedError, one_line
+from xstilts.execution.portable_errors import call_portably
+
+LOST_WORKER_RETRIES = 2
 
 
 class RayBackend:
@@ -52,23 +60,32 @@ class RayBackend:
                 raise ConfigError(f"--executor ray: could not {'reach ' + address if address else 'start a local Ray'}"
                                   f" ({type(error).__name__}: {str(error).strip().splitlines()[0][:200]})") from None
         self.cpus_per_node = cpus_per_node
-        self._remote: dict[Callable[..., Any], Any] = {}
+        self._call: Any = None
 
     def submit(self, function: Callable[..., Any], *args: Any, gpus: float = 0) -> Any:
-        if function not in self._remote:
-            # max_retries=0: a failed node is reported, and a re-run of the study resumes it.
-            self._remote[function] = self.ray.remote(max_retries=0)(function)
-        return self._remote[function].options(num_cpus=self.cpus_per_node, num_gpus=gpus).remote(*args)
+        if self._call is None:
+            # max_retries counts lost workers only; retry_exceptions=False: an exception the node
+            # raised is reported as it is (a re-run of the study resumes the node).
+            self._call = self.ray.remote(max_retries=LOST_WORKER_RETRIES, retry_exceptions=False)(call_portably)
+        # The task's name is the node function's: Ray's worker shows it as "ray::run_train_node".
+        return self._call.options(num_cpus=self.cpus_per_node, num_gpus=gpus,
+                                  name=function.__name__).remote(function, *args)
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
         ready, _ = self.ray.wait(handles, num_returns=1, timeout=timeout)
         return ready
 
     def result(self, handle: Any) -> Any:
+        exceptions = self.ray.exceptions
         try:
             return self.ray.get(handle)
-        except self.ray.exceptions.RayTaskError as error:
-            raise error.as_instanceof_cause() from None
+        except exceptions.RayTaskError as error:
+            # The node's own exception, as raised in the worker (not Ray's wrapper around it).
+            raise (error.cause if isinstance(error.cause, BaseException) else error.as_instanceof_cause()) from None
+        except (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.OutOfMemoryError,
+                exceptions.LocalRayletDiedError, exceptions.ObjectLostError) as error:
+            raise WorkerDiedError(f"Ray lost the worker running this node (retried up to {LOST_WORKER_RETRIES} "
+                                  f"times; {type(error).__name__}: {one_line(error)[:300]})") from None
 
     def shutdown(self) -> None:
         self.ray.shutdown()

@@ -44,6 +44,7 @@ class RunSummary:
     evaluated: list[str] = field(default_factory=list)
     skipped: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # node id -> one-line error
+    failed_labels: dict[str, str] = field(default_factory=dict)  # node id -> "train nli_en", "eval baseline -> panx"
     blocked: list[str] = field(default_factory=list)  # not run because something they need failed
     wall_seconds: float = 0.0
 
@@ -54,7 +55,8 @@ class RunSummary:
 
 def _error_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
+    kind = getattr(error, "type_name", None) or type(error).__name__  # a WorkerError names what it stands for
+    return f"{kind}: {text[0] if text else ''}"
 
 
 class Scheduler:
@@ -164,6 +166,7 @@ class Scheduler:
         except Exception as error:  # a node's failure must not stop the others
             failed.add(node.id)
             summary.failed[node.id] = _error_line(error)
+            summary.failed_labels[node.id] = f"{kind} {label}"
             for key in keys:
                 self.store.mark_node(key, kind, "failed", error=summary.failed[node.id])
             self.progress("node_failed", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
