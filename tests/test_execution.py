@@ -159,48 +159,52 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_store(reference, executor, tmp
     assert rows == expected
 
 
-def test_threads_per_worker_share_only_the_idle_cores(monkeypatch):
-    from xstilts.execution import runner
+def _train_or_crash(context, node):
+    """A test-only node function: the training named by $XSTILTS_TEST_CRASH_NODE segfaults its worker."""
+    from xstilts.execution.nodes import run_train_node
 
-    monkeypatch.delenv("XSTILTS_TORCH_THREADS", raising=False)
-    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
-    monkeypatch.setattr(runner, "busy_cores", lambda: 0)
-    assert runner.threads_per_worker(4) == 4  # idle machine: 16 cores / 4 workers
-    monkeypatch.setattr(runner, "busy_cores", lambda: 12)
-    assert runner.threads_per_worker(2) == 2  # 4 idle cores / 2 workers
-    assert runner.threads_per_worker(8) == 1  # busier than the idle cores: never 0
-    monkeypatch.setenv("XSTILTS_TORCH_THREADS", "3")
-    assert runner.threads_per_worker(2) == 3
+    if node.id == os.environ.get("XSTILTS_TEST_CRASH_NODE"):
+        import ctypes
+
+        ctypes.string_at(0)
+    return run_train_node(context, node)
 
 
-def test_busy_cores_reads_what_runs_now_not_the_minute_average(monkeypatch):
-    """A job that ended seconds ago still weighs on the load average; /proc/stat over a short
-    window sees the cores it left idle (here: one core's worth of CPU time spinning, out of all)."""
-    import multiprocessing
-    import os
-
-    from xstilts.execution import runner
-
-    if not os.path.exists("/proc/stat"):
-        pytest.skip("no /proc/stat on this system")
-    monkeypatch.setattr(runner.os, "getloadavg", lambda: (50.0, 50.0, 50.0))  # must not be used
-    context = multiprocessing.get_context("spawn")
-    started = context.Event()
-    spinner = context.Process(target=_spin, args=(started, 5.0))
-    spinner.start()
-    try:
-        assert started.wait(30)
-        busy = runner.busy_cores(window=1.0)
-    finally:
-        spinner.terminate()
-        spinner.join()
-    assert 1 <= busy <= (os.cpu_count() or 1) and busy < 50
+def _reading(plan, node_id: str) -> set[str]:
+    """Every training and evaluation that reads ``node_id``'s model, directly or further down."""
+    found: set[str] = set()
+    for child in plan.needed_by(node_id):
+        found |= {child} | _reading(plan, child)
+    return found
 
 
-def _spin(started, seconds: float) -> None:
-    import time
+def test_a_segfault_in_one_node_costs_that_node_only_and_a_rerun_completes(reference, tmp_path, tiny_model_dir,
+                                                                           shared_data, monkeypatch):
+    from xstilts.execution import scheduler
+    from xstilts.threads import choose_threads
 
-    started.set()
-    end = time.time() + seconds
-    while time.time() < end:
-        pass
+    _, _, reference_rows = reference
+    # The reference ran one worker; two workers here, each with the reference's threads (same numerics).
+    monkeypatch.setenv("XSTILTS_TORCH_THREADS", str(choose_threads(1).threads))
+    # Seed 1 of the reference study (half the work): its nodes and rows are the reference's own.
+    path = write_study(tmp_path, tiny_model_dir, shared_data, "study", workers=2)
+    path.write_text(path.read_text().replace("seeds = [1, 2]", "seeds = [1]"))
+    study = load_study(path)
+    plan = build_plan(study)
+    expected = [row for row in reference_rows if row[5] == 1 and row[0] in {e.id for e in plan.eval_nodes}]
+    assert len(expected) == 5 * (2 * 4 + 1)  # every order's PAN-X and Tatoeba rows of seed 1
+    victim = next(n for n in plan.train_nodes if n.label == "nli_de" and n.parent is None and n.seed == 1)
+    monkeypatch.setenv("XSTILTS_TEST_CRASH_NODE", victim.id)
+    monkeypatch.setattr(scheduler, "run_train_node", _train_or_crash)
+    summary = run_study(plan, executor="local")
+    error = "WorkerDiedError: worker killed by SIGSEGV (signal 11) while running this node"
+    assert summary.failed == {victim.id: error}
+    assert set(summary.blocked) == _reading(plan, victim.id)
+    everything = {n.id for n in plan.train_nodes} | {e.id for e in plan.eval_nodes}
+    assert set(summary.trained) | set(summary.evaluated) == everything - {victim.id} - _reading(plan, victim.id)
+    assert ResultStore.for_study(study.output_dir).node(victim.id)["error"] == error
+
+    monkeypatch.delenv("XSTILTS_TEST_CRASH_NODE")  # the same function trains it now
+    rerun = run_study(plan, executor="local")
+    assert rerun.ok and victim.id in rerun.trained
+    assert result_rows(study.output_dir) == expected

@@ -37,6 +37,7 @@ class StudyContext:
     data_dir: str | None
     base_model: str
     torch_threads: int | None = None
+    threads_from: str = ""  # where torch_threads came from (recorded with each training)
     plan_hash: str = ""  # stamped on the rows this run records
 
     def node_dir(self, node_id: str) -> Path:
@@ -54,9 +55,9 @@ class StudyContext:
 
 def _limit_threads(context: StudyContext) -> None:
     if context.torch_threads:
-        import torch
+        from xstilts.threads import ThreadChoice, apply_threads
 
-        torch.set_num_threads(context.torch_threads)
+        apply_threads(ThreadChoice(context.torch_threads, context.threads_from))
 
 
 def model_ready(context: StudyContext, node_id: str) -> bool:

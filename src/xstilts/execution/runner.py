@@ -17,6 +17,7 @@ from xstilts.errors import ConfigError
 from xstilts.execution.nodes import StudyContext
 from xstilts.execution.scheduler import RunSummary, Scheduler
 from xstilts.study.plan import Plan
+from xstilts.threads import choose_threads
 
 EXECUTORS = ("local", "ray")
 KEEP = ("best", "all", "leaves")
@@ -32,45 +33,6 @@ def make_backend(executor: str, workers: int, ray_address: str | None):
 
         return RayBackend(address=ray_address, num_cpus=workers if ray_address is None else None)
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
-
-
-def threads_per_worker(workers: int) -> int:
-    """Torch threads for each of ``workers`` workers: the cores this process may use that other
-    jobs leave idle, shared out. More threads than idle cores make torch's threads spin-wait for
-    each other: measured on a 2-core machine at load 11.7 with 2 workers, 2 threads each cost 6.4x
-    the user CPU and 7x the wall time of 1 thread each (benchmarks/thread_oversubscription.py).
-    ``XSTILTS_TORCH_THREADS`` overrides it."""
-    forced = os.environ.get("XSTILTS_TORCH_THREADS", "")
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    idle = cores - busy_cores()
-    return max(1, min(cores, max(idle, workers)) // max(1, workers))
-
-
-def busy_cores(window: float = 0.5) -> int:
-    """Cores other jobs keep busy NOW: CPU time used in a short window of /proc/stat. Not the
-    load average: it is a one-minute mean, so a job that ended seconds ago (the previous study
-    node, a benchmark) still counts, and a study started after it would run on one thread."""
-    import time
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as handle:
-            values = [int(v) for v in handle.readline().split()[1:]]
-        return sum(values), values[3] + (values[4] if len(values) > 4 else 0)  # total, idle + iowait
-
-    try:
-        total_before, idle_before = sample()
-        time.sleep(window)
-        total_after, idle_after = sample()
-    except (OSError, ValueError, IndexError):  # not Linux: the load average is the next best thing
-        try:
-            return int(os.getloadavg()[0])
-        except OSError:
-            return 0
-    elapsed = max(1, total_after - total_before)
-    share = 1 - (idle_after - idle_before) / elapsed  # of all the machine's cores
-    return int(share * (os.cpu_count() or 1) + 0.5)
 
 
 def _check_base_model(model: str) -> None:
@@ -110,10 +72,14 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
     _check_base_model(study.model)
     check_output_dir(study.output_dir)
+    # The CPUs this process may use (affinity, cgroup quota) shared out; never the load of a moment.
+    threads = choose_threads(workers)
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
-                           base_model=study.model, torch_threads=threads_per_worker(workers),
+                           base_model=study.model, torch_threads=threads.threads, threads_from=threads.source,
                            plan_hash=plan.plan_hash())
     console = console or Console(stderr=True)
+    console.print(f"{workers} worker{'s' if workers > 1 else ''}, {threads.threads} torch thread"
+                  f"{'s' if threads.threads > 1 else ''} each ({threads.source})", markup=False, highlight=False)
     backend = make_backend(executor, workers, ray_address)
     scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
     if console.is_terminal and sys.stdout.isatty():

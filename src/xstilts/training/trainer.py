@@ -17,7 +17,9 @@ Design choices that make runs reproducible and resumable:
 a node's id without losing sharing between machines. Keys (all strings or numbers):
 ``device`` ("cpu", "cuda:NVIDIA H200", ...), ``mixed_precision`` (as trained), ``torch_threads``
 (``torch.get_num_threads()``: ``--workers 2`` runs one thread per node, whose weights differ from
-a one-worker run by ~1e-5), ``processes`` (accelerate processes), ``torch``, ``transformers``,
+a one-worker run by ~1e-5) and ``threads_from`` (what that number came from: the CPUs the process
+may use split among the workers, ``XSTILTS_TORCH_THREADS``, or torch's default; xstilts.threads),
+``processes`` (accelerate processes), ``torch``, ``transformers``,
 ``accelerate`` and ``python`` versions, and ``group_by_length``.
 """
 
@@ -46,6 +48,7 @@ from xstilts.training.checkpoint import find_checkpoint, load_training_state, re
 from xstilts.training.config import TrainConfig
 from xstilts.training.precision import resolve_mixed_precision
 from xstilts.tasks.types import TaskKind
+from xstilts.threads import threads_record
 from xstilts.training.data import StageData, TaskData
 
 RESULT_FILE = "result.json"
@@ -116,7 +119,7 @@ def numerics_record(accelerator, mixed_precision: str, group_by_length: bool) ->
     device = accelerator.device
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
     return {"device": f"{device.type}:{name}" if name else device.type, "mixed_precision": mixed_precision,
-            "torch_threads": torch.get_num_threads(), "processes": accelerator.num_processes,
+            **threads_record(), "processes": accelerator.num_processes,
             "torch": torch.__version__, "transformers": transformers.__version__,
             "accelerate": accelerate.__version__, "python": platform.python_version(),
             "group_by_length": group_by_length}
