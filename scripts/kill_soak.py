@@ -4,6 +4,7 @@ final results equal those of an uninterrupted run.
 
     python scripts/kill_soak.py --kills 50 --executor local
     python scripts/kill_soak.py --kills 50 --executor ray
+    python scripts/kill_soak.py --kills 20 --executor local --kill-workers
 
 The study is small (a 2-layer random encoder with the real XLM-R tokenizer, 16-row slices of
 XNLI and PAN-X from the shared XTREME data, two stages, their two orders, one target), so one
@@ -11,7 +12,12 @@ uninterrupted run takes seconds. The soak runs episodes: a fresh study folder, 1
 killed (the whole process group: the study process, its workers, Ray's own processes) at a
 random moment, then a run to the end, whose store rows (every column but the timestamps) and
 node metrics (each training's result.json history and selection, each evaluation's
-metrics.json) are compared with the reference run's. It prints one summary line:
+metrics.json) are compared with the reference run's.
+
+With --kill-workers a kill is SIGKILL of ONE worker process (a local worker, or a Ray worker
+running a node), not of the study: the run must then end by itself, without a traceback, with
+at most that one node failed (its error naming SIGKILL; on Ray the node is retried instead), and
+the next run resumes it. It prints one summary line:
 
     kills survived: K/N, rows lost: 0, rows duplicated: 0, metrics identical: yes
 
@@ -24,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -105,6 +112,35 @@ def start_run(study: Path, executor: str, log) -> subprocess.Popen:
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process: pid -> (parent pid, command line)."""
+    found: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2:].split()[1])  # the name in (...) may hold spaces
+        found[int(entry.name)] = (parent, command)
+    return found
+
+
+def worker_pids(study_pid: int, executor: str) -> list[int]:
+    """The worker processes of a running study: its spawned local workers (not multiprocessing's
+    resource tracker), or the Ray workers (anywhere below it) busy with a node."""
+    table = _processes()
+    below, frontier = set(), {study_pid}
+    while frontier:
+        frontier = {pid for pid, (parent, _) in table.items() if parent in frontier} - below
+        below |= frontier
+    if executor == "local":
+        return sorted(pid for pid in below if table[pid][0] == study_pid and "spawn_main" in table[pid][1])
+    return sorted(pid for pid in below if table[pid][1].startswith(("ray::run_train_node", "ray::run_eval_node")))
+
+
 def kill_group(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -145,8 +181,29 @@ def compare(reference: Path, candidate: Path) -> tuple[int, int, bool]:
     return lost, duplicated, same_rows and same_metrics
 
 
+_SUMMARY = re.compile(r"(\d+) failed, (\d+) blocked in")
+
+
+def run_after_worker_kill(process: subprocess.Popen, run_log: Path, timeout: float) -> tuple[bool, str]:
+    """Whether a run whose worker was killed ended well by itself: in time, exit 0 or 1, no
+    traceback, its summary line, and at most one failed node, failed by the SIGKILL. With why not."""
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        return False, f"did not end within {timeout:.0f}s"
+    text = run_log.read_text(errors="replace")
+    summary = _SUMMARY.search(text)
+    if "Traceback" in text or code not in (0, 1) or summary is None:
+        return False, f"exit {code}, summary {'found' if summary else 'missing'}, traceback {'Traceback' in text}"
+    failures = [line for line in text.splitlines() if line.startswith("failed ")]
+    if int(summary.group(1)) > 1 or any("killed by SIGKILL (signal 9)" not in line for line in failures):
+        return False, f"failed nodes: {failures}"
+    return True, f"exit {code}, {summary.group(1)} failed"
+
+
 def soak(executor: str, kills: int, workdir: Path, model: Path, data: Path, workers: int, rng: random.Random,
-         verbose: bool) -> dict[str, object]:
+         verbose: bool, kill_workers: bool = False) -> dict[str, object]:
     log_path = workdir / f"{executor}.log"
     reference_dir = workdir / f"{executor}-reference"
     soak_dir = workdir / f"{executor}-soak"
@@ -169,15 +226,38 @@ def soak(executor: str, kills: int, workdir: Path, model: Path, data: Path, work
             shutil.rmtree(soak_dir, ignore_errors=True)
             in_episode, crashed = 0, False
             for _ in range(min(rng.randint(1, 3), kills - done)):
-                process = start_run(soak_study, executor, log)
+                run_log = workdir / f"{executor}-run.log"
+                with open(run_log, "w") as own_log:
+                    process = start_run(soak_study, executor, own_log if kill_workers else log)
                 deadline = time.time() + rng.uniform(0.1, 0.95) * duration
                 while time.time() < deadline and process.poll() is None:
                     time.sleep(0.02)
+                targets: list[int] = []
+                while kill_workers and process.poll() is None and not targets:  # a worker busy or about to be
+                    targets = worker_pids(process.pid, executor)
+                    time.sleep(0 if targets else 0.05)
                 if process.poll() is not None:  # finished (or failed) before the kill
                     crashed = crashed or process.returncode != 0
+                    if kill_workers:
+                        log.write(run_log.read_text(errors="replace"))
                     break
-                kill_group(process)
+                if not kill_workers:
+                    kill_group(process)
+                    in_episode += 1
+                    continue
+                victim = rng.choice(targets)
+                try:
+                    command = Path(f"/proc/{victim}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+                    os.kill(victim, signal.SIGKILL)
+                except (OSError, ProcessLookupError):  # it ended between the listing and the kill
+                    command = "(already gone)"
                 in_episode += 1
+                ended_well, outcome = run_after_worker_kill(process, run_log, timeout=3 * duration + 120)
+                log.write(run_log.read_text(errors="replace"))
+                crashed = crashed or not ended_well
+                if verbose:
+                    print(f"{executor}: killed worker {victim} ({command[:40]}); the run "
+                          f"{'ended well' if ended_well else 'did NOT end well'} ({outcome})", flush=True)
             final = start_run(soak_study, executor, log).wait()
             episode_lost, episode_duplicated, episode_identical = compare(reference_dir, soak_dir)
             ok = final == 0 and not crashed and episode_lost == 0 and episode_duplicated == 0 and episode_identical
@@ -201,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the kill moments.")
     parser.add_argument("--data", type=Path, default=None, help="XTREME data folder (default: the shared data).")
     parser.add_argument("--workdir", type=Path, default=None, help="Scratch folder (default: a temporary one, removed).")
+    parser.add_argument("--kill-workers", action="store_true",
+                        help="Kill one worker process (SIGKILL), not the study process: the run must end by "
+                             "itself with only that node failed.")
     parser.add_argument("--quiet", action="store_true", help="Only the summary line.")
     args = parser.parse_args(argv)
     if args.kills < 1:
@@ -219,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     totals = {"kills": 0, "survived": 0, "lost": 0, "duplicated": 0, "identical": True}
     try:
         for executor in executors:
-            outcome = soak(executor, args.kills, workdir, model, Path(data), args.workers, rng, not args.quiet)
+            outcome = soak(executor, args.kills, workdir, model, Path(data), args.workers, rng, not args.quiet,
+                           kill_workers=args.kill_workers)
             if not args.quiet:
                 print(f"{executor}: {outcome}", flush=True)
             for key in ("kills", "survived", "lost", "duplicated"):
