@@ -215,6 +215,10 @@ class LocalBackend:
         except (EOFError, OSError):
             # The pipe closed: the worker is dying. Its exit code names the cause once it is gone.
             worker.process.join(timeout=5)
+            if worker.process.is_alive():  # not dying after all, but unreachable: give up on it
+                task.outcome = ("error", WorkerDiedError("worker closed its pipe while running this node"))
+                worker.task = None
+                worker.process.kill()
             return
         except Exception as error:  # an outcome this process cannot unpickle: that node fails, not the study
             task.outcome = ("error", WorkerError(type(error).__name__,
@@ -223,5 +227,8 @@ class LocalBackend:
 
     def _remove(self, worker: _Worker) -> None:
         worker.process.join(timeout=1)
+        if worker.process.is_alive():  # its pipe broke but it lives on: it cannot be reached any more
+            worker.process.kill()
+            worker.process.join()
         worker.connection.close()
         self.workers.remove(worker)

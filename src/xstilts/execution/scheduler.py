@@ -4,7 +4,9 @@ The scheduler is the same for every executor; a backend only knows how to start 
 function somewhere (a local process, a Ray task) and report when it ends. Crash safety comes
 from the nodes themselves (idempotent, resumable) and from the store: on a re-run, finished
 trainings (``result.json``) and recorded evaluations are skipped, and interrupted trainings
-resume from their checkpoints.
+resume from their checkpoints. A node that fails (its own exception, or the death of the worker
+running it, which the backend reports as a WorkerDiedError) is recorded with its one-line error;
+only the nodes that read it are left blocked, and the run ends with its summary.
 """
 
 from __future__ import annotations
