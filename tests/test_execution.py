@@ -182,13 +182,12 @@ def test_a_segfault_in_one_node_costs_that_node_only_and_a_rerun_completes(refer
                                                                            shared_data, monkeypatch):
     from xstilts.execution import scheduler
     from xstilts.execution.nodes import record_ids
-    from xstilts.threads import choose_threads
 
     _, _, reference_rows = reference
-    # The reference ran one worker; two workers here, each with the reference's threads (same numerics).
-    monkeypatch.setenv("XSTILTS_TORCH_THREADS", str(choose_threads(1).threads))
+    # One worker, as the reference (same threads, same numerics): the crash must not end the study,
+    # its worker is replaced. (Two workers, one crashing beside a running one: test_local_workers.py.)
     # Seed 1 of the reference study (half the work): its nodes and rows are the reference's own.
-    path = write_study(tmp_path, tiny_model_dir, shared_data, "study", workers=2)
+    path = write_study(tmp_path, tiny_model_dir, shared_data, "study")
     path.write_text(path.read_text().replace("seeds = [1, 2]", "seeds = [1]"))
     study = load_study(path)
     plan = build_plan(study)

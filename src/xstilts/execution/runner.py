@@ -78,9 +78,9 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
                            base_model=study.model, torch_threads=threads.threads, threads_from=threads.source,
                            plan_hash=plan.plan_hash())
     console = console or Console(stderr=True)
+    backend = make_backend(executor, workers, ray_address)  # a wrong --executor fails alone, in one line
     console.print(f"{workers} worker{'s' if workers > 1 else ''}, {threads.threads} torch thread"
                   f"{'s' if threads.threads > 1 else ''} each ({threads.source})", markup=False, highlight=False)
-    backend = make_backend(executor, workers, ray_address)
     scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
     if console.is_terminal and sys.stdout.isatty():
         summary = _run_with_bar(plan, context, backend, console, f"{study.name} ({executor})", scheduler_args)
