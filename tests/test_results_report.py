@@ -459,8 +459,10 @@ def test_one_seed_is_never_tested(tmp_path):
     assert primary.p is None and primary.adjusted_p is None and primary.interval is None
     assert report.headline.startswith("PAN-X: English-first (nli_en>nli_de) vs German-first (nli_de>nli_en) cannot be "
                                       "tested with 1 seed (difference +")
-    assert "seeds" not in report.headline.split("cannot")[0] and "p =" not in report.headline
-    assert "beats" not in report.headline
+    assert "1 seeds" not in report.headline and "needs at least 2 seeds" in report.headline
+    assert "p =" not in report.headline and "CI" not in report.headline and "beats" not in report.headline
+    advice = report.tables()["seeds_values"]
+    assert advice["sd_of_differences"].isna().all() and advice["seeds_needed"].isna().all()
 
 
 def test_named_orders_and_listed_pairs_are_contrasted(tmp_path):

@@ -232,9 +232,20 @@ def oriented(contrast: ContrastResult) -> tuple[str, str, float, tuple[float, fl
 
 
 def _level(level: float) -> str:
-    """95% / 98.3%: the interval's confidence level as a percentage."""
-    text = f"{100 * level:.1f}".rstrip("0").rstrip(".")
-    return f"{text}%"
+    """95% / 98.3% / 99.998%: the interval's confidence level, never rounded up to 100%."""
+    for digits in range(1, 6):
+        text = f"{100 * level:.{digits}f}"
+        if float(text) < 100:
+            return text.rstrip("0").rstrip(".") + "%"
+    return f"{100 * level:.6f}%"
+
+
+def _magnitude(difference: float) -> str:
+    """A difference > 0 with the digits it needs to show that it is not 0 (0.04 -> "0.04")."""
+    for digits in range(1, 5):
+        if round(difference, digits) > 0:
+            return format_number(difference, digits)
+    return f"{difference:.1e}"
 
 
 def _method_clause(contrast: ContrastResult) -> str:
@@ -276,8 +287,9 @@ def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: R
         if contrast.n_seeds < 2:
             clauses.append(f"{name}: {a} vs {b} cannot be tested with {contrast.n_seeds} seed"
                            f"{'s' * (contrast.n_seeds != 1)} (difference {format_number(contrast.mean_difference, sign=True)} "
-                           f"{unit}; a paired test needs at least 2 seeds of both, and the seeds advisor says how many "
-                           "a given difference needs)")
+                           f"{unit}): a paired test needs at least 2 seeds of both, and how many a given difference "
+                           "needs depends on the seed variance (`xstilts plan STUDY --pilot PILOT` sizes it from a "
+                           "pilot with 2 or more seeds)")
         elif contrast.p is None:
             clauses.append(f"{name}: {a} - {b} = {format_number(contrast.mean_difference, sign=True)} {unit} in every "
                            f"one of {contrast.n_seeds} seeds: {contrast.test.note}")
@@ -285,9 +297,7 @@ def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: R
             winner, loser, difference, interval = oriented(contrast)
             winner_text = describe(paths, winner, loser)
             loser_text = describe(paths, loser, winner)
-            digits = 1 if round(difference, 1) > 0 else 2
-            clauses.append(f"{winner_text} beats {loser_text} on {name} by "
-                           f"{format_number(difference, digits)} {unit} {over} "
+            clauses.append(f"{winner_text} beats {loser_text} on {name} by {_magnitude(difference)} {unit} {over} "
                            f"({_statistics_clause(contrast, options.correction, interval)})")
         else:
             advice = seed_advice(contrast.test.sd, contrast.n_seeds, options.effect)
