@@ -3,7 +3,7 @@
 The store is made from a real plan (the small example's shape, data absent) whose evaluations get
 synthetic per-example outputs: every stored score is the corpus metric of its per-example pieces,
 as an evaluation records it. The numbers the report prints are then recomputed here
-independently from the store (plain SQL, scipy, a naive numpy bootstrap).
+independently from the store (plain SQL, scipy, a naive two-way decomposition of the examples).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from xstilts.cli import app
 from xstilts.execution.result_rows import build_result_rows, read_examples, write_examples
 from xstilts.metrics.per_example import score_from_units
 from xstilts.results.filtering import select_rows
-from xstilts.results.report import ReportOptions, build_report, contrast_table, write_report
+from xstilts.results.report import ReportOptions, build_report, contrast_values, write_report
 from xstilts.results.statistics import benjamini_hochberg, holm
 from xstilts.results.store import ResultStore
 from xstilts.study import build_plan, load_study
@@ -85,9 +85,10 @@ def _tatoeba_units(rng: np.random.Generator, effect: float) -> pd.DataFrame:
     return pd.DataFrame({"accuracy_num": correct.astype(float), "accuracy_den": np.ones(80)})
 
 
-def fill_store(plan, value_shift: float = 0.0, seed: int = 0) -> None:
+def fill_store(plan, value_shift: float = 0.0, seed: int = 0, effects: dict[str, float] = EFFECT) -> None:
     """Record every evaluation of ``plan`` with synthetic per-example outputs, through the real
-    row builder; stage result.json files give the optimizer steps each training ran."""
+    row builder; stage result.json files give the optimizer steps each training ran. A
+    trajectory point (a model after some of an order's stages) gets the effect of those stages."""
     study_dir = plan.study.output_dir
     for node in plan.train_nodes:
         folder = study_dir / "nodes" / node.id
@@ -97,7 +98,8 @@ def fill_store(plan, value_shift: float = 0.0, seed: int = 0) -> None:
     gold = np.random.default_rng(99).integers(0, 4, size=40)  # the same sentences for every model
     for node in plan.eval_nodes:
         rng = np.random.default_rng([seed, int(node.id[:8], 16)])
-        effect = EFFECT[node.order] + value_shift
+        key = node.order if node.role == "condition" else (">".join(node.stage_path) or "baseline")
+        effect = effects.get(key, 0.0) + value_shift
         units = {lang: (_panx_units(rng, effect, gold) if node.task == "panx" else _tatoeba_units(rng, effect))
                  for lang in node.langs}
         per_language = {lang: {metric: score_from_units(frame, metric) for metric in ("f1", "accuracy")
@@ -181,32 +183,33 @@ def _store_values(plan, task: str, metric: str) -> pd.DataFrame:
     return frame[frame["eval_node"].isin(ids)]
 
 
-def _naive_bootstrap(plan, values: pd.DataFrame, a: str, b: str, resamples: int) -> np.ndarray:
-    """Seeds with replacement, then sentences with replacement within each drawn seed and
-    language (the same draw for A and B); the mean over drawn seeds of the language-averaged F1
-    difference. An independent loop, not the report's vectorised code."""
-    rng = np.random.default_rng(7)
-    langs = sorted(set(values["lang"]))
+def _naive_item_variance(plan, values: pd.DataFrame, a: str, b: str, lang: str) -> float:
+    """The items' share of the variance of the seed-averaged F1 difference on one language, by
+    hand: per sentence and seed, its linearised influence on A's F1 minus on B's; then the two-way
+    (sentences x seeds) mean squares. A loop, not the report's vectorised code."""
     seeds = sorted(set(values["seed"]))
-    pieces = {}
-    for row in values.itertuples():
-        frame = pd.read_parquet(plan.study.output_dir / "examples" / f"{row.examples_ref}.parquet")
-        pieces[(row.order_name, row.seed, row.lang)] = (frame["f1_num"].to_numpy(), frame["f1_den"].to_numpy())
-    out = np.empty(resamples)
-    for i in range(resamples):
-        drawn = rng.choice(seeds, size=len(seeds))
-        total = 0.0
-        for seed in drawn:
-            per_lang = []
-            for lang in langs:
-                n = len(pieces[(a, seed, lang)][0])
-                pick = rng.integers(0, n, n)
-                score = {o: 100 * pieces[(o, seed, lang)][0][pick].sum() / pieces[(o, seed, lang)][1][pick].sum()
-                         for o in (a, b)}
-                per_lang.append(score[a] - score[b])
-            total += np.mean(per_lang)
-        out[i] = total / len(drawn)
-    return out
+    u = []
+    for seed in seeds:
+        row = []
+        frames = {}
+        for order in (a, b):
+            ref = values[(values["order_name"] == order) & (values["seed"] == seed) & (values["lang"] == lang)]
+            frames[order] = pd.read_parquet(plan.study.output_dir / "examples" / f"{ref['examples_ref'].iloc[0]}.parquet")
+        for i in range(len(frames[a])):
+            influence = []
+            for order in (a, b):
+                num, den = frames[order]["f1_num"], frames[order]["f1_den"]
+                ratio = num.sum() / den.sum()
+                influence.append(100 * (num.iloc[i] - ratio * den.iloc[i]) / den.mean())
+            row.append(influence[0] - influence[1])
+        u.append(row)
+    u = np.array(u)
+    s, n = u.shape
+    item_means = u.mean(axis=0)
+    ms_items = s * ((item_means - item_means.mean()) ** 2).sum() / (n - 1)
+    residual = u - item_means - u.mean(axis=1, keepdims=True) + u.mean()
+    ms_residual = (residual ** 2).sum() / ((s - 1) * (n - 1))
+    return max(0.0, (ms_items - ms_residual) / s) / n
 
 
 def test_headline_contrast_ci_and_p_recomputed_independently(study):
@@ -218,53 +221,57 @@ def test_headline_contrast_ci_and_p_recomputed_independently(study):
     per_seed = values.groupby(["order_name", "seed"])["value"].mean().unstack("order_name")
     differences = per_seed[a] - per_seed[b]
 
-    # (a) the t-test over seeds, exactly.
-    t_report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref),
-                            ReportOptions(test="t", resamples=200))
-    (primary,) = [c for c in t_report.contrasts if c.task == "panx" and c.lang == "avg"
+    # (a) the default report: the paired t-test over seeds, exactly.
+    report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref))
+    (primary,) = [c for c in report.contrasts if c.target == "panx" and c.lang == "avg"
                   and (c.condition_a, c.condition_b) == (a, b)]
     test = stats.ttest_rel(per_seed[a], per_seed[b])
-    half = stats.t.ppf(0.975, len(differences) - 1) * differences.std(ddof=1) / math.sqrt(len(differences))
+    assert primary.seeds == (1, 2, 3) and primary.method == "t"
     assert primary.mean_difference == pytest.approx(differences.mean(), abs=1e-9)
-    assert primary.t_p == pytest.approx(test.pvalue, rel=1e-9)
-    assert primary.t_ci == pytest.approx((differences.mean() - half, differences.mean() + half), rel=1e-9)
-    # Holm across the report's primary contrasts (panx: 2 order pairs against the mixed stage + the order
-    # pair; tatoeba likewise), by hand.
-    family = [c for c in t_report.contrasts if c.lang == "avg"]
-    ps = sorted(c.t_p for c in family)
+    assert primary.p == pytest.approx(test.pvalue, rel=1e-9)
+    # Holm across the report's primary contrasts, by hand.
+    family = [c for c in report.contrasts if c.lang == "avg"]
+    ps = sorted(c.p for c in family)
     m = len(ps)
-    expected = max(min(1.0, (m - k) * ps[k]) for k in range(ps.index(primary.t_p) + 1))
-    assert primary.adjusted_p == pytest.approx(expected, rel=1e-9)
-    assert f"p = {primary.adjusted_p:.3f}" in t_report.headline or "beats" in t_report.headline
-
-    # (b) the default report: hierarchical bootstrap; its headline numbers against a naive bootstrap.
-    report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref),
-                          ReportOptions(resamples=2000))
-    (boot,) = [c for c in report.contrasts if c.task == "panx" and c.lang == "avg"
-               and (c.condition_a, c.condition_b) == (a, b)]
-    naive = _naive_bootstrap(plan, values, a, b, 1000)
-    low, high = np.percentile(naive, [2.5, 97.5])
-    spread = high - low
-    assert boot.bootstrap_ci[0] == pytest.approx(low, abs=0.08 * spread)
-    assert boot.bootstrap_ci[1] == pytest.approx(high, abs=0.08 * spread)
-    naive_p = min(1.0, 2 * (min((naive <= 0).sum(), (naive >= 0).sum()) + 1) / (len(naive) + 1))
-    assert boot.bootstrap_p == pytest.approx(naive_p, abs=0.02)
-    # The headline states these numbers.
-    match = re.search(r"PAN-X by ([0-9.]+) F1 averaged over 3 languages \(95% CI (-?[0-9.]+) to (-?[0-9.]+), "
-                      r"Holm-adjusted p = ([0-9.e-]+)", report.headline)
+    expected = max(min(1.0, (m - k) * ps[k]) for k in range(ps.index(primary.p) + 1))
+    assert primary.adjusted_p == pytest.approx(expected, rel=1e-9) and primary.family_size == m
+    # The interval agrees with the adjusted p: the t-interval at level 1 - 0.05 * p / adjusted p.
+    level = 1 - 0.05 * primary.p / primary.adjusted_p
+    half = stats.t.ppf(0.5 + level / 2, 2) * differences.std(ddof=1) / math.sqrt(3)
+    assert primary.interval_level == pytest.approx(level)
+    assert primary.interval == pytest.approx((differences.mean() - half, differences.mean() + half), rel=1e-9)
+    assert (primary.interval[0] > 0) == (primary.adjusted_p < 0.05)
+    # The headline states these numbers, in the sentence's direction.
+    match = re.search(r"PAN-X by ([0-9.]+) F1 averaged over 3 languages \(Holm-adjusted over (\d+) contrasts: "
+                      r"p = ([0-9.]+), ([0-9.]+)% CI (-?[0-9.]+) to (-?[0-9.]+); paired t-test over 3 seeds\)",
+                      report.headline)
     assert match, report.headline
     assert report.headline.startswith("English-first (nli_en>nli_de) beats German-first (nli_de>nli_en)")
     assert float(match.group(1)) == pytest.approx(abs(differences.mean()), abs=0.051)
-    assert float(match.group(2)) == pytest.approx(boot.bootstrap_ci[0], abs=0.051)
-    assert float(match.group(3)) == pytest.approx(boot.bootstrap_ci[1], abs=0.051)
-    assert float(match.group(4)) == pytest.approx(boot.adjusted_p, rel=0.01)
+    assert int(match.group(2)) == m
+    assert float(match.group(3)) == pytest.approx(primary.adjusted_p, abs=0.0006)
+    assert float(match.group(4)) == pytest.approx(100 * level, abs=0.051)
+    assert float(match.group(5)) == pytest.approx(primary.interval[0], abs=0.051)
+    assert float(match.group(6)) == pytest.approx(primary.interval[1], abs=0.051)
+
+    # (b) t+items: the same difference, the items' variance added to the squared standard error.
+    items = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref),
+                         ReportOptions(test="t+items"))
+    (with_items,) = [c for c in items.contrasts if c.target == "panx" and c.lang == "de"
+                     and (c.condition_a, c.condition_b) == (a, b)]
+    de = values[values["lang"] == "de"].pivot(index="seed", columns="order_name", values="value")
+    seed_variance = (de[a] - de[b]).var(ddof=1) / 3
+    item = _naive_item_variance(plan, values, a, b, "de")
+    assert item > 0
+    assert with_items.method == "t+items" and with_items.test.df == 2
+    assert with_items.test.se == pytest.approx(math.sqrt(seed_variance + item), rel=1e-6)
+    assert "paired t-test with item variance over 3 seeds" in items.headline
 
 
 def test_report_flags_compute_confound_and_deterministic_baseline(study):
     _, plan, _ = study
     rows = _current_rows(plan)
-    report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref),
-                          ReportOptions(resamples=200))
+    report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref))
     warnings = next(s for s in report.sections if s.title == "Warnings").paragraphs
     assert any("Compute confound: nli_en>nli_de vs nli_en+nli_de: 60 vs 30 intermediate optimizer steps (-50%), "
                "960 vs 480 intermediate training examples (-50%)" in line for line in warnings), warnings
@@ -309,7 +316,7 @@ def test_report_and_show_use_only_the_current_plans_rows(study):
     everything = _cli(["results", "show", str(study_file), "--all-rows"])
     assert "nli_en>nli_de (plan" in everything
 
-    printed = _cli(["report", str(study_file), "--resamples", "1000"]).splitlines()
+    printed = _cli(["report", str(study_file)]).splitlines()
     html_path = Path(printed[0])
     assert html_path == plan.study.output_dir / "report" / "report.html" and html_path.is_file()
     assert printed[1].startswith("English-first (nli_en>nli_de)")
@@ -333,8 +340,7 @@ def _chromium() -> str | None:
 def test_report_html_renders_offline_with_every_table_and_image(study, tmp_path):
     _, plan, _ = study
     rows = _current_rows(plan)
-    report = build_report(rows, {"study": "report-study"}, lambda ref: read_examples(plan.study.output_dir, ref),
-                          ReportOptions(resamples=200))
+    report = build_report(rows, {"study": "report-study"}, lambda ref: read_examples(plan.study.output_dir, ref))
     html_path = write_report(report, tmp_path / "report")
     for name, png in report.figures().items():
         assert (tmp_path / "report" / f"{name}.png").stat().st_size > 1000
@@ -371,5 +377,207 @@ window.addEventListener('load', () => {
     assert screenshot.is_file() and screenshot.stat().st_size > 10_000
     keep = Path("/tmp/xstilts-report-screenshot.png")
     shutil.copy(screenshot, keep)  # for a human to look at
-    table = contrast_table(report.contrasts, ReportOptions())
-    assert table["primary"].any()
+    table = contrast_values(report.contrasts)
+    assert (table["family"] == "primary").any()
+    # No pandas index column and no header row for the columns' name; wide tables scroll.
+    assert "<div class='scroll'><table" in text and "<th></th>" not in text
+    differences = text[text.index('id="panx_differences"'):]
+    differences = differences[:differences.index("</thead>")]
+    assert re.findall(r"<th>(.*?)</th>", differences)[:2] == ["condition", "en"]  # one header row
+
+
+# ---------------------------------------------------------------- what the headline may say
+
+SMALL = """
+name = "{name}"
+model = "multilingual-e5-small"
+data_dir = "{data}"
+output_dir = "{out}"
+seeds = {seeds}
+
+[hparams]
+max_steps = 30
+batch_size = 16
+
+[stages.nli_en]
+tasks = [{{ task = "xnli", lang = "en", split = "dev", slice = "[:1000]", dev = false }}]
+
+[stages.nli_de]
+tasks = [{{ task = "xnli", lang = "de", split = "dev", slice = "[:1000]", dev = false }}]
+
+[orders]
+baseline = true
+{orders}
+
+[[targets]]
+task = "panx"
+langs = ["en", "de", "sw"]
+eval_slice = "[:40]"
+train = {{ split = "train", slice = "[:2000]", dev_slice = "[200:400]" }}
+{targets}
+{report}
+"""
+
+
+def small_study(tmp_path: Path, name: str, *, seeds: str = "[1, 2, 3]",
+                orders: str = 'permutations = [["nli_en", "nli_de"]]', targets: str = "", report: str = "",
+                effects: dict[str, float] = EFFECT):
+    data = tmp_path / "no-data"
+    data.mkdir(exist_ok=True)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(SMALL.format(name=name, data=data, out=tmp_path / name, seeds=seeds, orders=orders,
+                                 targets=targets, report=report))
+    plan = build_plan(load_study(path))
+    fill_store(plan, effects=effects)
+    return path, plan, _current_rows(plan)
+
+
+def _report(plan, rows, **options) -> "Report":
+    return build_report(rows, {"study": plan.study.name}, lambda ref: read_examples(plan.study.output_dir, ref),
+                        ReportOptions(**options))
+
+
+def test_when_b_wins_the_sentence_names_it_and_its_interval_is_positive(tmp_path):
+    effects = {**EFFECT, "nli_en>nli_de": 0.02, "nli_de>nli_en": 0.3}
+    _, plan, rows = small_study(tmp_path, "b-wins", effects=effects)
+    report = _report(plan, rows)
+    (primary,) = [c for c in report.contrasts if c.lang == "avg"]
+    assert (primary.condition_a, primary.condition_b) == ("nli_en>nli_de", "nli_de>nli_en")  # A: English-first
+    assert primary.mean_difference < 0 and primary.significant
+    match = re.match(r"German-first \(nli_de>nli_en\) beats English-first \(nli_en>nli_de\) on PAN-X by ([0-9.]+) F1 "
+                     r".*?, [0-9.]+% CI ([0-9.]+) to ([0-9.]+);", report.headline)
+    assert match, report.headline
+    low, high = float(match.group(2)), float(match.group(3))
+    assert 0 < low <= float(match.group(1)) <= high
+    assert (low, high) == pytest.approx((-primary.interval[1], -primary.interval[0]), abs=0.051)
+
+
+def test_one_seed_is_never_tested(tmp_path):
+    _, plan, rows = small_study(tmp_path, "one-seed", seeds="[1]")
+    report = _report(plan, rows)
+    (primary,) = [c for c in report.contrasts if c.lang == "avg"]
+    assert primary.p is None and primary.adjusted_p is None and primary.interval is None
+    assert report.headline.startswith("PAN-X: English-first (nli_en>nli_de) vs German-first (nli_de>nli_en) cannot be "
+                                      "tested with 1 seed (difference +")
+    assert "1 seeds" not in report.headline and "needs at least 2 seeds" in report.headline
+    assert "p =" not in report.headline and "CI" not in report.headline and "beats" not in report.headline
+    advice = report.tables()["seeds_values"]
+    assert advice["sd_of_differences"].isna().all() and advice["seeds_needed"].isna().all()
+
+
+def test_named_orders_and_listed_pairs_are_contrasted(tmp_path):
+    orders = '[orders.named]\nen_start = ["nli_en", "nli_de"]\nde_start = ["nli_de", "nli_en"]'
+    report_toml = '[report]\ncontrasts = [["en_start", "baseline"]]'
+    effects = {"en_start": 0.3, "de_start": 0.02, "baseline": 0.0}
+    path, plan, rows = small_study(tmp_path, "named", orders=orders, report=report_toml, effects=effects)
+    assert [(c.a, c.b, c.kind) for c in plan.comparisons()] == [("en_start", "de_start", "orders"),
+                                                               ("en_start", "baseline", "listed")]
+    spec = load_study(path)
+    report = _report(plan, rows, listed_contrasts=tuple(tuple(pair) for pair in spec.report.contrasts))
+    assert {(c.condition_a, c.condition_b) for c in report.contrasts if c.lang == "avg"} == {
+        ("en_start", "de_start"), ("en_start", "baseline")}
+    assert report.headline.startswith("English-first (en_start) beats German-first (de_start) on PAN-X")
+    assert "en_start beats baseline on PAN-X" in report.headline or "between en_start and baseline" in report.headline
+    printed = _cli(["plan", str(path)])
+    assert "en_start - de_start (orders)" in printed and "en_start - baseline (listed)" in printed
+
+
+def test_unknown_listed_order_is_a_one_line_error(tmp_path):
+    data = tmp_path / "no-data"
+    data.mkdir()
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL.format(name="bad", data=data, out=tmp_path / "bad", seeds="[1]",
+                                 orders='permutations = [["nli_en", "nli_de"]]', targets="",
+                                 report='[report]\ncontrasts = [["nli_en>nli_de", "nli_en>nli_fr"]]'))
+    from xstilts.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"bad.toml: report.contrasts\[0\]\[1\]: unknown order 'nli_en>nli_fr' "
+                                          r"\(did you mean 'nli_en>nli_de'\?\)"):
+        load_study(path)
+
+
+def test_retrieval_targets_are_evaluated_after_every_stage(tmp_path):
+    targets = '[[targets]]\ntask = "tatoeba"\nlangs = ["de"]'
+    effects = {"nli_en": 0.1, "nli_de": 0.05, "nli_en>nli_de": 0.3, "nli_de>nli_en": 0.12}
+    _, plan, rows = small_study(tmp_path, "trajectory", targets=targets, effects=effects)
+    points = [e for e in plan.eval_nodes if e.role == "trajectory"]
+    # After the first stage of each of the two orders, for each seed (no singles in this study).
+    assert len(points) == 6 and {e.stage_path for e in points} == {("nli_en",), ("nli_de",)}
+    assert plan.summary()["trajectory_evaluations"] == 6
+    assert set(rows.loc[rows["role"] == "trajectory", "target"]) == {"tatoeba"}
+    report = _report(plan, rows)
+    trajectory = report.tables()["tatoeba_trajectory"]
+    english_first = trajectory[trajectory["order"] == "nli_en>nli_de"]
+    assert list(english_first["after_stages"]) == [0, 1, 2] and list(english_first["stage"]) == ["none", "nli_en",
+                                                                                                 "nli_de"]
+    assert math.isnan(english_first["std"].iloc[0]) and english_first["std"].iloc[1:].notna().all()
+    assert list(english_first["seeds"]) == [3, 3, 3]
+    after_one = rows[(rows["role"] == "trajectory") & rows["stage_path"].map(lambda path: json.loads(path) == ["nli_en"])]
+    assert english_first["mean"].iloc[1] == pytest.approx(after_one["value"].mean())
+    # Trajectory points are no condition: the tables and contrasts have the two orders and the baseline only.
+    assert set(report.tables()["tatoeba_cells"].index) == {"baseline", "nli_en>nli_de", "nli_de>nli_en"}
+    assert "tatoeba_trajectory" in report.figures()
+
+
+def test_two_targets_of_one_task_are_reported_apart(tmp_path):
+    targets = ('[[targets]]\ntask = "panx"\nname = "panx2"\nlangs = ["en", "de"]\neval_slice = "[:40]"\n'
+               'train = { split = "train", slice = "[2000:4000]", dev_slice = "[200:400]" }')
+    path, plan, rows = small_study(tmp_path, "two-targets", targets=targets)
+    assert set(rows["target"]) == {"panx", "panx2"}
+    report = _report(plan, rows)
+    paper = report.tables()["paper_table_values"]
+    assert {"PAN-X", "PAN-X (panx2)"} <= set(paper.columns)
+    assert {c.target for c in report.contrasts} == {"panx", "panx2"}
+    assert "PAN-X (panx2): languages x conditions" in [s.title for s in report.sections]
+    shown = _cli(["results", "show", str(path)])
+    assert "panx2 (panx) dev f1" in shown and "panx dev f1" in shown
+    printed = _cli(["report", str(path)])
+    assert "PAN-X (panx2)" in printed
+    exported = tmp_path / "rows.csv"
+    _cli(["results", "export", str(path), "--out", str(exported)])
+    assert set(pd.read_csv(exported)["target"]) == {"panx", "panx2"}
+
+
+def test_stats_contrast_reads_scores_made_anywhere(tmp_path):
+    rng = np.random.default_rng(4)
+    records = []
+    for model in ("xlmr", "mbert"):
+        for seed in range(1, 6):
+            run = rng.normal(0, 1.0)
+            for lang in ("en", "de", "sw"):
+                for condition, shift in (("en-first", 1.5), ("de-first", 0.0), ("mixed", 0.5)):
+                    records.append((model, "xnli", lang, condition, seed, 70 + shift + run + rng.normal(0, 0.3)))
+    frame = pd.DataFrame(records, columns=["model", "task", "lang", "condition", "seed", "score"])
+    csv = tmp_path / "scores.csv"
+    frame.to_csv(csv, index=False)
+    printed = _cli(["stats", "contrast", str(csv), "--by", "model", "--contrast", "en-first - de-first",
+                    "--contrast", "mixed - de-first"]).strip().splitlines()
+    lines = [json.loads(line) for line in printed]
+    assert len(lines) == 4 and {line["by"]["model"] for line in lines} == {"xlmr", "mbert"}
+    first = next(line for line in lines if line["by"] == {"model": "xlmr"} and line["contrast"] == "en-first - de-first")
+    part = frame[frame["model"] == "xlmr"].groupby(["condition", "seed"])["score"].mean().unstack("condition")
+    reference = stats.ttest_rel(part["en-first"], part["de-first"])
+    assert first["seeds"] == 5 and first["mean_difference"] == pytest.approx((part["en-first"] - part["de-first"]).mean())
+    assert first["p"] == pytest.approx(reference.pvalue) and first["family_size"] == 2
+    assert first["adjusted_p"] == pytest.approx(min(1.0, 2 * min(line["p"] for line in lines if line["by"] ==
+                                                                  {"model": "xlmr"})) if first["p"] == min(
+        line["p"] for line in lines if line["by"] == {"model": "xlmr"}) else first["adjusted_p"])
+    assert first["ci_low"] < first["mean_difference"] < first["ci_high"] and first["method"].startswith("paired t-test")
+    for key in ("task", "contrast", "by", "seeds", "mean_difference", "ci_low", "ci_high", "p", "adjusted_p", "method"):
+        assert key in first
+
+
+def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):
+    pilot, _, _ = small_study(tmp_path, "pilot")
+    study, _, _ = small_study(tmp_path, "bigger", seeds="[1, 2]")
+    advice = json.loads(_cli(["plan", str(study), "--pilot", str(pilot), "--effect", "2", "--json"]))["seeds_advice"]
+    (row,) = advice["contrasts"]
+    assert row["contrast"] == "nli_en>nli_de - nli_de>nli_en" and row["sd_source"].startswith("pilot panx")
+    from xstilts.results.statistics import seeds_needed
+
+    assert row["seeds_needed"] == seeds_needed(row["pilot_sd"], 2.0)
+    assert row["seeds_needed_cautious"] >= row["seeds_needed"]
+    cost = advice["cost"][0]
+    assert cost["seeds"] == row["seeds_needed"] and cost["trainings"] > 0 and cost["estimated_seconds"] > 0
+    text = _cli(["plan", str(study), "--pilot", str(pilot)])
+    assert "seeds needed" in text and "trainings" in text

@@ -64,7 +64,7 @@ def test_a_recorded_eval_reads_back_with_every_field(store: ResultStore):
     assert store.path.name == "results.sqlite"
     with sqlite3.connect(store.path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
 
 
 def test_recording_an_eval_twice_is_idempotent_and_keeps_the_latest_values(store: ResultStore):
@@ -141,12 +141,32 @@ def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path: Path):
     ResultStore(newer)
     with sqlite3.connect(newer) as connection:
         connection.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(DataFormatError, match="schema version 99, expected 2: open this study"):
+    with pytest.raises(DataFormatError, match="schema version 99, expected 3: open this study"):
         ResultStore(newer)
     with sqlite3.connect(newer) as connection:
         connection.execute("UPDATE schema_version SET version = 1")
-    with pytest.raises(DataFormatError, match="schema version 1, expected 2: move this file away and rerun"):
+    with pytest.raises(DataFormatError, match="schema version 1, expected 3: move this file away and rerun"):
         ResultStore(newer)
+
+
+def test_a_version_2_store_is_migrated_in_place(tmp_path: Path):
+    """A store written before rows had a role opens, keeps its rows, and reads them as conditions'."""
+    path = tmp_path / "results.sqlite"
+    store = ResultStore(path)
+    store.record_eval("eval-1", [ResultRow(task="xnli", lang="de", split="dev", metric="accuracy", value=70.0,
+                                           node_id="n1", seed=1, order_name="baseline", stage_path=[],
+                                           model="m", settings_hash="h")])
+    with sqlite3.connect(path) as connection:  # what version 2 had: no role column
+        connection.execute("ALTER TABLE results DROP COLUMN role")
+        connection.execute("UPDATE schema_version SET version = 2")
+    rows = ResultStore(path).rows()
+    assert [(row["value"], row["role"]) for row in rows] == [(70.0, "condition")]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+    with pytest.raises(ValueError, match="role 'other'"):
+        store.record_eval("eval-2", [ResultRow(task="xnli", lang="de", split="dev", metric="accuracy", value=1.0,
+                                               node_id="n1", seed=1, order_name="baseline", stage_path=[],
+                                               model="m", settings_hash="h", role="other")])
 
 
 def _start_writers(path: Path, prefixes: list[str], count: int, rows: int) -> list[subprocess.Popen]:

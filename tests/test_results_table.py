@@ -1,4 +1,4 @@
-"""Per-order tables (exact means, sample stds, averages, contamination) and paired seed tests."""
+"""Per-target tables (exact means, sample stds, averages, contamination); two targets of one task."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import math
 import pandas as pd
 import pytest
 from rich.console import Console
-from scipy import stats
 
 from xstilts.errors import ConfigError
 from xstilts.results.store import RESULT_COLUMNS
-from xstilts.results.table import build_tables, paired_differences, primary_metric, render_tables
+from xstilts.results.table import build_tables, primary_metric, render_tables
 
 REASON = "stage nli_de trains on xnli de"
 # order -> seed -> {lang: xnli accuracy}
@@ -23,14 +22,14 @@ XNLI = {
 
 
 def _record(task: str, order: str, seed: int | None, lang: str, metric: str, value: float, split: str = "dev",
-            contaminated: bool = False) -> dict:
+            contaminated: bool = False, target: str | None = None) -> dict:
     record = dict(eval_id=f"{task}-{order}-{seed}-{split}", task=task, lang=lang, split=split, metric=metric,
                   value=value, node_id=f"train-{order}-{seed}", seed=seed, order_name=order, stage_path="[]",
                   model="multilingual-e5-small", settings_hash="abc", settings="{}", contaminated=contaminated,
                   contamination_reason=REASON if contaminated else None, code_version="0.1.0+training.1",
                   created_at="2025-01-01T00:00:00+00:00", eval_node=f"{task}-{order}-{seed}-{split}", plan_hash="p1",
-                  target=task, selection="[]", zero_shot=True, oracle=False, training="[]", train_steps=None,
-                  train_examples=None, examples_ref=None)
+                  target=target or task, selection="[]", zero_shot=True, oracle=False, training="[]", train_steps=None,
+                  train_examples=None, examples_ref=None, role="condition")
     return {column: record[column] for column in RESULT_COLUMNS}
 
 
@@ -76,7 +75,8 @@ def test_cells_are_means_and_sample_stds_over_seeds(results: pd.DataFrame):
     english_first = xnli.loc["nli_en>nli_de"]
     assert english_first[("de", "contaminated")] and english_first[("avg", "contaminated")]
     assert not english_first[("en", "contaminated")]
-    assert xnli.attrs == {"task": "xnli", "metric": "accuracy", "split": "dev", "contamination_reasons": [REASON]}
+    assert xnli.attrs == {"target": "xnli", "task": "xnli", "metric": "accuracy", "split": "dev",
+                          "contamination_reasons": [REASON]}
     assert tables["xquad"].loc["baseline", ("en", "mean")] == 70.0  # F1, not EM
     assert tables["tatoeba"].loc["baseline", ("de", "n")] == 1  # an unseeded run still counts
 
@@ -107,30 +107,20 @@ def test_rendered_table_marks_contamination_and_seed_counts(results: pd.DataFram
     assert "xquad dev f1: mean ± sample std over 1 seed\n" in text
 
 
-def test_paired_differences_match_scipy(results: pd.DataFrame):
-    differences = {d.lang: d for d in paired_differences(results, "xnli", "nli_en>nli_de", "baseline")}
-    assert list(differences) == ["de", "en", "avg"]
-    english_first, baseline = XNLI["nli_en>nli_de"], XNLI["baseline"]
-    for lang in ("de", "en"):
-        a = [english_first[seed][lang] for seed in (1, 2, 3)]
-        b = [baseline[seed][lang] for seed in (1, 2, 3)]
-        expected = stats.ttest_rel(a, b)
-        assert differences[lang].n_pairs == 3
-        assert differences[lang].mean_difference == pytest.approx(sum(a) / 3 - sum(b) / 3)
-        assert differences[lang].t_statistic == pytest.approx(expected.statistic)
-        assert differences[lang].p_value == pytest.approx(expected.pvalue)
-    averages = [(english_first[s]["de"] + english_first[s]["en"] - baseline[s]["de"] - baseline[s]["en"]) / 2
-                for s in (1, 2, 3)]
-    assert differences["avg"].p_value == pytest.approx(stats.ttest_1samp(averages, 0.0).pvalue)
-    assert differences["de"].contaminated and not differences["en"].contaminated
+def test_two_targets_of_one_task_are_two_tables(results: pd.DataFrame):
+    second = _frame([_record("xnli", "baseline", seed, "en", "accuracy", 60.0 + seed, target="xnli_small")
+                     for seed in (1, 2, 3)])
+    tables = build_tables(pd.concat([results, second], ignore_index=True))
+    assert list(tables) == ["xnli", "xnli_small", "xquad", "tatoeba"]
+    assert tables["xnli"].loc["baseline", ("en", "mean")] == 81.0  # not mixed with the second target
+    assert tables["xnli_small"].loc["baseline", ("en", "mean")] == 62.0
+    console = Console(record=True, width=200)
+    render_tables(tables, console)
+    assert "xnli_small (xnli) dev accuracy" in console.export_text()
 
 
-def test_fewer_than_two_seed_pairs_give_no_p_value(results: pd.DataFrame):
-    differences = {d.lang: d for d in paired_differences(results, "xnli", "nli_de>nli_en", "baseline")}
-    assert differences["de"].n_pairs == 1 and differences["de"].p_value is None
-    assert differences["de"].mean_difference == 3.0
-    assert differences["en"].n_pairs == 2 and differences["en"].mean_difference == 1.0
-    assert differences["en"].p_value is None and differences["en"].t_statistic is None  # both differences are +1
-    assert differences["avg"].n_pairs == 1 and differences["avg"].mean_difference == 77.0 - 75.0
-    with pytest.raises(ConfigError, match="order 'en_first' has no seeded xnli results"):
-        paired_differences(results, "xnli", "en_first", "baseline")
+def test_trajectory_points_are_not_conditions(results: pd.DataFrame):
+    point = _frame([_record("xnli", "nli_en>nli_de", 1, "en", "accuracy", 10.0)]).assign(
+        eval_id="prefix", role="trajectory")
+    table = build_tables(pd.concat([results, point], ignore_index=True))["xnli"]
+    assert table.loc["nli_en>nli_de", ("en", "mean")] == pytest.approx((83.0 + 84.0 + 82.5) / 3)

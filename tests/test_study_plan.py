@@ -293,15 +293,24 @@ def test_the_paper_example_plans_without_its_data(tmp_path):
     plan = build_plan(load_study(EXAMPLES / "order_study_paper.toml"), data_dir_override=tmp_path / "empty")
     summary = plan.summary()
     assert summary["targets"] == ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
-    # 13 orders x 3 seeds x 6 fine-tunings: XQuAD and MLQA share one SQuAD v1.1 node (XTREME
+    # 14 orders x 3 seeds x 6 fine-tunings: XQuAD and MLQA share one SQuAD v1.1 node (XTREME
     # trains one model for both), which also evaluates both.
-    assert summary["target_trainings"] == 13 * 3 * 6
+    assert summary["target_trainings"] == 14 * 3 * 6
     squad = [n for n in plan.train_nodes if n.is_target and n.tasks[0].train.task == "squad_v1"]
-    assert len(squad) == 13 * 3
+    assert len(squad) == 14 * 3
     for node in squad[:3]:
         assert {e.task for e in plan.evals_on(node.id)} == {"xquad", "mlqa"}
     assert any(line.startswith("no mnli train data") for line in summary["missing_data"])
     assert summary["contaminated_cells"] == 0
+    # Every order pair is contrasted: the permutations, the two named orders, each order against its mixed stage.
+    assert {(c["a"], c["b"], c["kind"]) for c in summary["contrasts"]} == {
+        ("nli_en>nli_de", "nli_de>nli_en", "orders"), ("qa_en>qa_de", "qa_de>qa_en", "orders"),
+        ("nli_then_qa_en_first", "nli_then_qa_de_first", "orders"),
+        ("nli_en>nli_de", "nli_en+nli_de", "mixed"), ("nli_de>nli_en", "nli_en+nli_de", "mixed"),
+        ("qa_en>qa_de", "qa_en+qa_de", "mixed"), ("qa_de>qa_en", "qa_en+qa_de", "mixed"),
+        ("nli_then_qa_en_first", "baseline", "listed")}
+    # Retrieval targets after the 3rd stage of the named orders (earlier prefixes are other orders' results).
+    assert summary["trajectory_evaluations"] == 2 * 2 * 3
     mnli = next(n for n in plan.train_nodes if n.label == "nli_en")
     assert training_steps(mnli) == 3 * -(-392_702 // 32)  # reference size stands in for missing data
 

@@ -7,6 +7,7 @@ and the scorer start instantly. User mistakes (``XstiltsError``) print one line 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,7 +15,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from xstilts.errors import XstiltsError
+from xstilts.errors import ConfigError, XstiltsError
 
 app = typer.Typer(
     name="xstilts",
@@ -86,7 +87,6 @@ def data_fetch(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be fetched, and from where."),
 ) -> None:
     """Download sets from the Hugging Face hub into the XTREME layout the readers read (resumable)."""
-    from xstilts.errors import ConfigError
     from xstilts.paths import fetched_data_dir
     from xstilts.tasks.fetch.sources import mlm_corpus_source, sources_for_selections, sources_for_tasks
 
@@ -297,7 +297,6 @@ def evaluate(
 
     The split defaults to the labelled test split when the data has one, else dev. A run
     directory gets the same contamination guard as `plan`."""
-    from xstilts.errors import ConfigError
     from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
     from xstilts.evaluation.zero_shot import languages_to_evaluate
     from xstilts.progress import evaluation_progress
@@ -326,7 +325,6 @@ def evaluate(
 
 
 def _check_out_arg(out: Path) -> None:
-    from xstilts.errors import ConfigError
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
@@ -360,15 +358,94 @@ def plan(
     study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the tree."),
+    pilot: Optional[Path] = typer.Option(None, help="A finished pilot study: size this study's seeds from its seed "
+                                                    "variance and say what they cost."),
+    effect: Optional[float] = typer.Option(None, help="With --pilot: the difference to detect (default: the study's "
+                                                      "[report] effect, 1 point)."),
 ) -> None:
-    """Show the run plan: shared trainings, evaluations, contamination, cost and disk estimates."""
+    """Show the run plan: shared trainings, evaluations, contamination, report contrasts, cost and
+    disk estimates; with --pilot, the seeds the contrasts need."""
     from xstilts.study import render_plan
 
-    _, run_plan = _study_and_plan(study, data)
+    spec, run_plan = _study_and_plan(study, data)
+    advice = _pilot_advice(spec, run_plan, pilot, effect, data) if pilot is not None else None
     if as_json:
-        _print_json(run_plan.summary())
-    else:
-        render_plan(run_plan, console)
+        summary = run_plan.summary()
+        if advice is not None:
+            summary["seeds_advice"] = advice
+        _print_json(summary)
+        return
+    render_plan(run_plan, console)
+    if advice is not None:
+        _render_advice(advice, console)
+
+
+def _pilot_advice(spec, run_plan, pilot: Path, effect: Optional[float], data: Optional[Path]) -> dict:
+    """The seeds this study's contrasts need, from the pilot's seed variance, and their cost."""
+    from xstilts.results.report import ReportOptions, compute_contrasts
+    from xstilts.results.seed_planning import pilot_seed_sizes
+    from xstilts.results.store import ResultStore
+    from xstilts.study import build_plan
+    from xstilts.study.cost import estimate_cost
+
+    effect = effect if effect is not None else spec.report.effect
+    if not effect > 0:
+        raise ConfigError(f"--effect: a positive difference in metric points, got {effect}")
+    pilot_spec, pilot_plan = _study_and_plan(pilot, data)
+    rows, _ = _plan_rows(pilot_plan, all_rows=False)
+    if rows is None or rows.empty:
+        raise ConfigError(f"--pilot {pilot}: no results of its current plan in {pilot_plan.study.output_dir}: run the "
+                          "pilot first")
+    contrasts = compute_contrasts(rows, None, ReportOptions(listed_contrasts=tuple(
+        tuple(pair) for pair in pilot_spec.report.contrasts)))
+    planned = [(target.label, target.task, c.a, c.b) for c in run_plan.comparisons() for target in spec.targets]
+    sizes = pilot_seed_sizes(contrasts, planned, len(spec.seeds), effect)
+    store = ResultStore.for_study(pilot_plan.study.output_dir)
+    measured = {kind: [n["wall_seconds"] for n in store.nodes(kind=kind, status="done") if n.get("wall_seconds")]
+                for kind in ("train", "eval")}
+    costs = []
+    for column in ("seeds_needed", "seeds_needed_cautious"):
+        needed = sizes[column].dropna() if column in sizes else []
+        if len(needed) == 0:
+            continue
+        count = int(max(needed))
+        seeds = list(spec.seeds) + [seed for seed in range(max(spec.seeds) + 1, max(spec.seeds) + 1 + count)][
+            :max(0, count - len(spec.seeds))]
+        sized = build_plan(spec.model_copy(update={"seeds": seeds[:count]}), data_dir_override=data)
+        cost = estimate_cost(sized)
+        at_pilot_speed = None
+        if measured["train"] and measured["eval"]:
+            at_pilot_speed = round(len(sized.train_nodes) * sum(measured["train"]) / len(measured["train"])
+                                   + len(sized.eval_nodes) * sum(measured["eval"]) / len(measured["eval"]))
+        costs.append({"sizing": column, "seeds": count, "trainings": len(sized.train_nodes),
+                      "evaluations": len(sized.eval_nodes), "estimated_seconds": cost["total_seconds"],
+                      "seconds_at_pilot_speed": at_pilot_speed})
+    records = sizes.astype(object).where(sizes.notna(), None).to_dict(orient="records")
+    return {"pilot": str(pilot), "effect": effect, "seeds_now": len(spec.seeds), "contrasts": records, "cost": costs}
+
+
+def _render_advice(advice: dict, out: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Seeds to detect {advice['effect']:g} points with 80% power (pilot {advice['pilot']}; "
+                        f"paired t-test, alpha 0.05)")
+    for column in ("target", "contrast", "pilot SD", "SD from", f"detectable with {advice['seeds_now']} seeds",
+                   "seeds needed", "cautious"):
+        table.add_column(column)
+    for row in advice["contrasts"]:
+        def number(value, digits=2):
+            return "-" if value is None else (f"{value:.{digits}f}" if isinstance(value, float) else str(value))
+        table.add_row(row["target"], row["contrast"], number(row["pilot_sd"]), row["sd_source"],
+                      number(row["detectable_now"]), number(row["seeds_needed"]), number(row["seeds_needed_cautious"]))
+    out.print(table)
+    for cost in advice["cost"]:
+        pilot_speed = (f", {cost['seconds_at_pilot_speed'] / 3600:.1f} h at the pilot's measured speed"
+                       if cost["seconds_at_pilot_speed"] is not None else "")
+        out.print(f"{cost['seeds']} seeds ({cost['sizing'].replace('_', ' ')}): {cost['trainings']} trainings, "
+                  f"{cost['evaluations']} evaluations, estimated {cost['estimated_seconds'] / 3600:.1f} h{pilot_speed}",
+                  highlight=False)
+    if not advice["cost"]:
+        out.print("no contrast could be sized: the pilot has no contrast with 2 or more seeds", highlight=False)
 
 
 @app.command("run")
@@ -438,7 +515,7 @@ def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
     if frame.empty:
         out.print("no results of the current plan yet" + (f" ({dropped} rows of other plans: --all-rows)" if dropped else ""))
         return
-    render_tables(build_tables(frame.assign(order_name=frame["condition"])), out)
+    render_tables(build_tables(frame), out)
     for note in result_notes(frame, {"rows_not_in_plan": dropped}):
         out.print(f"note: {note}", highlight=False)
 
@@ -466,7 +543,6 @@ def results_export(
     """Export the current plan's result rows (or --all-rows) as CSV or Parquet."""
     from xstilts.results.export import export_frame
 
-    from xstilts.errors import ConfigError
 
     _, run_plan = _study_and_plan(study, data)
     frame, _ = _plan_rows(run_plan, all_rows)
@@ -480,38 +556,46 @@ def report(
     study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     all_rows: bool = typer.Option(False, "--all-rows", help="Every stored row, labelled by plan/settings."),
     include_contaminated: bool = typer.Option(False, help="Keep contaminated cells in the language averages."),
-    correction: str = typer.Option("holm", help="Multiple-testing correction: holm | bh."),
-    test: str = typer.Option("bootstrap", help="Primary test: bootstrap (hierarchical, over seeds and examples) | t."),
-    resamples: int = typer.Option(2000, help="Bootstrap resamples."),
+    correction: str = typer.Option("holm", help="Multiple-testing correction within each family: holm | bh."),
+    test: str = typer.Option("t", help="t: paired t-test over seeds (generalises over new seeds) | t+items: adds the "
+                                       "evaluation items' variance (also over new test items)."),
+    effect: Optional[float] = typer.Option(None, help="The difference the seeds advisor sizes for (default: the "
+                                                      "study's [report] effect, 1 point)."),
     out: Optional[Path] = typer.Option(None, help="Report folder (default: OUTPUT_DIR/report)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
 ) -> None:
     """Write the study report (report.md, self-contained report.html, CSV tables, PNG plots) and
     print its path and headline."""
-    from xstilts.errors import ConfigError
     from xstilts.execution.result_rows import read_examples
-    from xstilts.results.report import ReportOptions, build_report, write_report
-    from xstilts.results.statistics import CORRECTIONS
+    from xstilts.results.report import build_report, write_report
     from xstilts.study.provenance import study_facts
 
-    if correction not in CORRECTIONS:
-        raise ConfigError(f"--correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}")
-    if test not in ("bootstrap", "t"):
-        raise ConfigError(f"--test: expected bootstrap or t, got {test!r}")
-    if resamples < 100:
-        raise ConfigError(f"--resamples: at least 100, got {resamples}")
-    _, run_plan = _study_and_plan(study, data)
+    spec, run_plan = _study_and_plan(study, data)
+    options = _report_options(spec, correction, test, effect, include_contaminated)
     frame, dropped = _plan_rows(run_plan, all_rows)
     if frame is None or frame.empty:
         raise ConfigError(f"{study}: no results of the current plan in {run_plan.study.output_dir} yet: run the study first")
     facts = {**study_facts(run_plan, study), "rows_not_in_plan": dropped}
     study_dir = run_plan.study.output_dir
-    options = ReportOptions(correction=correction, test=test, resamples=resamples,
-                            include_contaminated=include_contaminated)
     built = build_report(frame, facts, lambda ref: read_examples(study_dir, ref), options)
     path = write_report(built, out or study_dir / "report")
     print(path)
     print(built.headline)
+
+
+def _report_options(spec, correction: str, test: str, effect: Optional[float], include_contaminated: bool = False):
+    from xstilts.results.report import ReportOptions
+    from xstilts.results.statistics import CORRECTIONS, METHODS
+
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"--correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if test not in METHODS:
+        raise ConfigError(f"--test: expected one of {', '.join(METHODS)}, got {test!r}")
+    if effect is not None and not effect > 0:
+        raise ConfigError(f"--effect: a positive difference in metric points, got {effect}")
+    return ReportOptions(correction=correction, test=test, include_contaminated=include_contaminated,
+                         listed_contrasts=tuple(tuple(pair) for pair in spec.report.contrasts),
+                         effect=effect if effect is not None else spec.report.effect)
 
 
 @results_app.command("rebuild")
@@ -522,6 +606,44 @@ def results_rebuild(study: Path = typer.Argument(..., metavar="STUDY", help="Stu
 
     path, evaluations, rows = rebuild_store(load_study(study).output_dir)
     err_console.print(f"rebuilt {path}: {rows} rows from {evaluations} evaluations", markup=False, highlight=False)
+
+
+stats_app = typer.Typer(help="Statistics of per-seed scores made anywhere.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
+
+
+@stats_app.command("contrast")
+def stats_contrast(
+    file: Path = typer.Argument(..., metavar="FILE.csv", help="Columns task,lang,condition,seed,score (+ --by columns)."),
+    contrast: list[str] = typer.Option(None, "--contrast", help='"A - B" (repeatable; default: every pair of a '
+                                                                "task's conditions). Corrected together per group and task."),
+    by: list[str] = typer.Option(None, "--by", help="A column that splits the file into groups analysed on their own "
+                                                     "(repeatable; no correction across groups)."),
+    correction: str = typer.Option("holm", help="holm | bh."),
+    per_language: bool = typer.Option(False, "--per-language", help="Also one line per language (a second family)."),
+) -> None:
+    """The report's paired contrasts for per-seed scores from any source: one JSON object per line per
+    (group, task, contrast) with seeds, mean_difference (A - B), ci_low/ci_high, p, adjusted_p, method."""
+    from xstilts.results.score_table import contrast_rows, parse_contrast, read_score_table
+    from xstilts.results.statistics import CORRECTIONS
+
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"--correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    pairs = [parse_contrast(text) for text in contrast or []]
+    frame = read_score_table(file, by or [])
+    for record in contrast_rows(frame, pairs, by or [], correction, per_language):
+        print(json.dumps(_finite(record), ensure_ascii=False))
+
+
+def _finite(value):
+    """JSON has no NaN: a missing number is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 # ------------------------------------------------------------------ entry point

@@ -102,7 +102,7 @@ def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str |
                       oracle=bool(scores.get("oracle_threshold", False)), training=trainings,
                       train_steps=_intermediate_total(trainings, "steps"),
                       train_examples=_intermediate_total(trainings, "examples_seen"),
-                      examples_ref=examples_refs.get(lang))
+                      examples_ref=examples_refs.get(lang), role=node.role)
             for lang, scores in summary["per_language"].items()
             for metric in METRIC_KEYS if metric in scores
         ]

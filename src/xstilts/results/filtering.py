@@ -4,8 +4,10 @@ By default only the rows of the CURRENT plan: rows whose evaluation node is one 
 (node ids hash everything that defines a model and its evaluation, so rows of an edited study,
 another learning rate or other seeds, are not the current plan's). ``all_rows`` keeps every row and
 labels each condition with its plan and settings when an order was run under several of them.
-A cell (task, condition) whose rows differ in evaluation settings or training settings is
-refused with a one-line error naming the difference.
+A cell (target, condition) whose rows differ in evaluation settings or training settings is
+refused with a one-line error naming the difference. Two targets of one task (``name = "panx2"``)
+are two tables, never one cell. Trajectory rows (``role = "trajectory"``: a model after some of
+an order's stages) are kept for the report's trajectories but are no condition's result.
 """
 
 from __future__ import annotations
@@ -65,20 +67,28 @@ def _training_settings(training: Any) -> list[dict[str, Any]]:
             for t in trainings]
 
 
+def condition_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that are conditions' results (trajectory points left out)."""
+    if "role" not in frame:
+        return frame
+    return frame[frame["role"] == "condition"]
+
+
 def refuse_mixed_cells(frame: pd.DataFrame) -> None:
-    """One-line error when a (task, condition) mixes evaluation or training settings across rows."""
+    """One-line error when a (target, condition) mixes evaluation or training settings across rows."""
+    frame = condition_rows(frame)
     if frame.empty:
         return
-    for (task, condition), cell in frame.groupby(["task", "condition"]):
+    for (target, condition), cell in frame.groupby(["target", "condition"]):
         settings = cell.drop_duplicates("settings_hash")
         if len(settings) > 1:
             difference = _first_difference(_decode(settings.iloc[0]["settings"]), _decode(settings.iloc[1]["settings"]))
-            raise ConfigError(f"{task} / {condition}: rows mix evaluation settings ({difference}); "
+            raise ConfigError(f"{target} / {condition}: rows mix evaluation settings ({difference}); "
                               "use the current plan's rows or --all-rows to label them apart")
         trainings = {json.dumps(_training_settings(t), sort_keys=True, default=str): t for t in cell["training"]}
         if len(trainings) > 1:
             first, second = [_training_settings(t) for t in list(trainings.values())[:2]]
-            raise ConfigError(f"{task} / {condition}: rows mix training settings ({_first_difference(first, second)}); "
+            raise ConfigError(f"{target} / {condition}: rows mix training settings ({_first_difference(first, second)}); "
                               "use the current plan's rows or --all-rows to label them apart")
 
 

@@ -1,5 +1,6 @@
 """The report's figures as PNG bytes (matplotlib, no display): heatmaps of differences from the
-baseline, contrast intervals, stage trajectories. DataFrames in, bytes out."""
+baseline, contrast intervals, stage trajectories with their spread over seeds. DataFrames in,
+bytes out."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def difference_heatmap(differences: pd.DataFrame, title: str, unit: str) -> byte
 
 
 def contrast_intervals(contrasts: pd.DataFrame, title: str, unit: str) -> bytes:
-    """One horizontal interval per (contrast, language): mean difference and its 95% interval."""
+    """One horizontal interval per (contrast, language): mean difference A - B and its interval
+    (``ci_low``/``ci_high``, at the level that agrees with the adjusted p)."""
     plt = _pyplot()
     labels = [f"{row.contrast} [{row.lang}]" for row in contrasts.itertuples()]
     figure, axes = plt.subplots(figsize=(7, 0.8 + 0.35 * len(labels)))
@@ -59,27 +61,29 @@ def contrast_intervals(contrasts: pd.DataFrame, title: str, unit: str) -> bytes:
     axes.scatter(contrasts["mean_difference"], positions, c=colors, zorder=3)
     axes.axvline(0, color="grey", linewidth=0.8)
     axes.set_yticks(positions, labels)
-    axes.set_xlabel(f"A - B ({unit}), 95% interval")
+    axes.set_xlabel(f"A - B ({unit}); interval at the multiplicity-adjusted level")
     axes.set_title(title)
     return _png(figure)
 
 
-def stage_trajectories(trajectories: pd.DataFrame, title: str, unit: str) -> bytes:
-    """One line per order: the retrieval score after 0, 1, ... of its stages. A single stage whose
-    points are the start of a longer order's line is left out of the figure (it would hide under it)."""
+def stage_trajectories(summary: pd.DataFrame, points: pd.DataFrame, title: str, unit: str) -> bytes:
+    """One line per order through the mean score after 0, 1, ... of its stages, with every seed's
+    point and +- one sample std over seeds. Orders that share their first stages overlap there, so
+    each line is shifted sideways a little to keep its points visible."""
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(6.5, 4))
-    lines = {order: points for order, points in trajectories.groupby("order", sort=False)}
-    longer = [points for points in lines.values() if points["after_stages"].max() > 1]
-    for order, points in lines.items():
-        if points["after_stages"].max() == 1 and any(
-                (other.loc[other["after_stages"] == 1, "stage"] == points.loc[points["after_stages"] == 1, "stage"].iloc[0]).any()
-                for other in longer):
-            continue
-        points = points.sort_values("after_stages")
-        axes.plot(points["after_stages"], points["mean"], marker="o", label=order)
-    steps = sorted(set(trajectories["after_stages"]))
-    axes.set_xticks(steps, ["none" if step == 0 else f"stage {step}" for step in steps])
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    orders = list(dict.fromkeys(summary["order"]))
+    width = 0.25
+    for index, order in enumerate(orders):
+        offset = (index - (len(orders) - 1) / 2) * width / max(1, len(orders) - 1) if len(orders) > 1 else 0.0
+        line = summary[summary["order"] == order].sort_values("after_stages")
+        seeds = points[points["order"] == order]
+        color = f"C{index % 10}"
+        axes.errorbar(line["after_stages"] + offset, line["mean"], yerr=line["std"].fillna(0), marker="o",
+                      capsize=3, color=color, label=order)
+        axes.scatter(seeds["after_stages"] + offset, seeds["value"], s=10, alpha=0.35, color=color)
+    steps = sorted(set(summary["after_stages"]))
+    axes.set_xticks(steps, ["none" if step == 0 else f"after stage {step}" for step in steps])
     axes.set_ylabel(unit)
     axes.set_title(title)
     axes.legend(fontsize=8)

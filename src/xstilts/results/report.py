@@ -4,6 +4,12 @@ statistics of ``results.statistics``. ``build_report`` is pure (rows, study fact
 per-example outputs in; a ``Report`` of text, tables and PNG figures out); ``write_report``
 writes report.md, a self-contained report.html (figures embedded), every table as CSV and every
 figure as PNG.
+
+Rows are keyed by TARGET (a study may evaluate one task twice, e.g. ``panx`` and ``panx2`` on
+another train slice); what is compared is found from what each condition trained
+(``study.comparisons``), never from order names. The headline states only what the tests
+support: the interval beside an adjusted p is at the level that agrees with it, its sign follows
+the sentence, and a contrast with fewer than 2 seeds is not tested.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import base64
 import html
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,34 +25,35 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts.metrics.aggregate import primary_metric
+from xstilts.files import write_bytes_atomic
+from xstilts.metrics.aggregate import primary_metric, task_score
 from xstilts.results import plots
+from xstilts.results.filtering import condition_rows
 from xstilts.results.statistics import (
-    AVERAGE, DEFAULT_RESAMPLES, DEFAULT_SEED, ContrastResult, ExampleLoader, adjust_primary, cell_statistics,
-    format_cell, language_order, paired_contrast, with_language_average,
+    ALPHA, AVERAGE, GENERALISES_OVER, METHOD_NAMES, POWER, ContrastResult, ExampleLoader, adjust_family,
+    cell_statistics, format_cell, format_number, format_p, language_order, paired_contrast, seed_advice,
+    with_language_average,
 )
+from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.tasks.registry import TARGET_TASKS
 
-BASELINE = "baseline"
-THEN, MIX = ">", "+"
-ALPHA = 0.05
 CONFOUND_THRESHOLD = 0.10
-QA_TASKS = ("xquad", "mlqa", "tydiqa")
-RETRIEVAL_TASKS = ("bucc2018", "tatoeba")
 LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese", "ru": "Russian",
                   "ar": "Arabic", "hi": "Hindi", "sw": "Swahili", "ja": "Japanese", "ko": "Korean", "tr": "Turkish",
                   "vi": "Vietnamese", "th": "Thai", "el": "Greek", "bg": "Bulgarian", "ur": "Urdu"}
 TASK_NAMES = {"panx": "PAN-X", "udpos": "UD-POS", "xnli": "XNLI", "pawsx": "PAWS-X", "xquad": "XQuAD",
               "mlqa": "MLQA", "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba"}
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+HEADLINE_KINDS = ("orders", "listed")  # the contrasts the headline speaks about (others: the contrast table)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
-    correction: str = "holm"  # across languages of a contrast, and across the primary contrasts
-    test: str = "bootstrap"  # the primary test: bootstrap (falls back to t where it cannot run) or t
-    resamples: int = DEFAULT_RESAMPLES
-    bootstrap_seed: int = DEFAULT_SEED
+    correction: str = "holm"  # within each family: the primary contrasts; the per-language contrasts
+    test: str = "t"  # t (seeds) | t+items (seeds and evaluation items)
     include_contaminated: bool = False
+    listed_contrasts: tuple[tuple[str, str], ...] = ()  # the study's [report] contrasts
+    effect: float = 1.0  # the difference the seeds advisor sizes for (metric points)
 
 
 @dataclass
@@ -63,7 +69,7 @@ class Report:
     title: str
     headline: str
     sections: list[Section]
-    contrasts: list[ContrastResult]  # every contrast, primary ones with report-wide adjusted p
+    contrasts: list[ContrastResult]  # every contrast, adjusted within its family
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: table for section in self.sections for name, table in section.tables.items()}
@@ -72,112 +78,239 @@ class Report:
         return {name: figure for section in self.sections for name, figure in section.figures.items()}
 
 
-# ---------------------------------------------------------------- conditions
+# ---------------------------------------------------------------- conditions and targets
 
 
-def condition_kind(condition: str) -> tuple[int, str]:
-    """Sort key: baseline, single stages, orders, mixed stages, others (labelled ones last)."""
-    name = condition.split(" (plan ")[0]
-    if name == BASELINE:
-        return 0, condition
-    if THEN in name:
-        return 2, condition
-    if MIX in name:
-        return 3, condition
-    return 1, condition
+def _trainings(value: Any) -> list[dict[str, Any]]:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
-def stage_set(condition: str) -> tuple[str, ...]:
-    name = condition.split(" (plan ")[0]
-    if name == BASELINE:
-        return ()
-    return tuple(sorted(part for step in name.split(THEN) for part in step.split(MIX)))
+def condition_paths(rows: pd.DataFrame) -> dict[str, ConditionPath]:
+    """Each condition's stages, from the ``training`` its result rows record."""
+    paths: dict[str, ConditionPath] = {}
+    for condition, training in condition_rows(rows)[["condition", "training"]].itertuples(index=False):
+        if condition not in paths:
+            paths[condition] = condition_path(condition, _trainings(training))
+    return paths
 
 
-def contrast_pairs(conditions: Sequence[str]) -> list[tuple[str, str]]:
-    """Every pair of orders over the same stages, and each order against the mixed stage of them."""
-    pairs = []
-    orders = [c for c in conditions if condition_kind(c)[0] == 2]
-    mixed = [c for c in conditions if condition_kind(c)[0] == 3]
-    for i, a in enumerate(orders):
-        for b in orders[i + 1:]:
-            if stage_set(a) == stage_set(b):
-                pairs.append((a, b))
-        for m in mixed:
-            if stage_set(a) == stage_set(m):
-                pairs.append((a, m))
-    return pairs
+def ordered_conditions(paths: Mapping[str, ConditionPath]) -> list[str]:
+    """No intermediate stage first, then by number of stages, a mixed stage after its singles."""
+    return sorted(paths, key=lambda name: (len(paths[name].stages),
+                                           sum(len(stage.data) for stage in paths[name].stages), name))
 
 
-def first_stage_language(rows: pd.DataFrame, condition: str) -> str | None:
-    """The language(s) the first intermediate stage of ``condition`` trained on."""
-    for training in rows.loc[rows["condition"] == condition, "training"]:
-        trainings = json.loads(training) if isinstance(training, str) else training
-        stages = [t for t in trainings if not t.get("is_target")]
-        if stages:
-            langs = sorted({item["lang"] for item in stages[0]["train"]})
-            return "+".join(langs)
-    return None
+def baseline_condition(paths: Mapping[str, ConditionPath]) -> str | None:
+    """The condition without intermediate training, if the study has one."""
+    return next((name for name in ordered_conditions(paths) if not paths[name].stages), None)
 
 
-def describe(rows: pd.DataFrame, condition: str, other: str) -> str:
+def describe(paths: Mapping[str, ConditionPath], condition: str, other: str) -> str:
     """``English-first (nli_en>nli_de)`` when the first stages' languages tell the two apart."""
-    if condition_kind(condition)[0] == 3:
+    mine, theirs = paths[condition], paths.get(other)
+    if len(mine.stages) == 1 and len(mine.stages[0].data) > 1:
         return f"the mixed stage ({condition})"
-    mine, theirs = first_stage_language(rows, condition), first_stage_language(rows, other)
-    if mine and mine != theirs and "+" not in mine:
-        return f"{LANGUAGE_NAMES.get(mine, mine)}-first ({condition})"
+    languages = mine.first_languages()
+    if (len(mine.stages) > 1 and theirs is not None and len(theirs.stages) > 1 and len(languages) == 1
+            and languages != theirs.first_languages()):
+        (language,) = languages
+        return f"{LANGUAGE_NAMES.get(language, language)}-first ({condition})"
     return condition
 
 
-# ---------------------------------------------------------------- scores
+def target_task(rows: pd.DataFrame, target: str) -> str:
+    return str(rows.loc[rows["target"] == target, "task"].iloc[0])
 
 
-def task_rows(rows: pd.DataFrame, task: str, metric: str | None = None) -> pd.DataFrame:
-    metric = metric or primary_metric(task)
-    chosen = rows[(rows["task"] == task) & (rows["metric"] == metric)]
+def ordered_targets(rows: pd.DataFrame) -> list[str]:
+    """XTREME's task order, then other tasks; a task's targets in name order."""
+    rank = {task: index for index, task in enumerate(TARGET_TASKS)}
+    pairs = rows[["target", "task"]].drop_duplicates()
+    return [target for target, task in sorted(pairs.itertuples(index=False),
+                                              key=lambda pair: (rank.get(pair[1], len(rank)), pair[1], pair[0]))]
+
+
+def target_name(rows: pd.DataFrame, target: str) -> str:
+    """``PAN-X``, or ``PAN-X (panx2)`` for a second target of the task."""
+    task = target_task(rows, target)
+    name = TASK_NAMES.get(task, task)
+    return name if target == task else f"{name} ({target})"
+
+
+def target_rows(rows: pd.DataFrame, target: str, metric: str | None = None, *, trajectory: bool = False
+                ) -> pd.DataFrame:
+    """The target's rows of one metric (default: its primary metric) on one split; conditions'
+    results only, unless ``trajectory`` (then trajectory points too)."""
+    chosen = rows if trajectory else condition_rows(rows)
+    chosen = chosen[chosen["target"] == target]
+    if chosen.empty:
+        return chosen
+    chosen = chosen[chosen["metric"] == (metric or primary_metric(str(chosen["task"].iloc[0])))]
     splits = sorted(set(chosen["split"]))
     return chosen[chosen["split"] == splits[0]] if splits else chosen
 
 
-def contaminated_languages(rows: pd.DataFrame, task: str) -> list[str]:
-    scores = task_rows(rows, task)
+def contaminated_languages(rows: pd.DataFrame, target: str) -> list[str]:
+    return _contaminated(target_rows(rows, target))
+
+
+def _contaminated(scores: pd.DataFrame) -> list[str]:
     return sorted(set(scores.loc[scores["contaminated"].astype(bool), "lang"]))
 
 
-def averaged_languages(rows: pd.DataFrame, task: str, include_contaminated: bool) -> list[str]:
-    languages = language_order(task_rows(rows, task)["lang"])
+def averaged_languages(rows: pd.DataFrame, target: str, include_contaminated: bool) -> list[str]:
+    return _averaged(target_rows(rows, target), include_contaminated)
+
+
+def _averaged(scores: pd.DataFrame, include_contaminated: bool) -> list[str]:
+    """The languages of a target's average: all of them, or the clean ones."""
+    languages = language_order(scores["lang"])
     if include_contaminated:
         return languages
-    dropped = set(contaminated_languages(rows, task))
+    dropped = set(_contaminated(scores))
     return [lang for lang in languages if lang not in dropped]
 
 
-def task_scores_per_run(rows: pd.DataFrame, task: str, languages: Sequence[str]) -> pd.DataFrame:
-    """Per (condition, seed): the task score over ``languages`` (QA: (mean F1 + mean EM) / 2)."""
-    metrics = ["f1", "exact_match"] if task in QA_TASKS else [primary_metric(task)]
-    parts = []
-    for metric in metrics:
-        scores = task_rows(rows, task, metric)
-        scores = scores[scores["lang"].isin(languages)]
-        runs = scores.groupby(["condition", "seed"]).agg(value=("value", "mean"), n=("lang", "nunique"),
-                                                         eval_node=("eval_node", "first"))
-        parts.append(runs[runs["n"] == len(languages)]["value"])
-    combined = pd.concat(parts, axis=1).dropna().mean(axis=1).rename("value").reset_index()
-    nodes = task_rows(rows, task).groupby(["condition", "seed"])["eval_node"].first().reset_index()
-    return combined.merge(nodes, on=["condition", "seed"], how="left")
+def target_scores_per_run(rows: pd.DataFrame, target: str, languages: Sequence[str]) -> pd.DataFrame:
+    """Per (condition, seed): XTREME's task score over ``languages`` (QA: (mean F1 + mean EM) / 2)."""
+    frame = condition_rows(rows)
+    frame = frame[(frame["target"] == target) & frame["lang"].isin(languages)]
+    split = sorted(set(target_rows(rows, target)["split"]))[:1]
+    frame = frame[frame["split"].isin(split)]
+    task = target_task(rows, target)
+    averages = frame.groupby(["condition", "seed", "metric"]).agg(value=("value", "mean"), n=("lang", "nunique"))
+    averages = averages[averages["n"] == len(languages)]["value"].unstack("metric")
+    records = []
+    for (condition, seed), metrics in averages.iterrows():
+        try:
+            records.append((condition, seed, task_score(task, metrics.dropna().to_dict())))
+        except KeyError:  # a metric of the task score is missing for this run
+            continue
+    return pd.DataFrame(records, columns=["condition", "seed", "value"])
 
 
-def _fmt(value: float | None, digits: int = 1, sign: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+# ---------------------------------------------------------------- contrasts
 
 
-def _fmt_p(p: float | None) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "-"
-    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+def compute_contrasts(rows: pd.DataFrame, load_examples: ExampleLoader | None,
+                      options: ReportOptions = ReportOptions()) -> list[ContrastResult]:
+    """Every planned contrast on every target where both conditions have results: the primary
+    (language-average) contrasts adjusted as one family, the per-language ones as a second."""
+    paths = condition_paths(rows)
+    planned = planned_contrasts([paths[name] for name in ordered_conditions(paths)],
+                                [pair for pair in options.listed_contrasts if set(pair) <= set(paths)])
+    results: list[ContrastResult] = []
+    conditions = condition_rows(rows)
+    by_target = dict(tuple(conditions.groupby("target", sort=False)))
+    for target in ordered_targets(conditions):
+        scores = target_rows(by_target[target], target)  # one target's rows: cheap on large studies
+        task = str(scores["task"].iloc[0])
+        languages = _averaged(scores, options.include_contaminated)
+        present = set(scores["condition"])
+        for contrast in planned:
+            if {contrast.a, contrast.b} <= present and languages:
+                results.extend(paired_contrast(scores, target=target, task=task, metric=primary_metric(task),
+                                               condition_a=contrast.a, condition_b=contrast.b, languages=languages,
+                                               kind=contrast.kind, method=options.test, load_examples=load_examples))
+    primary = adjust_family([c for c in results if c.lang == AVERAGE], options.correction)
+    per_language = adjust_family([c for c in results if c.lang != AVERAGE], options.correction)
+    by_key = {_key(c): c for c in [*primary, *per_language]}
+    return [by_key[_key(c)] for c in results]
+
+
+def _key(contrast: ContrastResult) -> tuple[str, str, str, str]:
+    return contrast.target, contrast.condition_a, contrast.condition_b, contrast.lang
+
+
+def oriented(contrast: ContrastResult) -> tuple[str, str, float, tuple[float, float] | None]:
+    """(winner, loser, difference >= 0, interval of winner - loser): the sentence's direction."""
+    interval = contrast.interval
+    if contrast.mean_difference >= 0:
+        return contrast.condition_a, contrast.condition_b, contrast.mean_difference, interval
+    flipped = (-interval[1], -interval[0]) if interval else None
+    return contrast.condition_b, contrast.condition_a, -contrast.mean_difference, flipped
+
+
+def _level(level: float) -> str:
+    """95% / 98.3% / 99.998%: the interval's confidence level, never rounded up to 100%."""
+    for digits in range(1, 6):
+        text = f"{100 * level:.{digits}f}"
+        if float(text) < 100:
+            return text.rstrip("0").rstrip(".") + "%"
+    return f"{100 * level:.6f}%"
+
+
+def _magnitude(difference: float) -> str:
+    """A difference > 0 with the digits it needs to show that it is not 0 (0.04 -> "0.04")."""
+    for digits in range(1, 5):
+        if round(difference, digits) > 0:
+            return format_number(difference, digits)
+    return f"{difference:.1e}"
+
+
+def _method_clause(contrast: ContrastResult) -> str:
+    text = f"{'paired t-test' if contrast.method == 't' else 'paired t-test with item variance'} over " \
+           f"{contrast.n_seeds} seed{'s' * (contrast.n_seeds != 1)}"
+    note = contrast.test.note
+    return f"{text}; {note}" if note and "fell back" in note else text
+
+
+def _unit(task: str) -> str:
+    return "F1" if primary_metric(task) == "f1" else primary_metric(task)
+
+
+def _statistics_clause(contrast: ContrastResult, correction: str, interval: tuple[float, float] | None) -> str:
+    low, high = interval or (None, None)
+    adjusted = (f"{CORRECTION_NAMES[correction]}-adjusted over {contrast.family_size} contrast"
+                f"{'s' * (contrast.family_size != 1)}: p = {format_p(contrast.adjusted_p)}")
+    return (f"{adjusted}, {_level(contrast.interval_level)} CI {format_number(low)} to {format_number(high)}; "
+            f"{_method_clause(contrast)}")
+
+
+def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> str:
+    """One clause per primary order contrast (orders and listed pairs; all primary contrasts when
+    there are none), each naming its test, its adjusted p and the interval that agrees with it."""
+    paths = condition_paths(rows)
+    primary = [c for c in contrasts if c.lang == AVERAGE]
+    chosen = [c for c in primary if c.kind in HEADLINE_KINDS] or primary
+    if not chosen:
+        return ("No contrast can be computed: no two conditions that the study compares (orders over the same "
+                "stages, an order and its mixed stage, or [report] contrasts) have results on a common target.")
+    clauses = []
+    for contrast in chosen:
+        name = target_name(rows, contrast.target)
+        unit = _unit(contrast.task)
+        a = describe(paths, contrast.condition_a, contrast.condition_b)
+        b = describe(paths, contrast.condition_b, contrast.condition_a)
+        n_lang = len(averaged_languages(rows, contrast.target, options.include_contaminated))
+        over = f"averaged over {n_lang} language{'s' * (n_lang != 1)}"
+        if contrast.n_seeds < 2:
+            clauses.append(f"{name}: {a} vs {b} cannot be tested with {contrast.n_seeds} seed"
+                           f"{'s' * (contrast.n_seeds != 1)} (difference {format_number(contrast.mean_difference, sign=True)} "
+                           f"{unit}): a paired test needs at least 2 seeds of both, and how many a given difference "
+                           "needs depends on the seed variance (`xstilts plan STUDY --pilot PILOT` sizes it from a "
+                           "pilot with 2 or more seeds)")
+        elif contrast.p is None:
+            clauses.append(f"{name}: {a} - {b} = {format_number(contrast.mean_difference, sign=True)} {unit} in every "
+                           f"one of {contrast.n_seeds} seeds: {contrast.test.note}")
+        elif contrast.significant:
+            winner, loser, difference, interval = oriented(contrast)
+            winner_text = describe(paths, winner, loser)
+            loser_text = describe(paths, loser, winner)
+            clauses.append(f"{winner_text} beats {loser_text} on {name} by {_magnitude(difference)} {unit} {over} "
+                           f"({_statistics_clause(contrast, options.correction, interval)})")
+        else:
+            advice = seed_advice(contrast.test.sd, contrast.n_seeds, options.effect)
+            detectable = (f"; these seeds detect a difference of {format_number(advice.detectable)} {unit} with "
+                          f"{POWER:.0%} power" if advice.detectable is not None else "")
+            clauses.append(f"no significant difference between {a} and {b} on {name} ({contrast.condition_a} - "
+                           f"{contrast.condition_b} = {format_number(contrast.mean_difference, sign=True)} {unit} {over}; "
+                           f"{_statistics_clause(contrast, options.correction, contrast.interval)}{detectable})")
+    text = "; ".join(clauses)
+    # A sentence starts with a capital, but a condition's own name is never changed ("en_start").
+    if not any(text.startswith(name) for name in paths):
+        text = text[0].upper() + text[1:]
+    return text + "."
 
 
 # ---------------------------------------------------------------- the report
@@ -187,272 +320,310 @@ def build_report(rows: pd.DataFrame, facts: Mapping[str, Any], load_examples: Ex
                  options: ReportOptions = ReportOptions()) -> Report:
     """The report of the filtered store ``rows`` (with ``condition``); ``facts`` are study-level
     provenance (name, model, hashes, machine, excluded row counts...)."""
-    tasks = [t for t in TARGET_TASKS if t in set(rows["task"])] + sorted(set(rows["task"]) - set(TARGET_TASKS))
-    conditions = sorted(set(rows["condition"]), key=condition_kind)
-    contrasts = _all_contrasts(rows, tasks, conditions, load_examples, options)
+    paths = condition_paths(rows)
+    conditions = ordered_conditions(paths)
+    targets = ordered_targets(condition_rows(rows))
+    contrasts = compute_contrasts(rows, load_examples, options)
     sections = [
-        _paper_table(rows, tasks, conditions, options),
-        *[_task_section(rows, task, conditions, options) for task in tasks],
+        _paper_table(rows, targets, conditions, options),
+        *[_target_section(rows, target, conditions, options) for target in targets],
         _contrast_section(rows, contrasts, options),
-        _transfer_gap(rows, tasks, conditions),
-        _trajectory_section(rows, tasks),
-        _warnings(rows, tasks, conditions, contrasts, facts, options),
+        _seeds_section(rows, contrasts, options),
+        _transfer_gap(rows, targets, conditions),
+        _trajectory_section(rows, targets, conditions, options),
+        _warnings(rows, targets, contrasts, facts, options),
         _provenance(rows, facts, options),
     ]
-    headline = _headline(rows, contrasts, options)
+    text = headline(rows, contrasts, options)
     title = f"xstilts report: {facts.get('study', 'study')}"
-    return Report(title, headline, [Section("Headline", [headline]), *[s for s in sections if s is not None]],
-                  contrasts)
-
-
-def _all_contrasts(rows: pd.DataFrame, tasks: Sequence[str], conditions: Sequence[str],
-                   load_examples: ExampleLoader | None, options: ReportOptions) -> list[ContrastResult]:
-    results: list[ContrastResult] = []
-    for task in tasks:
-        scores = task_rows(rows, task)
-        languages = averaged_languages(rows, task, options.include_contaminated)
-        metric = primary_metric(task)
-        loader = None if task == "bucc2018" else load_examples
-        for a, b in contrast_pairs([c for c in conditions if c in set(scores["condition"])]):
-            if THEN in a and THEN in b and first_stage_language(rows, b) == "en" != first_stage_language(rows, a):
-                a, b = b, a  # English-first is A, so a positive difference favours it
-            results.extend(paired_contrast(scores, task, metric, a, b, languages, loader,
-                                           resamples=options.resamples, seed=options.bootstrap_seed,
-                                           correction=options.correction, test=options.test))
-    primary = [c for c in results if c.lang == AVERAGE]
-    adjusted = {id(c): a for c, a in zip(primary, adjust_primary(primary, options.correction, options.test))}
-    return [adjusted.get(id(c), c) for c in results]
-
-
-def _significant(contrast: ContrastResult) -> bool:
-    return contrast.adjusted_p is not None and contrast.adjusted_p < ALPHA
-
-
-def _headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> str:
-    primary = [c for c in contrasts if c.lang == AVERAGE]
-    orders = [c for c in primary if THEN in c.condition_a and THEN in c.condition_b] or primary
-    if not orders:
-        return "No order contrast can be computed: the study has no two orders over the same stages with results."
-    method = "Holm" if options.correction == "holm" else "BH"
-    sentences, insignificant = [], []
-    for contrast in orders:
-        task = TASK_NAMES.get(contrast.task, contrast.task)
-        metric = "F1" if primary_metric(contrast.task) == "f1" else "accuracy"
-        n_lang = len(averaged_languages(rows, contrast.task, options.include_contaminated))
-        low, high = contrast.primary_ci(options.test) or (float("nan"), float("nan"))
-        stats_text = (f"95% CI {_fmt(low)} to {_fmt(high)}, {method}-adjusted p = {_fmt_p(contrast.adjusted_p)}, "
-                      f"{contrast.n_seeds} seeds")
-        a = describe(rows, contrast.condition_a, contrast.condition_b)
-        b = describe(rows, contrast.condition_b, contrast.condition_a)
-        if _significant(contrast):
-            winner, loser = (a, b) if contrast.mean_difference > 0 else (b, a)
-            sentences.append(f"{winner[0].upper() + winner[1:]} beats {loser} on {task} by "
-                             f"{abs(contrast.mean_difference):.1f} {metric} averaged over {n_lang} "
-                             f"language{'s' * (n_lang != 1)} ({stats_text})")
-        else:
-            insignificant.append(f"{task} ({a} - {b} = {_fmt(contrast.mean_difference, sign=True)} {metric}, "
-                                 f"{stats_text})")
-    text = "; ".join(sentences)
-    if insignificant:
-        text += ("; " if text else "") + "no significant difference between the orders on " + "; ".join(insignificant)
-    return text[0].upper() + text[1:] + "."
+    return Report(title, text, [Section("Headline", [text]), *[s for s in sections if s is not None]], contrasts)
 
 
 # ---------------------------------------------------------------- sections
 
 
-def _paper_table(rows: pd.DataFrame, tasks: Sequence[str], conditions: Sequence[str],
+def _paper_table(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence[str],
                  options: ReportOptions) -> Section:
     means: dict[str, dict[str, float]] = {}
-    for task in tasks:
-        languages = averaged_languages(rows, task, options.include_contaminated)
-        runs = task_scores_per_run(rows, task, languages)
-        means[task] = runs.groupby("condition")["value"].mean().to_dict()
-    targets = [t for t in tasks if t in TARGET_TASKS]
-    complete = len(targets) == len(TARGET_TASKS)
-    xtreme_column = "XTREME score" if complete else f"XTREME score (partial: {len(targets)}/{len(TARGET_TASKS)} tasks)"
-    numeric, text = [], []
+    for target in targets:
+        runs = target_scores_per_run(rows, target, averaged_languages(rows, target, options.include_contaminated))
+        means[target] = runs.groupby("condition")["value"].mean().to_dict()
+    # The XTREME score counts each target task once: its target named after the task, else its first target.
+    counted: dict[str, str] = {}
+    for target in targets:
+        task = target_task(rows, target)
+        if task in TARGET_TASKS and (task not in counted or target == task):
+            counted[task] = target
+    complete = len(counted) == len(TARGET_TASKS)
+    xtreme_column = "XTREME score" if complete else f"XTREME score (partial: {len(counted)}/{len(TARGET_TASKS)} tasks)"
+    numeric = []
     for condition in conditions:
-        values = {TASK_NAMES.get(t, t): means[t].get(condition) for t in tasks}
-        present = [means[t][condition] for t in targets if condition in means[t]]
-        values[xtreme_column] = sum(present) / len(present) if present and len(present) == len(targets) else None
+        values = {target_name(rows, t): means[t].get(condition) for t in targets}
+        present = [means[t][condition] for t in counted.values() if condition in means[t]]
+        values[xtreme_column] = sum(present) / len(present) if present and len(present) == len(counted) else None
         numeric.append({"condition": condition, **values})
     numeric_frame = pd.DataFrame(numeric).set_index("condition")
-    base = numeric_frame.loc[BASELINE] if BASELINE in numeric_frame.index else None
+    base_name = baseline_condition(condition_paths(rows))
+    base = numeric_frame.loc[base_name] if base_name in numeric_frame.index else None
+    text = []
     for condition, row in numeric_frame.iterrows():
         cells = {}
         for column, value in row.items():
             if value is None or pd.isna(value):
                 cells[column] = "-"
-            elif base is None or condition == BASELINE or pd.isna(base[column]):
-                cells[column] = _fmt(value)
+            elif base is None or condition == base_name or pd.isna(base[column]):
+                cells[column] = format_number(value)
             else:
-                cells[column] = f"{_fmt(value)} ({_fmt(value - base[column], sign=True)})"
+                cells[column] = f"{format_number(value)} ({format_number(value - base[column], sign=True)})"
         text.append({"condition": condition, **cells})
-    section = Section("Paper-style table", [
-        "Rows are conditions, columns task scores (mean over seeds of the per-seed mean over the task's "
-        "languages; QA: (F1 + EM) / 2), in brackets the difference from the no-intermediate baseline. "
-        + ("" if complete else f"The XTREME score needs all {len(TARGET_TASKS)} tasks: it is labelled partial and "
-           "shows the mean of the tasks present.")])
+    paragraphs = [
+        "Rows are conditions, columns target scores (mean over seeds of the per-seed mean over the target's "
+        "languages; QA: (F1 + EM) / 2)" + (f", in brackets the difference from the no-intermediate baseline "
+                                            f"({base_name})." if base is not None else ".")]
+    if not complete:
+        paragraphs.append(f"The XTREME score needs all {len(TARGET_TASKS)} tasks: it is labelled partial and shows the "
+                          "mean of the tasks present.")
+    doubled = sorted({t: target_task(rows, t) for t in targets if target_task(rows, t) in counted
+                      and counted[target_task(rows, t)] != t}.items())
+    if doubled:
+        paragraphs.append("Tasks with several targets count once in the XTREME score: "
+                          + "; ".join(f"{task} as {counted[task]} (not {target})" for target, task in doubled) + ".")
+    section = Section("Paper-style table", paragraphs)
     section.tables["paper_table"] = pd.DataFrame(text).set_index("condition")
     section.tables["paper_table_values"] = numeric_frame
     return section
 
 
-def _task_section(rows: pd.DataFrame, task: str, conditions: Sequence[str], options: ReportOptions) -> Section:
+def _target_section(rows: pd.DataFrame, target: str, conditions: Sequence[str], options: ReportOptions) -> Section:
+    task = target_task(rows, target)
     metric = primary_metric(task)
-    scores = task_rows(rows, task)
+    scores = target_rows(rows, target)
     languages = language_order(scores["lang"])
-    averaged = averaged_languages(rows, task, options.include_contaminated)
+    averaged = averaged_languages(rows, target, options.include_contaminated)
     cells = cell_statistics(with_language_average(scores, averaged))
     columns = [*languages, AVERAGE]
     present = [c for c in conditions if c in set(scores["condition"])]
     text = pd.DataFrame(index=present, columns=columns, dtype=object)
     for (condition, lang), cell in cells.iterrows():
         if condition in text.index:
-            marker = "*" if lang != AVERAGE and _contaminated(scores, condition, lang) else ""
+            marker = "*" if lang != AVERAGE and bool(cell.get("contaminated", False)) else ""
             text.loc[condition, lang] = format_cell(cell["mean"], cell["std"], int(cell["n"]),
                                                     bool(cell["deterministic"])) + marker
     text = text.fillna("-")
     text.index.name = "condition"
-    name = TASK_NAMES.get(task, task)
+    name = target_name(rows, target)
     split = scores["split"].iloc[0] if not scores.empty else "?"
     section = Section(f"{name}: languages x conditions", [
         f"{metric} on {split}, mean ± sample std over seeds (n = seeds); det. = one deterministic evaluation "
         f"(no training, the same for every seed); * = contaminated cell. avg = mean over {', '.join(averaged)}."])
-    section.tables[f"{task}_cells"] = text
-    section.tables[f"{task}_cells_values"] = cells.reset_index()
+    section.tables[f"{target}_cells"] = text
+    section.tables[f"{target}_cells_values"] = cells.reset_index()
     means = cells["mean"].unstack("lang").reindex(index=present, columns=columns)
-    if BASELINE in means.index:
-        differences = (means - means.loc[BASELINE]).drop(index=BASELINE)
+    base = baseline_condition(condition_paths(rows))
+    if base in means.index:
+        differences = (means - means.loc[base]).drop(index=base)
         if not differences.empty:
-            section.figures[f"{task}_heatmap"] = plots.difference_heatmap(
-                differences, f"{name}: difference from baseline", metric)
-            section.tables[f"{task}_differences"] = differences.round(3)
+            section.figures[f"{target}_heatmap"] = plots.difference_heatmap(
+                differences, f"{name}: difference from {base}", metric)
+            section.tables[f"{target}_differences"] = differences.round(3)
     return section
 
 
-def _contaminated(scores: pd.DataFrame, condition: str, lang: str) -> bool:
-    cell = scores[(scores["condition"] == condition) & (scores["lang"] == lang)]
-    return bool(cell["contaminated"].astype(bool).any())
-
-
-def contrast_table(contrasts: Sequence[ContrastResult], options: ReportOptions) -> pd.DataFrame:
+def contrast_values(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
+    """Every contrast's numbers (for the CSV and the plots)."""
     records = []
     for c in contrasts:
-        low, high = c.primary_ci(options.test) or (None, None)
+        low, high = c.interval or (None, None)
+        raw_low, raw_high = c.unadjusted_interval() or (None, None)
         records.append({
-            "task": c.task, "contrast": f"{c.condition_a} - {c.condition_b}", "lang": c.lang, "seeds": c.n_seeds,
-            "mean_difference": c.mean_difference,
-            "t_ci_low": c.t_ci[0] if c.t_ci else None, "t_ci_high": c.t_ci[1] if c.t_ci else None, "t_p": c.t_p,
-            "boot_ci_low": c.bootstrap_ci[0] if c.bootstrap_ci else None,
-            "boot_ci_high": c.bootstrap_ci[1] if c.bootstrap_ci else None, "boot_p": c.bootstrap_p,
-            "ci_low": low, "ci_high": high,
-            "adjusted_p": c.adjusted_p, "significant": _significant(c), "primary": c.lang == AVERAGE,
-            "note": c.bootstrap_note or "",
+            "target": c.target, "task": c.task, "contrast": f"{c.condition_a} - {c.condition_b}", "kind": c.kind,
+            "lang": c.lang, "family": "primary" if c.lang == AVERAGE else "per-language",
+            "seeds": c.n_seeds, "seed_list": " ".join(map(str, c.seeds)), "mean_difference": c.mean_difference,
+            "sd_of_differences": c.test.sd, "method": c.method, "df": c.test.df, "p": c.p, "adjusted_p": c.adjusted_p,
+            "family_size": c.family_size, "ci_level": c.interval_level, "ci_low": low, "ci_high": high,
+            "ci95_unadjusted_low": raw_low, "ci95_unadjusted_high": raw_high, "significant": c.significant,
+            "note": c.test.note or "",
+        })
+    return pd.DataFrame(records)
+
+
+def contrast_table(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
+    """The contrasts as a reader sees them: difference, adjusted p and the interval that agrees with it."""
+    records = []
+    for c in contrasts:
+        low, high = c.interval or (None, None)
+        records.append({
+            "target": c.target, "contrast": f"{c.condition_a} - {c.condition_b}", "lang": c.lang, "seeds": c.n_seeds,
+            "A - B": format_number(c.mean_difference, 2, sign=True),
+            "CI": f"{format_number(low, 2)} to {format_number(high, 2)} ({_level(c.interval_level)})"
+                  if c.interval else "-",
+            "p": format_p(c.p), "adjusted p": format_p(c.adjusted_p), "significant": "yes" if c.significant else "",
+            "note": c.test.note or "",
         })
     return pd.DataFrame(records)
 
 
 def _contrast_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> Section:
-    method = "Holm" if options.correction == "holm" else "Benjamini-Hochberg"
+    correction = CORRECTION_NAMES[options.correction]
     section = Section("Order contrasts", [
-        f"A - B per language and for the language average (the primary contrast), paired by seed. (a) paired "
-        f"t-test over seeds with its 95% t-interval; (b) hierarchical paired bootstrap ({options.resamples} "
-        f"resamples, random seed {options.bootstrap_seed}): seeds resampled, then evaluation examples within "
-        f"each seed and language, the same examples for A and B. Primary test: {options.test} (t where the "
-        f"bootstrap cannot run). {method}-adjusted p-values: per-language rows across the languages of their "
-        f"contrast; average rows across all primary contrasts of this report. Significant: adjusted p < {ALPHA}. "
-        f"The smallest bootstrap p with {options.resamples} resamples is {2 / (options.resamples + 1):.4f}."])
+        f"A - B per language and for the language average (the primary contrast), paired by seed on one seed set "
+        f"(the seeds where both conditions have every language). Test: {METHOD_NAMES[options.test]} (df = seeds - 1); "
+        f"it generalises over {GENERALISES_OVER[options.test]}. Fewer than 2 seeds: no test. {correction}-adjusted "
+        f"p-values within two families: the primary contrasts of this report, and its per-language contrasts. The "
+        f"interval is the t-interval at the level that agrees with the adjusted p (1 - {ALPHA} x p / adjusted p: it "
+        f"excludes 0 exactly when the adjusted p is below {ALPHA}); the unadjusted 95% interval is in the CSV. "
+        f"Significant: adjusted p < {ALPHA}. Pairs compared: orders over the same stages (A: the English-first one), "
+        f"each order against the mixed stage of its stages, and the study's [report] contrasts."])
     if not contrasts:
-        section.paragraphs.append("No pair of orders over the same stages has results: nothing to contrast.")
+        section.paragraphs.append("No pair of compared conditions has results: nothing to contrast.")
         return section
-    table = contrast_table(contrasts, options)
-    section.tables["contrasts"] = table
-    significant = [c for c in contrasts if _significant(c)]
+    section.tables["contrasts"] = contrast_table(contrasts)
+    values = contrast_values(contrasts)
+    section.tables["contrasts_values"] = values
+    significant = [c for c in contrasts if c.significant]
     if significant:
-        lines = [f"{TASK_NAMES.get(c.task, c.task)} {c.lang}: {c.condition_a} - {c.condition_b} = "
-                 f"{_fmt(c.mean_difference, sign=True)} (adjusted p = {_fmt_p(c.adjusted_p)})" for c in significant]
+        lines = [f"{target_name(rows, c.target)} {c.lang}: {c.condition_a} - {c.condition_b} = "
+                 f"{format_number(c.mean_difference, 2, sign=True)} (adjusted p = {format_p(c.adjusted_p)})"
+                 for c in significant]
         section.paragraphs.append("Significant contrasts: " + "; ".join(lines) + ".")
     else:
         section.paragraphs.append(f"No contrast is significant at adjusted p < {ALPHA}.")
-    for task, part in table.groupby("task", sort=False):
-        unit = primary_metric(task)
-        section.figures[f"{task}_contrasts"] = plots.contrast_intervals(
-            part, f"{TASK_NAMES.get(task, task)}: order contrasts ({options.test} 95% interval)", unit)
+    for target, part in values.groupby("target", sort=False):
+        tested = part[part["ci_low"].notna()]
+        if not tested.empty:
+            section.figures[f"{target}_contrasts"] = plots.contrast_intervals(
+                tested, f"{target_name(rows, target)}: contrasts (interval at the adjusted level)",
+                _unit(str(part["task"].iloc[0])))
     return section
 
 
-def _transfer_gap(rows: pd.DataFrame, tasks: Sequence[str], conditions: Sequence[str]) -> Section | None:
+def seed_advice_table(contrasts: Sequence[ContrastResult], effect: float) -> pd.DataFrame:
+    """Per primary contrast: what its seeds detect, and the seeds ``effect`` needs."""
     records = []
-    for task in tasks:
-        scores = task_rows(rows, task)
+    for c in contrasts:
+        if c.lang != AVERAGE:
+            continue
+        advice = seed_advice(c.test.sd, c.n_seeds, effect)
+        adjusted = seed_advice(c.test.sd, c.n_seeds, effect, alpha=ALPHA / max(1, c.family_size))
+        records.append({
+            "target": c.target, "contrast": f"{c.condition_a} - {c.condition_b}", "seeds": c.n_seeds,
+            "sd_of_differences": advice.sd, "detectable_80": advice.detectable,
+            "detectable_80_family": adjusted.detectable, "effect": effect, "seeds_needed": advice.seeds_needed,
+            "seeds_needed_cautious": advice.seeds_needed_cautious, "seeds_needed_family": adjusted.seeds_needed,
+        })
+    return pd.DataFrame(records)
+
+
+def _seeds_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> Section | None:
+    table = seed_advice_table(contrasts, options.effect)
+    if table.empty:
+        return None
+    section = Section("How many seeds?", [
+        f"For each primary contrast, from the SD of its per-seed differences: the smallest true difference the paired "
+        f"t-test detects with {POWER:.0%} power at the seeds run (alpha {ALPHA} two-sided; 'family': at alpha / the "
+        f"number of primary contrasts, Bonferroni, which Holm never needs more than), and the seeds a difference of "
+        f"{format_number(options.effect)} needs ('cautious': with the SD's 80% upper confidence bound, since a few seeds "
+        f"estimate it poorly). `xstilts report --effect X` sizes for another difference; `xstilts plan STUDY --pilot "
+        f"PILOT_STUDY` sizes a new study from a finished pilot. Contrasts with fewer than 2 seeds have no SD."])
+    shown = table.copy()
+    for column in ("sd_of_differences", "detectable_80", "detectable_80_family"):
+        shown[column] = shown[column].map(lambda v: format_number(v, 2))
+    for column in ("seeds_needed", "seeds_needed_cautious", "seeds_needed_family"):
+        shown[column] = shown[column].map(lambda v: "-" if v is None or pd.isna(v) else str(int(v)))
+    section.tables["seeds"] = shown.drop(columns="effect")
+    section.tables["seeds_values"] = table
+    return section
+
+
+def _transfer_gap(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence[str]) -> Section | None:
+    records = []
+    for target in targets:
+        scores = target_rows(rows, target)
         if "en" not in set(scores["lang"]) or len(set(scores["lang"])) < 2:
             continue
         per_run = scores.pivot_table(index=["condition", "seed"], columns="lang", values="value", aggfunc="first")
         others = [c for c in per_run.columns if c != "en"]
         gap = (per_run["en"] - per_run[others].mean(axis=1)).dropna().rename("gap").reset_index()
         for condition, part in gap.groupby("condition"):
-            records.append({"task": task, "condition": condition, "gap_mean": part["gap"].mean(),
+            records.append({"target": target, "condition": condition, "gap_mean": part["gap"].mean(),
                             "gap_std": part["gap"].std(), "seeds": len(part)})
     if not records:
         return None
+    rank = {condition: index for index, condition in enumerate(conditions)}
+    target_rank = {target: index for index, target in enumerate(targets)}
     table = pd.DataFrame(records)
-    table["order"] = table["condition"].map(condition_kind)
-    table = table.sort_values(["task", "order"]).drop(columns="order").reset_index(drop=True)
+    table = table.iloc[sorted(range(len(table)), key=lambda i: (target_rank[table["target"].iloc[i]],
+                                                               rank.get(table["condition"].iloc[i], len(rank))))]
+    table = table.reset_index(drop=True)
     section = Section("Transfer gap", ["English score minus the mean of the other languages, per condition "
                                        "(mean and sample std over seeds; smaller is better transfer)."])
     section.tables["transfer_gap"] = table
     return section
 
 
-def stage_trajectories(rows: pd.DataFrame, task: str) -> pd.DataFrame:
-    """For every order: the retrieval score (language average) after 0, 1, ... of its stages,
-    read from the evaluations of the order's own stage models (a stage shared with a shorter
-    order was evaluated as that order's model)."""
-    scores = task_rows(rows, task)
-    per_model = scores.groupby(["node_id", "seed"])["value"].mean()  # language average per evaluated model
-    base = scores[scores["node_id"] == "base"]["value"]
+def stage_trajectories(rows: pd.DataFrame, target: str, languages: Sequence[str],
+                       conditions: Sequence[str]) -> pd.DataFrame:
+    """For every condition with stages: the target's score (mean over ``languages``) after 0, 1, ...
+    of its stages, per seed: the evaluations of the models after each prefix of the condition
+    (trajectory points, or another condition's result when a shorter order is that prefix)."""
+    scores = target_rows(rows, target, trajectory=True)
+    scores = scores[scores["lang"].isin(languages)]
+    per_model: dict[tuple[tuple[str, ...], Any], tuple[float, str]] = {}
+    for (training, seed), part in scores.groupby([scores["training"].map(_stage_nodes), "seed"]):
+        if part["lang"].nunique() == len(languages):
+            per_model[(training, seed)] = (float(part.groupby("lang")["value"].first().mean()),
+                                           str(part["eval_node"].iloc[0]))
+    final = condition_rows(scores)
     records = []
-    for condition in sorted(set(scores["condition"]), key=condition_kind):
-        if condition == BASELINE:
-            continue
-        one = scores[scores["condition"] == condition]
+    for condition in conditions:
+        one = final[final["condition"] == condition]
         for seed, part in one.groupby("seed"):
-            trainings = part["training"].iloc[0]
-            trainings = json.loads(trainings) if isinstance(trainings, str) else trainings
-            stages = [t for t in trainings if not t.get("is_target")]
-            if not base.empty:
-                records.append((condition, seed, 0, "none", float(base.mean())))
-            for index, stage in enumerate(stages, start=1):
-                key = (stage["node"], seed)
-                if key in per_model.index:
-                    records.append((condition, seed, index, stage["label"], float(per_model.loc[key])))
-    frame = pd.DataFrame(records, columns=["order", "seed", "after_stages", "stage", "value"])
-    if frame.empty:
-        return frame
-    summary = frame.groupby(["order", "after_stages", "stage"], sort=False).agg(
-        mean=("value", "mean"), std=("value", "std"), seeds=("value", "size")).reset_index()
-    summary.loc[summary["after_stages"] == 0, "std"] = float("nan")  # the untrained encoder: one evaluation
-    return summary
+            stages = [t for t in _trainings(part["training"].iloc[0]) if not t.get("is_target")]
+            if not stages:
+                continue
+            nodes = tuple(stage["node"] for stage in stages)
+            for after in range(len(stages) + 1):
+                found = per_model.get((nodes[:after], seed))
+                if found is not None:
+                    label = "none" if after == 0 else stages[after - 1]["label"]
+                    records.append((condition, seed, after, label, *found))
+    return pd.DataFrame(records, columns=["order", "seed", "after_stages", "stage", "value", "eval_node"])
 
 
-def _trajectory_section(rows: pd.DataFrame, tasks: Sequence[str]) -> Section | None:
-    retrieval = [t for t in tasks if t in RETRIEVAL_TASKS]
-    if not retrieval:
-        return None
+def _stage_nodes(training: Any) -> tuple[str, ...]:
+    return tuple(t["node"] for t in _trainings(training) if not t.get("is_target"))
+
+
+def trajectory_summary(points: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample std and number of seeds per (order, stages done); no std where every seed has
+    the same evaluation (the untrained encoder)."""
+    if points.empty:
+        return pd.DataFrame(columns=["order", "after_stages", "stage", "mean", "std", "seeds"])
+    summary = points.groupby(["order", "after_stages", "stage"], sort=False).agg(
+        mean=("value", "mean"), std=("value", "std"), seeds=("value", "size"),
+        evaluations=("eval_node", "nunique")).reset_index()
+    summary.loc[summary["evaluations"] == 1, "std"] = float("nan")
+    return summary.drop(columns="evaluations")
+
+
+def _trajectory_section(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence[str],
+                        options: ReportOptions) -> Section | None:
     section = Section("Stage trajectory", [
-        "For every order, the retrieval score (no fine-tuning; mean over languages and seeds) of the encoder "
-        "after each of its stages: what each stage did to the cross-lingual representation. A point is "
-        "missing when that stage model was not evaluated on its own."])
-    for task in retrieval:
-        trajectory = stage_trajectories(rows, task)
-        if trajectory.empty:
+        "For every order, the target's score (mean over its averaged languages) of the model after each of its "
+        "stages: what each stage did to the previous one's effect. Points are every seed's score; the line joins "
+        "the means and the bars are ± one sample std over seeds (none for the untrained encoder, one evaluation). "
+        "Retrieval targets are evaluated after every stage by default (a target's `trajectory` setting)."])
+    for target in targets:
+        languages = averaged_languages(rows, target, options.include_contaminated)
+        points = stage_trajectories(rows, target, languages, conditions)
+        if points.empty or points.groupby("order")["after_stages"].nunique().max() < 2:
             continue
-        section.tables[f"{task}_trajectory"] = trajectory
-        section.figures[f"{task}_trajectory"] = plots.stage_trajectories(
-            trajectory, f"{TASK_NAMES.get(task, task)} after each stage", primary_metric(task))
-    return section
+        summary = trajectory_summary(points)
+        section.tables[f"{target}_trajectory"] = summary
+        section.tables[f"{target}_trajectory_values"] = points
+        section.figures[f"{target}_trajectory"] = plots.stage_trajectories(
+            summary, points, f"{target_name(rows, target)} after each stage", primary_metric(target_task(rows, target)))
+    return section if section.tables else None
 
 
 def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -> list[str]:
@@ -460,6 +631,7 @@ def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -
     than 10%: the contrast then measures compute as well as order."""
     lines = []
     seen = set()
+    frame = condition_rows(rows)
     for contrast in contrasts:
         pair = (contrast.condition_a, contrast.condition_b)
         if pair in seen:
@@ -468,7 +640,7 @@ def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -
         values: dict[str, dict[str, float]] = {}
         for column in ("train_steps", "train_examples"):
             for condition in pair:
-                series = pd.to_numeric(rows.loc[rows["condition"] == condition, column], errors="coerce").dropna()
+                series = pd.to_numeric(frame.loc[frame["condition"] == condition, column], errors="coerce").dropna()
                 if not series.empty:
                     values.setdefault(column, {})[condition] = float(series.mean())
         differing = []
@@ -485,39 +657,45 @@ def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -
     return lines
 
 
-def _warnings(rows: pd.DataFrame, tasks: Sequence[str], conditions: Sequence[str],
-              contrasts: Sequence[ContrastResult], facts: Mapping[str, Any], options: ReportOptions) -> Section:
+def _warnings(rows: pd.DataFrame, targets: Sequence[str], contrasts: Sequence[ContrastResult],
+              facts: Mapping[str, Any], options: ReportOptions) -> Section:
     lines = []
-    for task in tasks:
-        dropped = contaminated_languages(rows, task)
+    frame = condition_rows(rows)
+    for target in targets:
+        dropped = contaminated_languages(rows, target)
         if dropped:
-            reasons = sorted(set(task_rows(rows, task).loc[lambda f: f["contaminated"].astype(bool),
-                                                            "contamination_reason"].dropna()))
+            reasons = sorted(set(target_rows(rows, target).loc[lambda f: f["contaminated"].astype(bool),
+                                                                "contamination_reason"].dropna()))
             verb = "included in" if options.include_contaminated else "left out of"
-            lines.append(f"Contaminated: {TASK_NAMES.get(task, task)} {', '.join(dropped)} ({'; '.join(reasons)}); "
+            lines.append(f"Contaminated: {target_name(rows, target)} {', '.join(dropped)} ({'; '.join(reasons)}); "
                          f"{verb} the language averages")
-    not_zero_shot = rows[~rows["zero_shot"].astype(bool)]
+    not_zero_shot = frame[~frame["zero_shot"].astype(bool)]
     for condition, part in not_zero_shot.groupby("condition"):
         selections = sorted({f"{s.get('stage')}: {s['task']} {s['lang']} {s['split']}" for value in part["selection"]
                              for s in (json.loads(value) if isinstance(value, str) else value) if s["lang"] != "en"})
-        lines.append(f"Not zero-shot: {condition} ({', '.join(sorted(set(part['task'])))}) selects or trains the target "
-                     f"on non-English data ({'; '.join(selections) or 'non-English target training'})")
-    oracle = rows[rows["oracle"].astype(bool)]
-    for task, part in oracle.groupby("task"):
-        lines.append(f"Oracle threshold: {TASK_NAMES.get(task, task)} {', '.join(sorted(set(part['lang'])))} is scored "
+        lines.append(f"Not zero-shot: {condition} ({', '.join(sorted(set(part['target'])))}) selects or trains the "
+                     f"target on non-English data ({'; '.join(selections) or 'non-English target training'})")
+    oracle = frame[frame["oracle"].astype(bool)]
+    for target, part in oracle.groupby("target"):
+        lines.append(f"Oracle threshold: {target_name(rows, target)} {', '.join(sorted(set(part['lang'])))} is scored "
                      "with a threshold tuned on the scored split's own gold (no test gold): an upper bound")
     lines.extend(f"Compute confound: {line}" for line in compute_confounds(rows, contrasts))
-    for task in tasks:
-        cells = cell_statistics(task_rows(rows, task))
+    for target in targets:
+        cells = cell_statistics(target_rows(rows, target))
+        name = target_name(rows, target)
         single = [f"{c} {lang}" for (c, lang), cell in cells.iterrows() if cell["n"] == 1]
         if single:
-            lines.append(f"Single-seed cells ({TASK_NAMES.get(task, task)}): {', '.join(single)}: no spread, no test")
+            lines.append(f"Single-seed cells ({name}): {', '.join(single)}: no spread, no test")
         deterministic = sorted({c for (c, lang), cell in cells.iterrows() if cell["deterministic"]})
         if deterministic:
-            lines.append(f"Deterministic ({TASK_NAMES.get(task, task)}): {', '.join(deterministic)} is one evaluation "
+            lines.append(f"Deterministic ({name}): {', '.join(deterministic)} is one evaluation "
                          "without training, shown as a single value (no ± over seeds)")
-    notes = sorted({c.bootstrap_note for c in contrasts if c.bootstrap_note})
-    lines.extend(f"Bootstrap: {note}" for note in notes)
+    notes = sorted({f"{target_name(rows, c.target)} {c.condition_a} - {c.condition_b}: {c.test.note}"
+                    for c in contrasts if c.lang == AVERAGE and c.test.note})
+    lines.extend(f"Test: {note}" for note in notes)
+    missing = sorted({name for pair in options.listed_contrasts for name in pair} - set(frame["condition"]))
+    if missing:
+        lines.append(f"Listed contrasts with no results yet: {', '.join(missing)}")
     if facts.get("rows_not_in_plan"):
         lines.append(f"{facts['rows_not_in_plan']} stored rows belong to other plans (earlier versions of the study) "
                      "and are not used (--all-rows shows them, labelled)")
@@ -526,18 +704,16 @@ def _warnings(rows: pd.DataFrame, tasks: Sequence[str], conditions: Sequence[str
 
 def result_notes(rows: pd.DataFrame, facts: Mapping[str, Any]) -> list[str]:
     """The warnings that need no contrast (for ``results show``)."""
-    tasks = sorted(set(rows["task"]))
-    conditions = sorted(set(rows["condition"]), key=condition_kind)
-    section = _warnings(rows, tasks, conditions, [], facts, ReportOptions())
+    section = _warnings(rows, ordered_targets(condition_rows(rows)), [], facts, ReportOptions())
     return [line for line in section.paragraphs if line != "None."]
 
 
 def differing_hyperparameters(rows: pd.DataFrame) -> pd.DataFrame:
     """Every training setting whose value differs between conditions (by training role)."""
     values: dict[tuple[str, str], dict[str, set]] = {}
-    for condition, part in rows.groupby("condition"):
+    for condition, part in condition_rows(rows).groupby("condition"):
         for training in part["training"]:
-            for t in (json.loads(training) if isinstance(training, str) else training):
+            for t in _trainings(training):
                 role = f"{t['label']} fine-tuning" if t.get("is_target") else "intermediate stages"
                 for key, value in (t.get("config") or {}).items():
                     values.setdefault((role, key), {}).setdefault(condition, set()).add(json.dumps(value))
@@ -552,7 +728,8 @@ def differing_hyperparameters(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOptions) -> Section:
     retrieval = sorted({json.dumps((json.loads(s) if isinstance(s, str) else s).get("retrieval"), sort_keys=True)
-                        for s in rows.loc[rows["task"].isin(RETRIEVAL_TASKS), "settings"]})
+                        for s in rows["settings"]
+                        if (json.loads(s) if isinstance(s, str) else s).get("retrieval") is not None})
     selection = sorted({f"{s.get('stage')}: best on {s['task']} {s['lang']} {s['split']} {s.get('slice') or ''}".strip()
                         for value in rows["selection"] for s in (json.loads(value) if isinstance(value, str) else value)})
     lines = [
@@ -564,9 +741,10 @@ def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOpt
         f"Retrieval: {'; '.join(retrieval) or 'none'}",
         f"Report made {facts.get('date', '?')} on {facts.get('machine', '?')}; rows recorded "
         f"{rows['created_at'].min() if not rows.empty else '-'} to {rows['created_at'].max() if not rows.empty else '-'}",
-        f"Statistics: {options.test} primary test, {options.correction} correction, {options.resamples} bootstrap "
-        f"resamples (seed {options.bootstrap_seed}), contaminated cells "
-        f"{'included' if options.include_contaminated else 'left out of averages'}",
+        f"Statistics: {METHOD_NAMES[options.test]} (generalises over {GENERALISES_OVER[options.test]}), "
+        f"{CORRECTION_NAMES[options.correction]} correction within the primary and the per-language families, "
+        f"alpha {ALPHA}; contaminated cells {'included in' if options.include_contaminated else 'left out of'} "
+        "averages",
     ]
     environments = facts.get("environments")
     if environments:
@@ -586,18 +764,30 @@ def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOpt
 # ---------------------------------------------------------------- writing
 
 
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with a meaningful index (``condition``) as its first column and no header row for
+    the columns' own name."""
+    frame = table.reset_index() if table.index.name or not isinstance(table.index, pd.RangeIndex) else table.copy()
+    frame.columns.name = None
+    return frame
+
+
 def _markdown_table(table: pd.DataFrame) -> str:
-    frame = table.reset_index() if table.index.name or not isinstance(table.index, pd.RangeIndex) else table
+    frame = _shown(table)
 
     def cell(value: Any) -> str:
         if isinstance(value, float):
-            return _fmt(value, 3) if not math.isnan(value) else "-"
+            return format_number(value, 3)
         return str(value).replace("|", "\\|")
 
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def _displayed(name: str) -> bool:
+    return not name.endswith("_values")
 
 
 def render_markdown(report: Report) -> str:
@@ -608,18 +798,18 @@ def render_markdown(report: Report) -> str:
         parts += [(f"- {p}" if warnings else p) for p in section.paragraphs]
         parts.append("")
         for name, table in section.tables.items():
-            if name.endswith("_values"):
-                continue
-            parts += [f"**{name}** ([csv]({name}.csv))", "", _markdown_table(table), ""]
+            if _displayed(name):
+                parts += [f"**{name}** ([csv]({name}.csv))", "", _markdown_table(table), ""]
         for name in section.figures:
             parts += [f"![{name}]({name}.png)", ""]
     return "\n".join(parts)
 
 
 _CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.85em}td,th{border:1px solid #bbb;padding:3px 6px;
-text-align:right}th{background:#eee}.headline{font-size:1.2em;background:#f3f7ff;padding:0.8em;border-left:4px solid
-#36c}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"""
+.scroll{overflow-x:auto;max-width:100%;margin:0.5em 0 1.5em}
+table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #bbb;padding:3px 6px;
+text-align:right;white-space:nowrap}th{background:#eee}.headline{font-size:1.2em;background:#f3f7ff;padding:0.8em;
+border-left:4px solid #36c}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"""
 
 
 def render_html(report: Report) -> str:
@@ -632,11 +822,13 @@ def render_html(report: Report) -> str:
         else:
             body += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
         for name, table in section.tables.items():
-            if name.endswith("_values"):
+            if not _displayed(name):
                 continue
             body.append(f"<h3>{html.escape(name)}</h3>")
-            body.append(table.to_html(na_rep="-", float_format=lambda v: f"{v:.3f}", table_id=name,
-                                      classes="report-table"))
+            # Wide tables scroll inside their box instead of running off the page.
+            body.append("<div class='scroll'>" + _shown(table).to_html(
+                index=False, na_rep="-", float_format=lambda v: format_number(v, 3), table_id=name,
+                classes="report-table") + "</div>")
         for name, png in section.figures.items():
             encoded = base64.b64encode(png).decode("ascii")
             body.append(f"<img alt='{html.escape(name)}' id='{html.escape(name)}' src='data:image/png;base64,{encoded}'>")
@@ -644,20 +836,14 @@ def render_html(report: Report) -> str:
             + f"</title><style>{_CSS}</style></head><body>" + "\n".join(body) + "</body></html>")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def write_report(report: Report, out_dir: str | Path) -> Path:
     """Write report.md, report.html, NAME.csv per table and NAME.png per figure; returns the HTML path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in report.tables().items():
-        _write_atomic(out_dir / f"{name}.csv", table.to_csv().encode())
+        write_bytes_atomic(out_dir / f"{name}.csv", table.to_csv().encode())
     for name, png in report.figures().items():
-        _write_atomic(out_dir / f"{name}.png", png)
-    _write_atomic(out_dir / "report.md", render_markdown(report).encode())
-    _write_atomic(out_dir / "report.html", render_html(report).encode())
+        write_bytes_atomic(out_dir / f"{name}.png", png)
+    write_bytes_atomic(out_dir / "report.md", render_markdown(report).encode())
+    write_bytes_atomic(out_dir / "report.html", render_html(report).encode())
     return out_dir / "report.html"

@@ -1,23 +1,40 @@
-"""Statistics of a study's results: cells over seeds, paired contrasts between conditions with a
-t-test over seeds and a hierarchical paired bootstrap over seeds and examples, multiple-testing
-corrections. Pure: DataFrames (and per-example frames) in, DataFrames and dataclasses out.
+"""Statistics of a study's results: cells over seeds, paired contrasts between conditions,
+multiple-testing corrections, intervals that agree with the adjusted tests, and power.
+Pure: DataFrames (and per-example frames) in, DataFrames and dataclasses out.
 
-Scores come as the filtered store rows of one task's primary metric (``results.filtering``):
-columns ``condition``, ``seed``, ``lang``, ``value``, ``eval_node``, ``examples_ref``.
+The unit of replication is the TRAINING RUN (seed): two conditions are compared by the
+differences of their scores seed by seed, and every test's degrees of freedom come from the
+number of seeds, so that its error rate is the one it claims at 2, 3, 5 or 10 seeds (checked by
+simulation in ``tests/test_statistics_calibration.py``).
 
-* A cell (condition, language) is the mean and sample std (ddof 1) over seeds. A cell whose seeds
-  all share one evaluation (an untrained encoder, recorded under every seed) is deterministic: one
-  value, no spread.
-* A paired contrast A - B pairs the seeds both conditions ran. Per language and for the language
-  average (XTREME's plain mean over the languages, per seed): the mean difference; (a) a paired
-  t-test over seeds (``scipy.stats.ttest_rel``) with its t-interval; (b) a hierarchical paired
-  bootstrap: seeds are resampled with replacement, then, within each drawn seed, the evaluation
-  examples of every language (the same draw for A and B: the examples are the same items); the
-  statistic is the mean over the drawn seeds of score_A - score_B, each score the corpus metric
-  recomputed from per-example pieces (``xstilts.metrics.per_example``); percentile 95% interval and
-  a two-sided p-value 2 * min(P(d <= 0), P(d >= 0)) with the (k + 1) / (B + 1) correction.
-* Holm or Benjamini-Hochberg adjusted p-values across the languages of a contrast, and across the
-  primary (language-average) contrasts of a report.
+Scores come as the filtered store rows of one target's primary metric: columns ``condition``,
+``seed``, ``lang``, ``value``, ``eval_node`` and, for ``t+items``, ``examples_ref``.
+
+* A cell (condition, language) is the mean and sample std (ddof 1) over seeds. A cell whose
+  seeds all share one evaluation (an untrained encoder, recorded under every seed) is
+  deterministic: one value, no spread.
+* A contrast A - B uses ONE seed set for every number it reports: the seeds where both
+  conditions have every averaged language. Per language and for the language average (XTREME's
+  plain mean over languages, per seed; the primary contrast) it gives the mean difference and a
+  test:
+
+  - ``t``: the paired t-test over the per-seed differences (df = seeds - 1). It generalises over
+    new training runs of both conditions, evaluated on these evaluation sets.
+  - ``t+items``: the same statistic with the item-sampling variance of the evaluation sets added
+    (a two-way items x seeds decomposition of the per-example outputs, each corpus metric
+    linearised; still seeds - 1 degrees of freedom, so it errs on the conservative side). It
+    generalises over new training runs AND new evaluation items from the same population. A
+    target without per-example outputs (BUCC) falls back to ``t``, and its ``method`` says so.
+
+  Fewer than 2 seeds: no test and no interval. Differences that are the same in every seed (up to
+  float rounding) leave the test undefined: no p-value, and a note says why.
+* Multiple testing: Holm or Benjamini-Hochberg over a family (the report's primary contrasts; its
+  per-language contrasts form a second family). The interval printed with an adjusted p-value is
+  the t-interval at level 1 - alpha * p / p_adjusted: it excludes 0 exactly when the adjusted p is
+  below alpha (Bonferroni's interval for Bonferroni, the step's level for Holm).
+* Power of the paired t-test (noncentral t): the smallest difference detectable with 80% power at
+  a seed count, and the seeds needed to detect a given difference, from the SD of the per-seed
+  differences.
 """
 
 from __future__ import annotations
@@ -28,13 +45,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
+from scipy import optimize, special, stats
 
 AVERAGE = "avg"
+ALPHA = 0.05
+POWER = 0.80
 CORRECTIONS = ("holm", "bh")
-DEFAULT_RESAMPLES = 2000
-DEFAULT_SEED = 20200513  # the bootstrap's own random seed, recorded in the report
+METHODS = ("t", "t+items")
+METHOD_NAMES = {
+    "t": "paired t-test over seeds",
+    "t+items": "paired t-test over seeds with the evaluation items' sampling variance",
+}
+GENERALISES_OVER = {
+    "t": "new training runs (seeds) of both conditions, on these evaluation sets",
+    "t+items": "new training runs (seeds) and new evaluation items from the same population",
+}
+MAX_SEEDS_SEARCHED = 1000
 
 ExampleLoader = Callable[[str], pd.DataFrame]  # examples_ref -> per-example frame
 
@@ -85,17 +111,24 @@ def language_order(languages: Sequence[str]) -> list[str]:
 def with_language_average(scores: pd.DataFrame, languages: Sequence[str]) -> pd.DataFrame:
     """``scores`` plus one ``avg`` row per (condition, seed) that has every one of ``languages``."""
     present = scores[scores["lang"].isin(languages)]
-    runs = present.groupby(["condition", "seed"]).agg(value=("value", "mean"), n_lang=("lang", "nunique"),
-                                                      eval_node=("eval_node", lambda s: "|".join(sorted(set(s)))))
+    aggregations = {"value": ("value", "mean"), "n_lang": ("lang", "nunique"),
+                    "eval_node": ("eval_node", lambda s: "|".join(sorted(set(s))))}
+    if "contaminated" in present:
+        aggregations["contaminated"] = ("contaminated", "any")
+    runs = present.groupby(["condition", "seed"], dropna=False).agg(**aggregations)
     runs = runs[runs["n_lang"] == len(languages)].drop(columns="n_lang").reset_index().assign(lang=AVERAGE)
     return pd.concat([scores, runs], ignore_index=True)
 
 
 def cell_statistics(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (condition, lang): mean, sample std, number of seeds, and whether it is deterministic."""
+    """Per (condition, lang): mean, sample std, number of seeds, whether it is deterministic and
+    (when the rows say) whether any of its runs is contaminated."""
     grouped = scores.groupby(["condition", "lang"])
-    cells = grouped.agg(mean=("value", "mean"), std=("value", "std"), n=("value", "size"),
-                        evaluations=("eval_node", "nunique"))
+    aggregations = {"mean": ("value", "mean"), "std": ("value", "std"), "n": ("value", "size"),
+                    "evaluations": ("eval_node", "nunique")}
+    if "contaminated" in scores:
+        aggregations["contaminated"] = ("contaminated", lambda s: bool(pd.Series(s).astype(bool).any()))
+    cells = grouped.agg(**aggregations)
     cells["deterministic"] = (cells["evaluations"] == 1) & (cells["n"] > 1)
     cells.loc[cells["deterministic"], "std"] = float("nan")
     return cells.drop(columns="evaluations")
@@ -106,10 +139,136 @@ def format_cell(mean: float, std: float, n: int, deterministic: bool) -> str:
     if n == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "-"
     if deterministic:
-        return f"{mean:.1f} (det.)"
+        return f"{format_number(mean)} (det.)"
     if n == 1 or std is None or math.isnan(std):
-        return f"{mean:.1f} (n=1)"
-    return f"{mean:.1f} ± {std:.1f} (n={n})"
+        return f"{format_number(mean)} (n=1)"
+    return f"{format_number(mean)} ± {format_number(std)} (n={n})"
+
+
+def format_number(value: float | None, digits: int = 1, sign: bool = False) -> str:
+    """A number for a sentence or a table: "-" when missing, never "-0.0" (a value that rounds to
+    zero prints as 0.0 whatever its sign)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    rounded = round(float(value), digits)
+    if rounded == 0:
+        rounded = 0.0
+    text = f"{rounded:.{digits}f}"
+    return f"+{text}" if sign and rounded > 0 else text
+
+
+def format_p(p: float | None, alpha: float = ALPHA) -> str:
+    """"< 0.001" below 0.001; otherwise three decimals, with more where three would put the value
+    on the other side of ``alpha`` (0.0499 is never printed "0.050")."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "-"
+    if p < 0.001:
+        return "< 0.001"
+    for digits in range(3, 8):
+        text = f"{p:.{digits}f}"
+        if (float(text) < alpha) == (p < alpha):
+            return text
+    return f"{p:.8f}"
+
+
+# ---------------------------------------------------------------- one paired test
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A test of the mean of per-seed differences (A - B)."""
+
+    n_seeds: int
+    mean_difference: float
+    sd: float | None  # sample SD of the per-seed differences
+    se: float | None  # standard error of the mean difference (items' variance included for t+items)
+    df: float | None
+    p: float | None
+    method: str  # the test that produced p: "t" or "t+items" (None p: the test that was tried)
+    note: str | None = None  # why there is no p, or why the method fell back
+
+    def interval(self, level: float = 1 - ALPHA) -> tuple[float, float] | None:
+        """The t-interval of the mean difference at ``level``."""
+        if self.se is None or self.df is None or self.p is None:
+            return None
+        if self.se == 0:
+            return self.mean_difference, self.mean_difference
+        half = stats.t.ppf(0.5 + level / 2, self.df) * self.se
+        return self.mean_difference - half, self.mean_difference + half
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Every value the same up to float rounding (averages of identical scores differ by ~1e-13)."""
+    scale = max(1.0, float(np.abs(values).max()))
+    return float(values.max() - values.min()) <= 1e-9 * scale
+
+
+def paired_t(differences: Sequence[float], item_variance: float | None = None) -> PairedTest:
+    """The paired t-test of per-seed differences (df = seeds - 1); with ``item_variance`` (the
+    items' share of the variance of the mean difference) added to the squared standard error, the
+    t+items test, still with seeds - 1 degrees of freedom."""
+    values = np.asarray(differences, dtype=float)
+    n = len(values)
+    method = "t" if item_variance is None else "t+items"
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        return PairedTest(n, mean, None, None, None, None, method,
+                          f"{n} seed{'s' * (n != 1)}: a paired test needs at least 2")
+    sd = float(values.std(ddof=1))
+    seed_part = sd**2 / n
+    items = max(0.0, item_variance or 0.0)
+    if _constant(values) and items == 0:
+        sd = 0.0
+        if abs(mean) <= 1e-9 * max(1.0, abs(mean)):
+            return PairedTest(n, 0.0, 0.0, 0.0, float(n - 1), 1.0, method, "identical in every seed")
+        return PairedTest(n, mean, 0.0, None, None, None, method,
+                          "the difference is the same in every seed (deterministic evaluations?): no seed "
+                          "variance to test it against")
+    se = math.sqrt(seed_part + items)
+    # seeds - 1 degrees of freedom with the items' variance added too: Welch-Satterthwaite raises
+    # them from a noisy item variance, and then called 8% of null contrasts at 2 seeds (simulated,
+    # benchmarks/statistics_calibration.py); seeds - 1 keeps the test at or below its level.
+    df = float(n - 1)
+    t = mean / se
+    p = float(2 * special.stdtr(df, -abs(t)))  # = 2 * stats.t.sf(|t|, df), without scipy's dispatch cost
+    return PairedTest(n, mean, sd, se, df, p, method)
+
+
+# ---------------------------------------------------------------- item variance (t+items)
+
+
+def _linearised(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Per example, its influence on the corpus score 100 * sum(num) / sum(den) (delta method):
+    the score moves by the mean of these when examples are resampled."""
+    total = den.sum()
+    if total <= 0:
+        return np.zeros_like(num)
+    ratio = num.sum() / total
+    return 100.0 * (num - ratio * den) / den.mean()
+
+
+def item_variance(units_a: Sequence[pd.DataFrame], units_b: Sequence[pd.DataFrame], metric: str) -> float:
+    """The items' share of the variance of the seed-averaged difference A - B on one language.
+
+    ``units_x[k]`` is seed k's per-example frame (the same examples in the same order for A, B and
+    every seed). Per example and seed, u = influence on A's score - influence on B's. In a two-way
+    items x seeds layout, E[MS_items] = s2_interaction + seeds * s2_item: the item main effect's
+    variance is (MS_items - MS_residual) / seeds (the interaction is already in the seeds' own
+    variance), and the variance of the mean over n items is that over n.
+    """
+    seeds = len(units_a)
+    u = np.stack([_linearised(a[f"{metric}_num"].to_numpy(float), a[f"{metric}_den"].to_numpy(float))
+                  - _linearised(b[f"{metric}_num"].to_numpy(float), b[f"{metric}_den"].to_numpy(float))
+                  for a, b in zip(units_a, units_b)])  # seeds x items
+    items = u.shape[1]
+    if seeds < 2 or items < 2:
+        return 0.0
+    item_means = u.mean(axis=0)
+    seed_means = u.mean(axis=1, keepdims=True)  # 0 up to rounding: influences are centred per run
+    residual = u - item_means[None, :] - seed_means + u.mean()
+    ms_items = seeds * float(((item_means - item_means.mean()) ** 2).sum()) / (items - 1)
+    ms_residual = float((residual**2).sum()) / ((seeds - 1) * (items - 1))
+    return max(0.0, ms_items - ms_residual) / seeds / items
 
 
 # ---------------------------------------------------------------- contrasts
@@ -117,147 +276,217 @@ def format_cell(mean: float, std: float, n: int, deterministic: bool) -> str:
 
 @dataclass(frozen=True)
 class ContrastResult:
-    """Condition A minus condition B on one language (or ``avg``) of one task, paired by seed."""
+    """Condition A minus condition B on one language (or ``avg``) of one target, paired by seed.
 
+    ``adjusted_p`` is the primary test's p adjusted over its family (``family_size`` tests);
+    ``interval`` is the t-interval at ``interval_level``: the level at which it agrees with the
+    adjusted p (95% before adjustment).
+    """
+
+    target: str
     task: str
     condition_a: str
     condition_b: str
+    kind: str  # why it is compared: "orders", "mixed", "listed" (see results.contrasts)
     lang: str
-    n_seeds: int
-    mean_difference: float
-    t_ci: tuple[float, float] | None
-    t_p: float | None
-    bootstrap_ci: tuple[float, float] | None
-    bootstrap_p: float | None
-    bootstrap_note: str | None = None
-    adjusted_p: float | None = None  # of the primary test, across the family it belongs to
+    seeds: tuple[int, ...]
+    test: PairedTest
+    adjusted_p: float | None = None
+    family_size: int = 1
+    interval_level: float = 1 - ALPHA
+    interval: tuple[float, float] | None = None
 
-    def primary_p(self, test: str) -> float | None:
-        return self.bootstrap_p if test == "bootstrap" and self.bootstrap_p is not None else self.t_p
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
 
-    def primary_ci(self, test: str) -> tuple[float, float] | None:
-        return self.bootstrap_ci if test == "bootstrap" and self.bootstrap_ci is not None else self.t_ci
+    @property
+    def mean_difference(self) -> float:
+        return self.test.mean_difference
+
+    @property
+    def p(self) -> float | None:
+        return self.test.p
+
+    @property
+    def method(self) -> str:
+        return self.test.method
+
+    @property
+    def significant(self) -> bool:
+        return self.adjusted_p is not None and self.adjusted_p < ALPHA
+
+    def unadjusted_interval(self) -> tuple[float, float] | None:
+        return self.test.interval(1 - ALPHA)
 
 
-def t_contrast(differences: Sequence[float]) -> tuple[tuple[float, float] | None, float | None]:
-    """Paired t-test over seed differences: (95% t-interval of the mean difference, two-sided p)."""
-    values = np.asarray(differences, dtype=float)
-    if len(values) < 2:
-        return None, None
-    mean, sd = values.mean(), values.std(ddof=1)
-    if sd == 0:
-        return (float(mean), float(mean)), (1.0 if mean == 0 else 0.0)
-    half = stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
-    p = stats.ttest_1samp(values, 0.0).pvalue
-    return (float(mean - half), float(mean + half)), float(p)
+def paired_seed_scores(scores: pd.DataFrame, condition_a: str, condition_b: str, languages: Sequence[str]
+                       ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(seeds, A, B): seed x language score matrices on the ONE seed set where both conditions
+    have every language (plain arrays: this runs thousands of times in the calibration tests)."""
+    languages = list(languages)
+    column = {lang: index for index, lang in enumerate(languages)}
+    values: dict[tuple[str, int], np.ndarray] = {}
+    chosen = scores[scores["condition"].isin([condition_a, condition_b])]
+    for condition, seed, lang, value in zip(chosen["condition"].to_numpy(), chosen["seed"].to_numpy(),
+                                            chosen["lang"].to_numpy(), chosen["value"].to_numpy(dtype=float)):
+        if lang not in column or seed is None or (isinstance(seed, float) and math.isnan(seed)):
+            continue
+        row = values.setdefault((condition, int(seed)), np.full(len(languages), np.nan))
+        if math.isnan(row[column[lang]]):
+            row[column[lang]] = value
+    seeds = sorted(seed for condition, seed in values if condition == condition_a and (condition_b, seed) in values
+                   and not np.isnan(values[(condition_a, seed)]).any() and not np.isnan(values[(condition_b, seed)]).any())
+    shape = (len(seeds), len(languages))
+    a = np.array([values[(condition_a, seed)] for seed in seeds]).reshape(shape)
+    b = np.array([values[(condition_b, seed)] for seed in seeds]).reshape(shape)
+    return seeds, a, b
 
 
-def bootstrap_contrast(units_a: Mapping[int, Mapping[str, pd.DataFrame]], units_b: Mapping[int, Mapping[str, pd.DataFrame]],
-                       languages: Sequence[str], metric: str, *, resamples: int, seed: int
-                       ) -> dict[str, tuple[tuple[float, float], float, np.ndarray]]:
-    """Hierarchical paired bootstrap (seeds, then examples within seed and language).
-
-    ``units_x[seed][lang]`` are per-example frames; A and B must hold the same examples in the
-    same order per language. Returns per language and for ``avg``: (95% percentile interval,
-    two-sided p, the bootstrap distribution of the mean difference).
-    """
-    seeds = sorted(set(units_a) & set(units_b))
-    rng = np.random.default_rng(seed)
-    n_seeds = len(seeds)
-    draws = rng.integers(0, n_seeds, size=(resamples, n_seeds))  # seed slots
-    per_lang = {}
-    for lang in languages:
-        sizes = {len(units_a[s][lang]) for s in seeds} | {len(units_b[s][lang]) for s in seeds}
-        if len(sizes) != 1:
-            raise ValueError(f"{lang}: the conditions were evaluated on different numbers of examples {sorted(sizes)}")
-        n = sizes.pop()
-        arrays = {}
-        for name, units in (("a", units_a), ("b", units_b)):
-            arrays[name] = (np.stack([units[s][lang][f"{metric}_num"].to_numpy(float) for s in seeds]),
-                            np.stack([units[s][lang][f"{metric}_den"].to_numpy(float) for s in seeds]))
-        slot_differences = np.empty((resamples, n_seeds))
-        for slot in range(n_seeds):
-            weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)  # B x n
-            scores = {}
-            for name, (num, den) in arrays.items():
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio = 100.0 * (weights @ num.T) / (weights @ den.T)  # B x seeds
-                scores[name] = np.nan_to_num(ratio)
-            chosen = draws[:, slot]
-            rows = np.arange(resamples)
-            slot_differences[:, slot] = scores["a"][rows, chosen] - scores["b"][rows, chosen]
-        per_lang[lang] = slot_differences
-    results = {}
-    for lang, slots in per_lang.items():
-        results[lang] = _summarise(slots.mean(axis=1))
-    results[AVERAGE] = _summarise(np.mean([slots.mean(axis=1) for slots in per_lang.values()], axis=0))
+def paired_contrast(scores: pd.DataFrame, *, target: str, task: str, metric: str, condition_a: str,
+                    condition_b: str, languages: Sequence[str], kind: str = "listed", method: str = "t",
+                    load_examples: ExampleLoader | None = None) -> list[ContrastResult]:
+    """A - B per language and for the language average (unadjusted: see ``adjust_family``)."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r}: expected one of {', '.join(METHODS)}")
+    languages = list(languages)
+    seed_list, a, b = paired_seed_scores(scores, condition_a, condition_b, languages)
+    seeds = tuple(seed_list)
+    differences = a - b
+    # The primary contrast: XTREME's plain mean over the languages, per seed.
+    columns = {**{lang: differences[:, index] for index, lang in enumerate(languages)},
+               AVERAGE: a.mean(axis=1) - b.mean(axis=1)}
+    variances: dict[str, float] | None = None
+    note = None
+    if method == "t+items" and len(seeds) >= 2:
+        variances, note = _item_variances(scores, condition_a, condition_b, languages, seeds, metric, load_examples)
+    results = []
+    for lang, column in columns.items():
+        if variances is not None:
+            # The languages' items are independent: their variances add, each scaled by 1/L^2 in the mean.
+            items = sum(variances.values()) / len(languages) ** 2 if lang == AVERAGE else variances[lang]
+            test = paired_t(column, items)
+        else:
+            test = paired_t(column)
+            if note:
+                test = replace(test, note="; ".join(filter(None, [test.note, note])))
+        results.append(ContrastResult(target, task, condition_a, condition_b, kind, lang, seeds, test))
     return results
 
 
-def _summarise(distribution: np.ndarray) -> tuple[tuple[float, float], float, np.ndarray]:
-    low, high = np.percentile(distribution, [2.5, 97.5])
-    resamples = len(distribution)
-    tail = min((distribution <= 0).sum(), (distribution >= 0).sum())
-    p = min(1.0, 2 * (tail + 1) / (resamples + 1))
-    return (float(low), float(high)), float(p), distribution
+def _item_variances(scores: pd.DataFrame, condition_a: str, condition_b: str, languages: Sequence[str],
+                    seeds: Sequence[int], metric: str, load_examples: ExampleLoader | None
+                    ) -> tuple[dict[str, float] | None, str | None]:
+    """Per language: the items' variance of the seed-averaged difference; None (and why) when
+    the per-example outputs are missing or do not line up: the test is then ``t``."""
+    if load_examples is None:
+        return None, "t+items fell back to t: no per-example outputs for this target"
+    try:
+        result = {}
+        for lang in languages:
+            units = {}
+            for condition in (condition_a, condition_b):
+                rows = scores[(scores["condition"] == condition) & (scores["lang"] == lang)].set_index("seed")
+                refs = [rows.loc[seed, "examples_ref"] if seed in rows.index else None for seed in seeds]
+                if any(ref is None or (isinstance(ref, float) and math.isnan(ref)) for ref in refs):
+                    return None, f"t+items fell back to t: {condition} {lang} has no per-example outputs"
+                units[condition] = [load_examples(ref) for ref in refs]
+            sizes = {len(frame) for frames in units.values() for frame in frames}
+            if len(sizes) != 1:
+                return None, f"t+items fell back to t: {lang} was evaluated on different numbers of examples"
+            if f"{metric}_num" not in units[condition_a][0]:
+                return None, f"t+items fell back to t: the per-example outputs have no {metric}"
+            result[lang] = item_variance(units[condition_a], units[condition_b], metric)
+        return result, None
+    except (KeyError, ValueError, OSError) as error:
+        return None, f"t+items fell back to t: {error}"
 
 
-def paired_contrast(scores: pd.DataFrame, task: str, metric: str, condition_a: str, condition_b: str,
-                    languages: Sequence[str], load_examples: ExampleLoader | None, *,
-                    resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                    correction: str = "holm", test: str = "bootstrap") -> list[ContrastResult]:
-    """A - B per language and for the average; the per-language p-values (primary test) are
-    adjusted across the languages with ``correction`` (the average is the primary contrast and is
-    adjusted with the other primary contrasts of the report, see ``adjust_primary``)."""
-    both = with_language_average(scores[scores["condition"].isin([condition_a, condition_b])], languages)
-    values = both.pivot_table(index="seed", columns=["condition", "lang"], values="value", aggfunc="first")
-    bootstrap: dict[str, tuple] = {}
-    note = None
-    if load_examples is not None:
-        try:
-            units = {condition: _units_by_seed(scores, condition, languages, load_examples)
-                     for condition in (condition_a, condition_b)}
-            bootstrap = bootstrap_contrast(units[condition_a], units[condition_b], languages, metric,
-                                           resamples=resamples, seed=seed)
-        except (KeyError, ValueError, FileNotFoundError) as error:
-            note = f"no bootstrap: {error}"
-    else:
-        note = "no bootstrap: no per-example outputs"
+def adjust_family(contrasts: Sequence[ContrastResult], correction: str, alpha: float = ALPHA
+                  ) -> list[ContrastResult]:
+    """Adjust the p-values of one family of contrasts together, and give each the interval that
+    agrees with its adjusted p: the t-interval at level 1 - alpha * p / p_adjusted."""
+    adjusted = adjust([c.p for c in contrasts], correction)
+    family = sum(p is not None for p in adjusted)
     results = []
-    for lang in [*languages, AVERAGE]:
-        if (condition_a, lang) not in values or (condition_b, lang) not in values:
-            continue
-        paired = values[[(condition_a, lang), (condition_b, lang)]].dropna()
-        differences = paired[(condition_a, lang)] - paired[(condition_b, lang)]
-        if differences.empty:
-            continue
-        t_ci, t_p = t_contrast(differences.to_numpy())
-        boot = bootstrap.get(lang)
-        results.append(ContrastResult(task, condition_a, condition_b, lang, len(differences),
-                                      float(differences.mean()), t_ci, t_p, boot[0] if boot else None,
-                                      boot[1] if boot else None, note))
-    per_language = [r for r in results if r.lang != AVERAGE]
-    adjusted = adjust([r.primary_p(test) for r in per_language], correction)
-    adjusted_by_lang = {r.lang: p for r, p in zip(per_language, adjusted)}
-    return [_with_adjusted(r, adjusted_by_lang.get(r.lang)) if r.lang != AVERAGE else r for r in results]
+    for contrast, p_adjusted in zip(contrasts, adjusted):
+        level = 1 - alpha
+        if p_adjusted is not None and contrast.p is not None and p_adjusted > 0 and contrast.p > 0:
+            level = 1 - alpha * min(1.0, contrast.p / p_adjusted)
+        results.append(replace(contrast, adjusted_p=p_adjusted, family_size=max(1, family), interval_level=level,
+                               interval=contrast.test.interval(level)))
+    return results
 
 
-def adjust_primary(contrasts: Sequence[ContrastResult], correction: str, test: str) -> list[ContrastResult]:
-    """Adjust the language-average contrasts across the report (one family)."""
-    adjusted = adjust([c.primary_p(test) for c in contrasts], correction)
-    return [_with_adjusted(c, p) for c, p in zip(contrasts, adjusted)]
+# ---------------------------------------------------------------- power (the seeds advisor)
 
 
-def _with_adjusted(result: ContrastResult, p: float | None) -> ContrastResult:
-    return replace(result, adjusted_p=p)
+def t_test_power(effect: float, sd: float, seeds: int, alpha: float = ALPHA) -> float:
+    """Power of the two-sided paired t-test at ``seeds`` seeds for a true mean difference ``effect``
+    when the per-seed differences have SD ``sd`` (noncentral t)."""
+    if seeds < 2:
+        return 0.0
+    if sd <= 0:
+        return 1.0 if effect != 0 else alpha
+    df = seeds - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    noncentrality = abs(effect) * math.sqrt(seeds) / sd
+    power = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    if not math.isfinite(power):  # scipy's noncentral t gives NaN far in its tails
+        return 1.0 if noncentrality > critical else alpha
+    return min(1.0, power)
 
 
-def _units_by_seed(scores: pd.DataFrame, condition: str, languages: Sequence[str],
-                   load_examples: ExampleLoader) -> dict[int, dict[str, pd.DataFrame]]:
-    rows = scores[(scores["condition"] == condition) & scores["lang"].isin(languages)]
-    by_seed: dict[int, dict[str, pd.DataFrame]] = {}
-    for row in rows.itertuples():
-        if row.examples_ref is None or (isinstance(row.examples_ref, float) and math.isnan(row.examples_ref)):
-            raise KeyError(f"{condition} {row.lang} seed {row.seed} has no per-example outputs")
-        by_seed.setdefault(int(row.seed), {})[row.lang] = load_examples(row.examples_ref)
-    return {seed: langs for seed, langs in by_seed.items() if set(languages) <= set(langs)}
+def minimum_detectable_effect(sd: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
+    """The smallest true difference the paired t-test detects with ``power`` at ``seeds`` seeds."""
+    if seeds < 2 or not math.isfinite(sd) or sd < 0:
+        return None
+    if sd == 0:
+        return 0.0
+    upper = sd
+    while t_test_power(upper, sd, seeds, alpha) < power:
+        upper *= 2
+        if upper > 1e6 * sd:
+            return None
+    return float(optimize.brentq(lambda effect: t_test_power(effect, sd, seeds, alpha) - power, 0.0, upper,
+                                 xtol=1e-6 * sd))
+
+
+def seeds_needed(sd: float, effect: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """The fewest seeds (>= 2) at which the paired t-test detects ``effect`` with ``power``;
+    None beyond MAX_SEEDS_SEARCHED."""
+    if effect == 0:
+        return None
+    for seeds in range(2, MAX_SEEDS_SEARCHED + 1):
+        if t_test_power(effect, sd, seeds, alpha) >= power:
+            return seeds
+    return None
+
+
+def sd_upper_bound(sd: float, seeds: int, confidence: float = 0.8) -> float | None:
+    """One-sided upper confidence bound of an SD estimated from ``seeds`` values (chi-square):
+    a few seeds estimate the SD poorly, so plans sized on the estimate alone are optimistic."""
+    if seeds < 2:
+        return None
+    df = seeds - 1
+    return float(sd * math.sqrt(df / stats.chi2.ppf(1 - confidence, df)))
+
+
+@dataclass(frozen=True)
+class SeedAdvice:
+    """For one primary contrast: what its seeds can detect and how many seeds a difference needs."""
+
+    sd: float | None  # SD of the per-seed differences
+    seeds: int
+    detectable: float | None  # MDE at 80% power with these seeds (alpha = 0.05 two-sided)
+    effect: float
+    seeds_needed: int | None  # for ``effect`` with the estimated SD
+    seeds_needed_cautious: int | None  # with the SD's 80% upper confidence bound
+
+
+def seed_advice(sd: float | None, seeds: int, effect: float, alpha: float = ALPHA) -> SeedAdvice:
+    if sd is None or not math.isfinite(sd) or seeds < 2:
+        return SeedAdvice(None, seeds, None, effect, None, None)
+    upper = sd_upper_bound(sd, seeds)
+    return SeedAdvice(sd, seeds, minimum_detectable_effect(sd, seeds, alpha), effect,
+                      seeds_needed(sd, effect, alpha), seeds_needed(upper, effect, alpha) if upper else None)

@@ -36,7 +36,14 @@ import pandas as pd
 from xstilts.versions import code_version
 from xstilts.errors import DataFormatError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Older schemas this version opens, with the statements that bring a store from each to the next.
+_MIGRATIONS = {
+    # 2 -> 3: rows say whether they are a condition's result or a trajectory point (a model after
+    # some of an order's stages); every row of a version-2 store is a condition's.
+    2: ("ALTER TABLE results ADD COLUMN role TEXT NOT NULL DEFAULT 'condition'",),
+}
+ROLES = ("condition", "trajectory")
 STORE_FILENAME = "results.sqlite"
 NODE_KINDS = ("train", "eval")
 NODE_STATUSES = ("pending", "running", "done", "failed")
@@ -44,7 +51,7 @@ RESULT_KEY = ("eval_id", "task", "lang", "split", "metric")
 RESULT_COLUMNS = (*RESULT_KEY, "value", "node_id", "seed", "order_name", "stage_path", "model", "settings_hash",
                   "settings", "contaminated", "contamination_reason", "code_version", "created_at",
                   "eval_node", "plan_hash", "target", "selection", "zero_shot", "oracle", "training",
-                  "train_steps", "train_examples", "examples_ref")
+                  "train_steps", "train_examples", "examples_ref", "role")
 _JSON_COLUMNS = ("stage_path", "settings", "selection", "training", "info")
 _BOOL_COLUMNS = ("contaminated", "zero_shot", "oracle")
 _NODE_COLUMNS = ("node_id", "kind", "status", "label", "attempts", "started_at", "finished_at", "wall_seconds",
@@ -83,6 +90,7 @@ CREATE TABLE IF NOT EXISTS results (
     train_steps INTEGER,
     train_examples INTEGER,
     examples_ref TEXT,
+    role TEXT NOT NULL DEFAULT 'condition',
     PRIMARY KEY ({", ".join(RESULT_KEY)})
 );
 CREATE INDEX IF NOT EXISTS results_by_task ON results (task, order_name);
@@ -143,6 +151,7 @@ class ResultRow:
     train_steps: int | None = None
     train_examples: int | None = None
     examples_ref: str | None = None
+    role: str = "condition"  # "trajectory": a model after some of its order's stages (``EvalNode.role``)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -282,6 +291,11 @@ class ResultStore:
             if statement.strip():
                 connection.execute(statement)
         versions = [row[0] for row in connection.execute("SELECT version FROM schema_version")]
+        while len(versions) == 1 and versions[0] in _MIGRATIONS:
+            for statement in _MIGRATIONS[versions[0]]:
+                connection.execute(statement)
+            versions = [versions[0] + 1]
+            connection.execute("UPDATE schema_version SET version = ?", (versions[0],))
         if not versions:
             connection.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         elif versions != [SCHEMA_VERSION]:
@@ -389,6 +403,8 @@ def _json(value: Any) -> str:
 def _check_rows(eval_id: str, rows: Sequence[ResultRow]) -> None:
     seen: set[tuple[str, str, str, str]] = set()
     for row in rows:
+        if row.role not in ROLES:
+            raise ValueError(f"eval {eval_id!r} result {row.key} has role {row.role!r}: expected one of {ROLES}")
         if row.key in seen:
             raise ValueError(f"eval {eval_id!r} has two results for task/lang/split/metric {row.key}")
         if not math.isfinite(row.value):
@@ -407,6 +423,7 @@ def _result_record(eval_id: str, row: ResultRow, code_version: str, created_at: 
         "selection": _json([dict(item) for item in row.selection]), "zero_shot": int(row.zero_shot),
         "oracle": int(row.oracle), "training": _json([dict(item) for item in row.training]),
         "train_steps": row.train_steps, "train_examples": row.train_examples, "examples_ref": row.examples_ref,
+        "role": row.role,
     }
     return tuple(values[column] for column in RESULT_COLUMNS)
 

@@ -68,9 +68,17 @@ def check_study(study: StudySpec) -> None:
             raise StudyIssue(f"targets[{i}]", f"target {target.label!r} is listed twice; give one a distinct name")
         labels.add(target.label)
         _check_target(target, f"targets[{i}]")
-    for order in study_orders(study):
+    orders = study_orders(study)
+    for order in orders:
         for reference in order.stages:
             resolve_stage(reference, study)
+    names = [order.name for order in orders]
+    for i, (a, b) in enumerate(study.report.contrasts):
+        for side, name in enumerate((a, b)):
+            if name not in names:
+                raise StudyIssue(f"report.contrasts[{i}][{side}]", f"unknown order {name!r}{_suggestion(name, names)}")
+        if a == b:
+            raise StudyIssue(f"report.contrasts[{i}]", f"contrasts {a!r} with itself")
 
 
 def _check_target(target: TargetSpec, path: str) -> None:

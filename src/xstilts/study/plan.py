@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from xstilts.errors import ConfigError
 from xstilts.tasks.slices import slice_range
+from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.cost import disk_bytes, estimate_cost, estimated_examples
 from xstilts.study.data_facts import DataFacts, DataInspector, selected_rows
@@ -96,6 +97,9 @@ class EvalNode:
     # Every training from the base model down to the evaluated model: what it trained on, what
     # picked its checkpoint, its settings (``path_facts``); the result rows record it.
     path: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    # "condition": the result of ``order``; "trajectory": the model after some of ``order``'s
+    # stages, evaluated for the report's stage trajectories (a target's ``trajectory`` setting).
+    role: str = "condition"
 
 
 @dataclass
@@ -143,6 +147,15 @@ class Plan:
     def is_zero_shot(self, evaluation: EvalNode) -> bool:
         return self.selection_languages(evaluation) <= {"en"}
 
+    def comparisons(self) -> list[PlannedContrast]:
+        """The pairs of orders the report will contrast (``study.comparisons``), found from what
+        each order trains."""
+        paths: dict[str, ConditionPath] = {}
+        for evaluation in self.eval_nodes:
+            if evaluation.role == "condition" and evaluation.order not in paths:
+                paths[evaluation.order] = condition_path(evaluation.order, evaluation.path)
+        return planned_contrasts(list(paths.values()), self.study.report.contrasts)
+
     def summary(self) -> dict[str, Any]:
         targets = sum(node.is_target for node in self.train_nodes)
         return {
@@ -155,6 +168,8 @@ class Plan:
             "target_trainings": targets,
             "naive_stage_trainings": self.naive_stage_trainings,
             "evaluations": len(self.eval_nodes),
+            "trajectory_evaluations": sum(e.role == "trajectory" for e in self.eval_nodes),
+            "contrasts": [{"a": c.a, "b": c.b, "kind": c.kind} for c in self.comparisons()],
             "evaluation_cells": sum(len(e.langs) for e in self.eval_nodes),
             "contaminated_cells": sum(len(e.contaminated) for e in self.eval_nodes),
             "contamination": [{"target": e.target, "lang": lang, "order": e.order, "seeds": list(e.seeds),
@@ -242,16 +257,23 @@ class _PlanBuilder:
     # ------------------------------------------------------------ walking the orders
 
     def add_order(self, order: Order, seed: int) -> None:
-        parent: TrainNode | None = None
+        prefixes: list[TrainNode | None] = [None]  # the model after 0, 1, ... of the order's stages
         for reference in order.stages:
-            parent = self.intermediate_node(resolve_stage(reference, self.study), parent, seed)
+            prefixes.append(self.intermediate_node(resolve_stage(reference, self.study), prefixes[-1], seed))
         for target in self.study.targets:
             task = get_task(target.task)
-            model = parent
-            if not task.is_retrieval:
-                model = self.target_node(target, task, parent, seed)
             self.naive += len(order.stages) + (0 if task.is_retrieval else 1)
-            self.eval_node(target, task, model, order, seed)
+            self.eval_node(target, task, self.evaluated_model(target, task, prefixes[-1], seed), order, seed)
+            if target.wants_trajectory():
+                for prefix in prefixes[:-1]:
+                    model = self.evaluated_model(target, task, prefix, seed)
+                    self.eval_node(target, task, model, order, seed, role="trajectory")
+
+    def evaluated_model(self, target: TargetSpec, task: TaskSpec, encoder: TrainNode | None,
+                        seed: int) -> TrainNode | None:
+        """The model a target evaluates on top of ``encoder``: the encoder itself (retrieval) or
+        its fine-tuning on the target."""
+        return encoder if task.is_retrieval else self.target_node(target, task, encoder, seed)
 
     def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
         # Canonical task order: listing a mixed stage's tasks differently is the same training.
@@ -351,7 +373,8 @@ class _PlanBuilder:
 
     # ------------------------------------------------------------ evaluations
 
-    def eval_node(self, target: TargetSpec, task: TaskSpec, model: TrainNode | None, order: Order, seed: int) -> None:
+    def eval_node(self, target: TargetSpec, task: TaskSpec, model: TrainNode | None, order: Order, seed: int,
+                  role: str = "condition") -> None:
         split = target.eval_split or self.default_split(target, task)
         langs = self.languages(target, task, split)
         selections = {lang: DataSelection(task.name, lang, split, target.eval_slice) for lang in langs}
@@ -366,17 +389,27 @@ class _PlanBuilder:
         })
         existing = self.eval_nodes.get(eval_id)
         if existing is not None:
-            if existing.order != order.name:
+            if role == "condition" and existing.role == "condition" and existing.order != order.name:
                 raise ConfigError(f"orders {existing.order!r} and {order.name!r} train identical models: "
                                   "their stages are defined identically")
-            self.eval_nodes[eval_id] = replace(existing, seeds=(*existing.seeds, seed))
+            if role == "condition" and existing.role == "trajectory":
+                # A model first met inside a longer order is also this order's result.
+                existing = replace(existing, order=order.name, stage_path=order.stages, role="condition")
+            seeds = existing.seeds if seed in existing.seeds else (*existing.seeds, seed)
+            self.eval_nodes[eval_id] = replace(existing, seeds=seeds)
             return
         evaluated = {lang: footprints(selections[lang], facts[lang]) for lang in langs}
         self.eval_nodes[eval_id] = EvalNode(
             eval_id, model.id if model else None, target.label, task.name, langs, split, target.eval_slice,
-            order.name, (seed,), order.stages, contaminated_cells(evaluated, self.used_data(model)), settings,
-            self.units(task, target.eval_slice, facts.values()), self.path_facts(model),
+            order.name, (seed,), self.stage_path(order, model) if role == "trajectory" else order.stages,
+            contaminated_cells(evaluated, self.used_data(model)), settings,
+            self.units(task, target.eval_slice, facts.values()), self.path_facts(model), role,
         )
+
+    def stage_path(self, order: Order, model: TrainNode | None) -> tuple[str, ...]:
+        """The stages of ``order`` that trained ``model`` (a trajectory point: a prefix of them)."""
+        trained = sum(not node.is_target for node in lineage(self.train_nodes, model.id if model else None))
+        return order.stages[:trained]
 
     def default_split(self, target: TargetSpec, task: TaskSpec) -> str:
         """The labelled test split when the data directory has it (for any of the target's
@@ -438,4 +471,7 @@ class _PlanBuilder:
 
 
 def _selection_fact(selection: DataSelection) -> dict[str, Any]:
-    return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice}
+    fact = {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice}
+    if selection.files:  # file names only: the same data elsewhere is the same selection
+        fact["files"] = [Path(f).name for f in selection.files]
+    return fact

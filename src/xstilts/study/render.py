@@ -15,7 +15,8 @@ def render_plan(plan: Plan, console: Console) -> None:
     root = Tree(
         f"[bold]{escape(plan.study.name)}[/]: {escape(plan.study.model)}, seeds {', '.join(map(str, plan.study.seeds))}"
         f" - {summary['stage_trainings']} trainings ({summary['naive_stage_trainings']} if every path ran alone), "
-        f"{summary['evaluations']} evaluations, {summary['contaminated_cells']} contaminated cells"
+        f"{summary['evaluations']} evaluations{_trajectory_note(summary['trajectory_evaluations'])}, "
+        f"{summary['contaminated_cells']} contaminated cells"
     )
     orders = _orders_through(plan)
     for seed in plan.study.seeds:
@@ -24,6 +25,12 @@ def render_plan(plan: Plan, console: Console) -> None:
             if seed in evaluation.seeds:
                 branch.add(_eval_line(evaluation))
         _add_level(branch, plan, None, orders, seed)
+    contrasts = plan.comparisons()
+    block = root.add(f"[bold]report contrasts ({len(contrasts)})[/]: A - B, found from what each order trains")
+    for contrast in contrasts:
+        block.add(f"{escape(contrast.a)} - {escape(contrast.b)} [dim]({contrast.kind})[/]")
+    if not contrasts:
+        block.add("none: no two orders share their stages (list pairs under [report] contrasts)")
     cells = contaminated_lines(plan)
     if cells:
         block = root.add(f"[bold yellow]warning: {len(cells)} contaminated cells[/] (their rows were trained or "
@@ -40,6 +47,10 @@ def render_plan(plan: Plan, console: Console) -> None:
 
 
 MAX_LISTED = 30
+
+
+def _trajectory_note(count: int) -> str:
+    return f" ({count} of them after a stage inside an order, for the trajectories)" if count else ""
 
 
 def contaminated_lines(plan: Plan) -> list[str]:
@@ -70,6 +81,8 @@ def _add_level(branch: Tree, plan: Plan, parent: str | None, orders: dict[str, l
 def _eval_line(evaluation: EvalNode) -> str:
     langs = evaluation.langs
     line = f"eval {escape(evaluation.target)} ({' '.join(langs) if len(langs) <= 6 else f'{len(langs)} languages'})"
+    if evaluation.role == "trajectory":
+        line += " [dim](trajectory point)[/]"
     if len(evaluation.seeds) > 1:
         line += f" [dim](one evaluation for seeds {', '.join(map(str, evaluation.seeds))})[/]"
     if evaluation.contaminated:

@@ -174,6 +174,10 @@ class TargetSpec(StrictModel):
     train: SelectionSpec = SelectionSpec()
     hparams: HParams = HParams()
     retrieval: RetrievalSpec | None = None
+    trajectory: bool | None = Field(
+        None, description="Also evaluate the model after each stage of every order (not only after the last), "
+                          "for the report's stage trajectories. Default: on for retrieval targets (no fine-tuning "
+                          "needed); on a fine-tuned target it fine-tunes every stage prefix.")
 
     check_eval_slice = field_validator("eval_slice")(_valid_slice)
 
@@ -202,6 +206,18 @@ class TargetSpec(StrictModel):
     @property
     def label(self) -> str:
         return self.name or self.task
+
+    def wants_trajectory(self) -> bool:
+        return self.trajectory if self.trajectory is not None else get_task(self.task).is_retrieval
+
+
+class ReportSpec(StrictModel):
+    """What ``xstilts report`` compares beyond the pairs it finds itself (``study.comparisons``)."""
+
+    contrasts: list[tuple[str, str]] = Field(
+        [], description='Pairs of orders to contrast, A - B: [["nli_en>nli_de", "baseline"]].')
+    effect: float = Field(1.0, gt=0, description="The difference (metric points) the seeds advisor sizes the "
+                                                 "study for.")
 
 
 class ExecutionSpec(StrictModel):
@@ -234,6 +250,7 @@ class StudySpec(StrictModel):
     targets: list[TargetSpec] = Field(min_length=1)
     retrieval: RetrievalSpec = RetrievalSpec()
     execution: ExecutionSpec = ExecutionSpec()
+    report: ReportSpec = ReportSpec()
 
     @field_validator("output_dir", "data_dir")
     @classmethod
