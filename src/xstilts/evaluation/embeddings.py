@@ -2,7 +2,7 @@
 
 XTREME mean-pools one hidden layer over the attention mask, special tokens included. Which
 layer and which pooling reproduce the paper differs between XTREME's own scripts (see
-docs/xtreme-reference.md section 3), so both are settings and every result records them.
+docs/reference.md section 3), so both are settings and every result records them.
 """
 
 from __future__ import annotations

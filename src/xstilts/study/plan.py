@@ -136,7 +136,7 @@ class Plan:
 
     def selection_languages(self, evaluation: EvalNode) -> set[str]:
         """Languages of the dev sets that pick checkpoints on the path to ``evaluation``'s model.
-        A non-English one makes its results "not zero-shot" (reference section 4)."""
+        A non-English one makes its results "not zero-shot" (docs/reference.md section 4)."""
         return {task.dev.lang for node in self.path(evaluation.model_node) for task in node.tasks
                 if task.dev is not None and (node.config.select_best or node.config.early_stopping_patience)}
 

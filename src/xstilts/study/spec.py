@@ -210,8 +210,8 @@ class ExecutionSpec(StrictModel):
                                            "would delete; leaves: drop a model once no pending node needs it.")
     seconds_per_step: float = Field(
         2.0, gt=0, description="Seconds per optimizer step at batch 16 (scaled linearly with the batch). The "
-                               "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (reference "
-                               "section 6 measured 1.5-3 s); measure your own hardware for a better estimate.")
+                               "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (docs/"
+                               "reference.md section 6: 1.5-3 s); measure your own hardware for a better estimate.")
     seconds_per_training: float = Field(10.0, ge=0, description="Fixed cost of one training: loading and saving "
                                                                  "the model (e5-small on CPU: about 10 s).")
     eval_seconds_per_example: float = Field(

@@ -1,6 +1,6 @@
 """Training hyper-parameters, with per-task defaults from the X-STILTs paper's setup.
 
-Defaults (reference page, section 1): AdamW lr 1e-5, eps 1e-8, weight decay 0.01, linear
+Defaults (docs/reference.md section 1): AdamW lr 1e-5, eps 1e-8, weight decay 0.01, linear
 warm-up over 10% then linear decay, grad-norm clip 1.0, effective batch 32 (QA: 16), max length
 256 (classification, tagging) or 384 with doc stride 128 (QA); target-task epochs XNLI 2,
 PAWS-X 5, POS 10, NER 10, QA 2; intermediate tasks 3 epochs. Model selection on English dev.
