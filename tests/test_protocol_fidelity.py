@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from xstilts.evaluation.embeddings import RETRIEVAL_RECORD, retrieval_options
+from xstilts.evaluation.embeddings import retrieval_options
+from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.evaluation.zero_shot import feature_settings
 from xstilts.study import build_plan, load_study, render_plan
 from xstilts.study.run_guard import contamination_of_run, refusal

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from xstilts.files import write_bytes_atomic
 from xstilts.evaluation.zero_shot import METRIC_KEYS
 from xstilts.results.store import ResultRow
 
@@ -38,10 +38,7 @@ def write_examples(study_dir: str | Path, units: pd.DataFrame) -> str:
     ref = hashlib.sha256(data).hexdigest()
     path = examples_path(study_dir, ref)
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        write_bytes_atomic(path, data)
     return ref
 
 

@@ -37,10 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts.files import write_json_atomic
+from xstilts.files import link_tree, write_json_atomic
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings
-from xstilts.modeling.model import link_tree
 from xstilts.modeling.packing import pack_batch
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig

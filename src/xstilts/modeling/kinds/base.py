@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from xstilts.modeling.collate import PadCollator
 from xstilts.tasks.types import Example, TaskKind
 
 
@@ -72,8 +73,6 @@ class KindAdapter(ABC):
     def collator(self, tokenizer: Any, masking: Any = None) -> Any:
         """Turns feature rows into a batch: ``collator(rows, seed=None)``. ``seed`` (from the run
         seed and the step) is for kinds that draw randomness per batch (masked LM)."""
-        from xstilts.modeling.collate import PadCollator
-
         return PadCollator(self, tokenizer.pad_token_id)
 
     def prepare_eval_rows(self, rows: list[dict[str, Any]], tokenizer: Any, masking: Any = None) -> list[dict[str, Any]]:
