@@ -52,13 +52,13 @@ def eval_model(encoder: str) -> Path:
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.modeling.model import MultiTaskModel
     from xstilts.tasks.registry import get_task
-    from xstilts.training.data import head_name_for
+    from xstilts.tasks.registry import head_name
 
     torch.manual_seed(0)
     model = MultiTaskModel.from_pretrained_encoder(encoder)
     for name in HEAD_TASKS:
         task = get_task(name)
-        model.add_head(head_name_for(task), task.kind, task.labels)
+        model.add_head(head_name(task), task.kind, task.labels)
     model.save(folder, load_tokenizer(encoder))
     return folder
 
@@ -148,7 +148,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from xstilts.modeling.model import MultiTaskModel
     from xstilts.tasks.registry import get_task
     from xstilts.tasks.types import TaskKind
-    from xstilts.training.data import head_name_for
+    from xstilts.tasks.registry import head_name
 
     data, limit, out = Path(payload["data"]), payload["max_examples"], scratch_dir("hf-eval-")
     model_dir = Path(payload["model"])
@@ -176,7 +176,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     for name in HEAD_TASKS:
         task = get_task(name)
         adapter = adapter_for_task(task)
-        head = head_name_for(task)
+        head = head_name(task)
         labels = model.head_specs[head].labels
         trainer = Trainer(model=HeadModel(head), args=args)
         for lang in payload["langs"][name]:

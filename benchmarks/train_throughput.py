@@ -56,7 +56,8 @@ LEARNING_RATE = 2e-5
 
 
 def _examples(payload: dict[str, Any]):
-    from xstilts.training.data import DataSelection, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import prepare_task_data
 
     selection = DataSelection("xnli", "en", payload["split"], f"[:{payload['examples']}]")
     return prepare_task_data(selection, None, Path(payload["data"]))
@@ -98,7 +99,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
         default_data_collator,
     )
 
-    from xstilts.tasks.classification import NLI_LABELS
+    from xstilts.tasks.families import NLI_LABELS
 
     started = time.perf_counter()
     task_data = _examples(payload)

@@ -154,7 +154,7 @@ def test_rows_carry_plan_selection_zero_shot_and_steps(study):
 
 
 def test_zero_shot_flag_follows_every_selection_on_the_path():
-    from xstilts.execution.result_rows import is_zero_shot
+    from xstilts.study.plan import is_zero_shot
 
     target = {"is_target": True, "train": [{"lang": "en"}], "select": [{"lang": "en"}]}
     assert is_zero_shot([{"is_target": False, "train": [{"lang": "de"}], "select": []}, target])

@@ -239,9 +239,9 @@ def train(
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
+    from xstilts.tasks.selection import stage_selections
     from xstilts.training.config import make_config
-    from xstilts.tasks.types import TaskKind
-    from xstilts.training.data import DataSelection, StageData, held_out_selections, prepare_task_data
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
@@ -256,14 +256,12 @@ def train(
         mlm_whole_word=mlm_whole_word,
         preset=preset, carry_head=carry_head,
     )
-    files = tuple(str(f) for f in train_file)
-    if spec.kind is TaskKind.MLM:  # dev = a held-out slice of the same text (perplexity)
-        data_dir = data if train_file else _data_dir_or_default(data)
-        train_sel, dev_sel = held_out_selections(spec.name, lang, train_split, train_slice, dev_slice, files, not no_dev)
-    else:
-        data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
-        train_sel = DataSelection(spec.name, lang, train_split, train_slice, files)
-        dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
+    train_sel, dev_sel = stage_selections(spec, lang=lang, split=train_split, train_slice=train_slice,
+                                          files=tuple(str(f) for f in train_file), dev=not no_dev, dev_lang=dev_lang,
+                                          dev_split=dev_split, dev_slice=dev_slice)
+    # Explicit files everywhere (a masked-LM corpus measures dev on its own lines) need no data folder.
+    from_files = bool(train_sel.files) and (dev_sel is None or bool(dev_sel.files))
+    data_dir = data if from_files else _data_dir_or_default(data)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
                                          config.max_eval_examples)], target=spec.is_target)
     identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
@@ -362,11 +360,11 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the tree."),
 ) -> None:
     """Show the run plan: shared trainings, evaluations, contamination, cost and disk estimates."""
-    from xstilts.study import render_plan
+    from xstilts.study import plan_summary, render_plan
 
     _, run_plan = _study_and_plan(study, data)
     if as_json:
-        _print_json(run_plan.summary())
+        _print_json(plan_summary(run_plan))
     else:
         render_plan(run_plan, console)
 

@@ -197,11 +197,11 @@ def _score_qa(task: TaskSpec, lang: str, gold: Sequence[Example], gold_name: str
         if example.guid in answers:
             raise DataFormatError(gold_name, None, f"question id {example.guid!r} occurs twice: predictions "
                                                    "keyed by question id cannot tell the questions apart")
-        unanswerable_allowed = bool(dict(task.extra).get("allow_no_answer"))
+        unanswerable_allowed = task.allow_no_answer
         if not example.answers and not unanswerable_allowed:
             raise DataFormatError(gold_name, None, f"question {example.guid!r} has no gold answer")
         answers[example.guid] = [answer.text for answer in example.answers]
-    if dict(task.extra).get("allow_no_answer"):
+    if task.allow_no_answer:
         return qa.squad_v2_metrics(answers, _read_qa(pred, answers, gold_name))
     if not any(text for texts in answers.values() for text in texts):
         # XTREME's download blanks the answers of its test sets (TyDiQA-GoldP dev included).

@@ -29,7 +29,7 @@ def score_predictions(task: TaskSpec, lang: str, examples: Sequence[Example], pr
         gold = {ex.guid: [a.text for a in ex.answers] for ex in examples}
         if task.metric is Metric.MLQA:
             return qa.mlqa_metrics(gold, predictions, lang)
-        if dict(task.extra).get("allow_no_answer"):
+        if task.allow_no_answer:
             return qa.squad_v2_metrics(gold, predictions)
         return qa.squad_metrics(gold, predictions)
     if task.kind is TaskKind.MLM:

@@ -128,10 +128,9 @@ def feature_settings(model_ref: str | Path, task: TaskSpec, max_length: int | No
     mode), unless ``max_length`` overrides; without a training record, the task's defaults.
     Returns (FeatureSettings, "override" | "training" | "task defaults")."""
     from xstilts.modeling.kinds.base import FeatureSettings
-    from xstilts.training.config import defaults_for
 
     trained = trained_config(model_ref)
-    values = {**defaults_for(task)} if not trained else {}
+    values = task.training_defaults() if not trained else {}
     values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode") if k in trained})
     source = "training" if trained else "task defaults"
     if max_length:
@@ -152,12 +151,12 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
     from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.tasks.load import load_examples
+    from xstilts.tasks.registry import head_name
     from xstilts.tasks.slices import apply_slice
-    from xstilts.training.data import head_name_for
     from xstilts.training.trainer import load_model, tokenizer_source
 
     model = load_model(model_ref)
-    head = head_name_for(task)
+    head = head_name(task)
     if head not in model.head_specs:
         raise ConfigError(f"{model_ref}: the model has no {head!r} head; train it on {task.name} first "
                           f"(heads: {', '.join(model.head_specs) or 'none'})")

@@ -21,9 +21,9 @@ import pandas as pd
 from xstilts.files import write_bytes_atomic
 from xstilts.evaluation.zero_shot import METRIC_KEYS
 from xstilts.results.store import ResultRow
+from xstilts.study.plan import is_zero_shot
 
 EXAMPLES_DIR = "examples"
-ENGLISH = "en"
 
 
 def examples_path(study_dir: str | Path, ref: str) -> Path:
@@ -44,17 +44,6 @@ def write_examples(study_dir: str | Path, units: pd.DataFrame) -> str:
 
 def read_examples(study_dir: str | Path, ref: str) -> pd.DataFrame:
     return pd.read_parquet(examples_path(study_dir, ref))
-
-
-def is_zero_shot(path: Sequence[Mapping[str, Any]]) -> bool:
-    """Zero-shot: the target task trained on English only, and every training on the path picked
-    its checkpoint on English data (a non-English selection set anywhere breaks it)."""
-    for training in path:
-        if any(selection["lang"] != ENGLISH for selection in training.get("select", ())):
-            return False
-        if training.get("is_target") and any(item["lang"] != ENGLISH for item in training.get("train", ())):
-            return False
-    return True
 
 
 def trainings_with_steps(study_dir: str | Path, path: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def model_facts(model: str) -> tuple[str, str]:
 def data_files(plan: Plan) -> dict[str, str]:
     """Content hash of every data selection the plan trains, selects or evaluates on."""
     from xstilts.study.data_facts import DataInspector
-    from xstilts.training.data import DataSelection
+    from xstilts.tasks.selection import DataSelection
 
     hashes: dict[str, str] = {}
     for node in plan.train_nodes:

@@ -17,7 +17,7 @@ from typing import Any
 
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, DataInspector
-from xstilts.training.data import DataSelection
+from xstilts.tasks.selection import DataSelection
 
 RUN_FILE = "run.json"  # xstilts.training.trainer.RUN_FILE (not imported: that pulls in torch)
 

@@ -112,15 +112,13 @@ class StageTaskSpec(SelectionSpec):
     @classmethod
     def _trainable_task(cls, name: str) -> str:
         name = _task_name(name)
-        if get_task(name).is_retrieval:
+        if not get_task(name).trainable:
             raise ValueError(f"{name} is a retrieval task: it is evaluated from the encoder, never trained")
         return name
 
     @model_validator(mode="after")
     def _multi_only_for_mlm(self) -> "StageTaskSpec":
-        from xstilts.tasks.types import TaskKind
-
-        if MULTILINGUAL in (self.lang, self.dev_lang) and get_task(self.task).kind is not TaskKind.MLM:
+        if MULTILINGUAL in (self.lang, self.dev_lang) and not get_task(self.task).mixes_languages:
             raise ValueError(f'lang "{MULTILINGUAL}" is only for the mlm task (a mixed-language text corpus)')
         return self
 
@@ -180,11 +178,9 @@ class TargetSpec(StrictModel):
     @field_validator("task")
     @classmethod
     def _evaluable_task(cls, name: str) -> str:
-        from xstilts.tasks.types import TaskKind
-
         name = _task_name(name)
-        if get_task(name).kind is TaskKind.MLM:
-            raise ValueError("mlm is an intermediate-stage task; it cannot be a target")
+        if not get_task(name).can_be_target:
+            raise ValueError(f"{name} is an intermediate-stage task; it cannot be a target")
         return name
 
     @field_validator("langs", mode="before")

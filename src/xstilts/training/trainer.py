@@ -39,7 +39,7 @@ import torch
 
 from xstilts.files import link_tree, write_json_atomic
 from xstilts.errors import ConfigError
-from xstilts.modeling.kinds.base import FeatureSettings
+from xstilts.modeling.kinds.base import FeatureSettings, MaskingSettings
 from xstilts.modeling.packing import pack_batch
 from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
 from xstilts.training.config import TrainConfig
@@ -226,6 +226,7 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.progress = progress or (lambda event, info: None)
+        self.masking = MaskingSettings(config.mlm_probability, config.mlm_whole_word)
 
     def run(self, model_source: str | Path, identity: dict[str, Any] | None = None) -> TrainResult:
         done = load_result(self.run_dir)
@@ -385,12 +386,12 @@ class Trainer:
             dev_rows = (cached_features(adapter, task_data.dev, tokenizer, task_data.labels, settings).to_list()
                         if task_data.dev else None)
             if dev_rows:
-                dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.config.masking)
+                dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.masking)
             input_ids = train["input_ids"]
             lengths = np.array([row_length({"input_ids": ids}) for ids in input_ids])
             columns = [c for c in adapter.model_columns if c in train.column_names]
             prepared.append(_TaskFeatures(task_data, adapter, train, dev_rows, lengths, columns,
-                                          adapter.collator(tokenizer, self.config.masking),
+                                          adapter.collator(tokenizer, self.masking),
                                           touched_ids(input_ids).numpy()))
         return prepared
 

@@ -23,7 +23,7 @@ def get_adapter(kind: TaskKind | str) -> KindAdapter:
 
 def adapter_for_task(task: TaskSpec) -> KindAdapter:
     """The adapter of a task's kind with the task's own options (SQuAD v2 may answer nothing)."""
-    if task.kind is TaskKind.EXTRACTIVE_QA and dict(task.extra).get("allow_no_answer"):
+    if task.kind is TaskKind.EXTRACTIVE_QA and task.allow_no_answer:
         return _no_answer_qa_adapter()
     return get_adapter(task.kind)
 

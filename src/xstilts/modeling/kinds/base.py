@@ -34,6 +34,14 @@ class FeatureSettings:
     doc_stride_mode: str = "step"
 
 
+@dataclass(frozen=True)
+class MaskingSettings:
+    """How kinds that mask tokens per batch draw the masks (masked LM: BERT's 80/10/10)."""
+
+    probability: float = 0.15
+    whole_word: bool = False
+
+
 class KindAdapter(ABC):
     kind: TaskKind
     # Columns the collator pads and feeds to ``forward``; others stay as bookkeeping.

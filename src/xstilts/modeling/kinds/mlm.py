@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter
+from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter, MaskingSettings
 from xstilts.modeling.kinds.common import ENCODER_INPUTS, chunks, last_hidden_state
 from xstilts.tasks.types import TaskKind, TextExample
 
@@ -40,12 +39,6 @@ IGNORE = -100
 EVAL_MASK_SEED = 20200601
 # Masked positions per chunk of the vocabulary projection at inference (bounds its memory).
 _EVAL_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class MaskingSettings:
-    probability: float = 0.15
-    whole_word: bool = False
 
 
 class MaskedLMHead(nn.Module):

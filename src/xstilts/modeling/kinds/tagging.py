@@ -38,8 +38,7 @@ from xstilts.modeling.kinds.common import (
     last_hidden_state,
     require_labels,
 )
-from xstilts.tasks.tagging import UNKNOWN_TAG
-from xstilts.tasks.types import TaggingExample, TaskKind
+from xstilts.tasks.types import UNKNOWN_TAG, TaggingExample, TaskKind
 
 IGNORE = -100  # label of positions that carry no loss
 NO_WORD = -1  # word_ids entry of positions that predict nothing
