@@ -104,9 +104,9 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from xstilts.evaluation.embeddings import RetrievalSettings
-    from xstilts.evaluation.prediction_files import write_predictions
+    from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import evaluate_tatoeba
-    from xstilts.evaluation.retrieval_task import load_encoder_for_retrieval
+    from xstilts.modeling.reference import ModelRef
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.tasks.registry import get_task
 
@@ -117,7 +117,8 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
         evaluate(payload["model"], name, data, out / name, langs=payload["langs"][name], max_examples=limit,
                  max_length=MAX_LENGTH, batch_size=payload["batch_size"])
     task = get_task("tatoeba")
-    encoder, tokenizer = load_encoder_for_retrieval(payload["model"])
+    reference = ModelRef.of(payload["model"])
+    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     settings = RetrievalSettings(batch_size=payload["batch_size"])
@@ -141,7 +142,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
     from xstilts.evaluation.embeddings import RetrievalSettings
-    from xstilts.evaluation.prediction_files import write_predictions
+    from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import _english_first, tatoeba_predict
     from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.kinds.base import FeatureSettings

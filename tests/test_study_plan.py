@@ -350,3 +350,30 @@ def test_identity_records_resolved_precision_model_content_and_examples(shared_d
     task = identity["tasks"][0]["train"]
     assert len(task["examples"]) == 64 and task["featurizer"].startswith("pair_classification/")
     assert identity["config"]["preset"] == "paper" and identity["config"]["group_by_length"] is False
+
+
+def test_xquad_and_mlqa_share_one_squad_node_on_the_same_explicit_files(tmp_path):
+    squad = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris is big.", "qas": [
+        {"id": f"q{i}", "question": "Which?", "answers": [{"text": "Paris", "answer_start": 0}]} for i in range(4)]}]}]}
+    (tmp_path / "my-squad.json").write_text(json.dumps(squad))
+    (tmp_path / "study.toml").write_text("""
+name = "qa"
+model = "multilingual-e5-small"
+data_dir = "data"
+output_dir = "runs"
+seeds = [1]
+[orders]
+baseline = true
+[[targets]]
+task = "xquad"
+langs = ["de"]
+train = { files = ["my-squad.json"], dev = false }
+[[targets]]
+task = "mlqa"
+langs = ["de"]
+train = { files = ["my-squad.json"], dev = false }
+""")
+    plan = build_plan(load_study(tmp_path / "study.toml"))
+    (node,) = [n for n in plan.train_nodes if n.is_target]
+    assert node.tasks[0].train.task == "squad_v1"
+    assert {e.task for e in plan.evals_on(node.id)} == {"xquad", "mlqa"}

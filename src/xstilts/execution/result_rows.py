@@ -19,9 +19,11 @@ from typing import Any
 import pandas as pd
 
 from xstilts.files import write_bytes_atomic
+from xstilts.modeling.reference import RESULT_FILE
 from xstilts.evaluation.zero_shot import METRIC_KEYS
 from xstilts.results.store import ResultRow
 from xstilts.study.plan import is_zero_shot
+from xstilts.tasks.registry import get_task
 
 EXAMPLES_DIR = "examples"
 
@@ -50,7 +52,7 @@ def trainings_with_steps(study_dir: str | Path, path: Sequence[Mapping[str, Any]
     """The path's trainings with the optimizer steps and examples each really ran (its result.json)."""
     trainings = []
     for training in path:
-        result_file = Path(study_dir) / "nodes" / training["node"] / "result.json"
+        result_file = Path(study_dir) / "nodes" / training["node"] / RESULT_FILE  # StudyContext.node_dir
         steps = examples = None
         if result_file.is_file():
             result = json.loads(result_file.read_text())
@@ -68,8 +70,6 @@ def _intermediate_total(trainings: Sequence[Mapping[str, Any]], key: str) -> int
 def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str | Path, base_model: str,
                       plan_hash: str, examples_refs: Mapping[str, str]) -> dict[int, list[ResultRow]]:
     """Rows of evaluation ``node`` (a plan EvalNode) per seed it stands for, from ``evaluate``'s summary."""
-    from xstilts.tasks.registry import get_task
-
     # What defines the number: evaluation settings, the slice, and the scorer's metric rule.
     settings = {**summary["settings"], "eval_slice": node.eval_slice, "metric_rule": get_task(node.task).metric.value}
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -16,10 +16,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from xstilts.errors import ConfigError
 from xstilts.execution.nodes import StudyContext
 from xstilts.execution.scheduler import RunSummary, Scheduler
+from xstilts.modeling.reference import ModelRef
 from xstilts.study.plan import Plan
+from xstilts.study.spec import KEEP_ALL_REMOVED
 
 EXECUTORS = ("local", "ray")
-KEEP = ("best", "all", "leaves")
+KEEP = ("best", "leaves")
 
 
 def make_backend(executor: str, workers: int, ray_address: str | None):
@@ -73,14 +75,6 @@ def busy_cores(window: float = 0.5) -> int:
     return int(share * (os.cpu_count() or 1) + 0.5)
 
 
-def _check_base_model(model: str) -> None:
-    """A wrong base model fails the run at once, in one line, not in every worker."""
-    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
-
-    if model not in OFFLINE_MODELS:
-        resolve_model(model)
-
-
 def check_output_dir(directory: Path) -> None:
     """Create the study folder, or one line saying why it cannot be used (before any work)."""
     directory = Path(directory)
@@ -103,12 +97,14 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     study = plan.study
     workers = workers or study.execution.workers
     keep = keep or study.execution.keep
+    if keep == "all":
+        raise ConfigError(f"--keep: {KEEP_ALL_REMOVED}")
     if keep not in KEEP:
         raise ConfigError(f"--keep: expected one of {', '.join(KEEP)}, got {keep!r}")
     if plan.missing_data:
         raise ConfigError(f"{study.name}: data missing for this study: {plan.missing_data[0]}"
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
-    _check_base_model(study.model)
+    ModelRef.of(study.model).check()  # a wrong base model fails at once, in one line, not in every worker
     check_output_dir(study.output_dir)
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
                            base_model=study.model, torch_threads=threads_per_worker(workers),

@@ -26,6 +26,7 @@ from xstilts.errors import ConfigError, MissingDataError
 from xstilts.files import link_or_copy, staged_directory
 from xstilts.modeling.encoder_files import save_encoder
 from xstilts.modeling.kinds import KindAdapter, get_adapter
+from xstilts.modeling.loading import load_encoder
 from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.tasks.types import TaskKind
 
@@ -56,8 +57,6 @@ class MultiTaskModel(nn.Module):
                                 ) -> MultiTaskModel:
         """A model without heads around a pretrained encoder, loaded in ``dtype`` (float32 on CPU:
         transformers 5 otherwise keeps the saved dtype, and fp16 trains slowly on a CPU)."""
-        from xstilts.modeling.loading import load_encoder
-
         return cls(load_encoder(str(name_or_path), dtype=dtype))
 
     @property

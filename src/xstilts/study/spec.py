@@ -25,7 +25,9 @@ from xstilts.training.config import TrainConfig
 
 Split = Literal["train", "dev", "test"]
 Sampling = Literal["proportional", "temperature", "uniform"]
-Keep = Literal["best", "all", "leaves"]
+Keep = Literal["best", "leaves"]
+# "all" once named a third policy but kept exactly what "best" keeps: it is refused with this line.
+KEEP_ALL_REMOVED = 'keep "all" is gone: it kept the same models as "best" (every node\'s selected model); use "best"'
 
 
 class StrictModel(BaseModel):
@@ -200,10 +202,17 @@ class TargetSpec(StrictModel):
         return self.name or self.task
 
 
+def check_keep(value: Any) -> Any:
+    if value == "all":
+        raise ValueError(KEEP_ALL_REMOVED)
+    return value
+
+
 class ExecutionSpec(StrictModel):
     workers: int = Field(1, ge=1)
-    keep: Keep = Field("best", description="best: every node's selected model; all: also what the executor "
-                                           "would delete; leaves: drop a model once no pending node needs it.")
+    keep: Keep = Field("best", description="best: every node's selected model; leaves: drop a stage's model once "
+                                           "no pending node needs it.")
+    refuse_keep_all = field_validator("keep", mode="before")(check_keep)
     seconds_per_step: float = Field(
         2.0, gt=0, description="Seconds per optimizer step at batch 16 (scaled linearly with the batch). The "
                                "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (docs/"

@@ -106,7 +106,7 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
 def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) -> Path | None:
     """The newest complete, verified checkpoint (a kill between the two renames leaves
     checkpoint.old). One that fails verification is set aside and the next one is tried."""
-    warn = warn or _warn
+    warn = warn or print_warning
     for name in (CHECKPOINT, _OLD):
         candidate = Path(run_dir) / name
         if not candidate.exists():
@@ -165,7 +165,7 @@ def set_aside(checkpoint_dir: Path) -> Path:
 
 
 
-def _warn(message: str) -> None:
+def print_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
