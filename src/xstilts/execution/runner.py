@@ -14,7 +14,9 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from xstilts.errors import ConfigError
+from xstilts.execution.local import LocalBackend
 from xstilts.execution.nodes import StudyContext
+from xstilts.execution.ray_backend import RayBackend
 from xstilts.execution.scheduler import RunSummary, Scheduler
 from xstilts.modeling.reference import ModelRef
 from xstilts.study.plan import Plan
@@ -26,12 +28,8 @@ KEEP = ("best", "leaves")
 
 def make_backend(executor: str, workers: int, ray_address: str | None):
     if executor == "local":
-        from xstilts.execution.local import LocalBackend
-
         return LocalBackend(workers)
     if executor == "ray":
-        from xstilts.execution.ray_backend import RayBackend
-
         return RayBackend(address=ray_address, num_cpus=workers if ray_address is None else None)
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
 
