@@ -42,16 +42,17 @@ def _print_json(obj: object) -> None:
 
 @app.command("tasks")
 def list_tasks() -> None:
-    """List the registered tasks with their kind, metric and languages."""
+    """List the registered tasks with their kind, metric, suites and languages."""
     from rich.table import Table
 
     from xstilts.tasks.registry import all_tasks
 
     table = Table(title="xstilts tasks")
-    for column in ("task", "kind", "metric", "target", "languages"):
+    for column in ("task", "name", "kind", "metric", "target of", "languages"):
         table.add_column(column)
     for task in all_tasks():
-        table.add_row(task.name, task.kind.value, task.metric.value, "yes" if task.is_target else "",
+        suites = ", ".join(f"{member.suite} ({member.group})" for member in task.suites)
+        table.add_row(task.name, task.title, task.kind.value, task.metric.value, suites,
                       f"{len(task.languages)}: {' '.join(task.languages)}")
     console.print(table)
 
