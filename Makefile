@@ -7,13 +7,16 @@ PY := $(VENV)/bin/python
 setup:
 	@bash scripts/bootstrap.sh
 
-# The CI suite: fast tests plus the real end-to-end runs marked `ci`.
+# The CI suite: the import-layer contracts (pyproject.toml), then fast tests plus the real
+# end-to-end runs marked `ci`.
 test: setup
+	@$(VENV)/bin/lint-imports
 	@$(PY) -m pytest -m "not slow or ci" $(PYTEST_ARGS)
 
 # Everything, including the slow real-model tests and the Ray executor.
 test-all: setup
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[ray]"
+	@$(VENV)/bin/lint-imports
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup

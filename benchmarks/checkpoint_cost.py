@@ -36,7 +36,8 @@ def folder_bytes(folder: Path) -> tuple[int, int]:
 def measure(trim: bool, steps: int, examples: int) -> dict[str, Any]:
     from xstilts.paths import default_data_dir
     from xstilts.training.config import TrainConfig
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
     run_dir = scratch_dir("ckpt-") / "run"

@@ -86,7 +86,8 @@ def main() -> None:
 def worker(model: str, steps: int, mixed_precision: str, out: Path) -> None:
     from xstilts.paths import default_data_dir
     from xstilts.training.config import TrainConfig
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
     stage = StageData([prepare_task_data(DataSelection("xnli", "en", "dev", "[:64]"), None, default_data_dir())])

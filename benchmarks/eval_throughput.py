@@ -52,13 +52,13 @@ def eval_model(encoder: str) -> Path:
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.modeling.model import MultiTaskModel
     from xstilts.tasks.registry import get_task
-    from xstilts.training.data import head_name_for
+    from xstilts.tasks.registry import head_name
 
     torch.manual_seed(0)
     model = MultiTaskModel.from_pretrained_encoder(encoder)
     for name in HEAD_TASKS:
         task = get_task(name)
-        model.add_head(head_name_for(task), task.kind, task.labels)
+        model.add_head(head_name(task), task.kind, task.labels)
     model.save(folder, load_tokenizer(encoder))
     return folder
 
@@ -104,9 +104,9 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from xstilts.evaluation.embeddings import RetrievalSettings
-    from xstilts.evaluation.prediction_files import write_predictions
+    from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import evaluate_tatoeba
-    from xstilts.evaluation.retrieval_task import load_encoder_for_retrieval
+    from xstilts.modeling.reference import ModelRef
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.tasks.registry import get_task
 
@@ -117,7 +117,8 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
         evaluate(payload["model"], name, data, out / name, langs=payload["langs"][name], max_examples=limit,
                  max_length=MAX_LENGTH, batch_size=payload["batch_size"])
     task = get_task("tatoeba")
-    encoder, tokenizer = load_encoder_for_retrieval(payload["model"])
+    reference = ModelRef.of(payload["model"])
+    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     settings = RetrievalSettings(batch_size=payload["batch_size"])
@@ -141,14 +142,14 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
     from xstilts.evaluation.embeddings import RetrievalSettings
-    from xstilts.evaluation.prediction_files import write_predictions
+    from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import _english_first, tatoeba_predict
     from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.kinds.base import FeatureSettings
     from xstilts.modeling.model import MultiTaskModel
     from xstilts.tasks.registry import get_task
     from xstilts.tasks.types import TaskKind
-    from xstilts.training.data import head_name_for
+    from xstilts.tasks.registry import head_name
 
     data, limit, out = Path(payload["data"]), payload["max_examples"], scratch_dir("hf-eval-")
     model_dir = Path(payload["model"])
@@ -176,7 +177,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     for name in HEAD_TASKS:
         task = get_task(name)
         adapter = adapter_for_task(task)
-        head = head_name_for(task)
+        head = head_name(task)
         labels = model.head_specs[head].labels
         trainer = Trainer(model=HeadModel(head), args=args)
         for lang in payload["langs"][name]:

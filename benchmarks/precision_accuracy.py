@@ -31,7 +31,8 @@ def main() -> None:
 
     from xstilts.paths import default_data_dir
     from xstilts.training.config import TrainConfig
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
     model = prepared_model(E5_SMALL, None)

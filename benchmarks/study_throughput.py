@@ -125,7 +125,8 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from xstilts.modeling.kinds import adapter_for_task
     from xstilts.modeling.kinds.base import FeatureSettings
     from xstilts.tasks.types import TaskKind
-    from xstilts.training.data import DataSelection, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import prepare_task_data
 
     data, n = Path(payload["data"]), payload["examples"]
     tokenizer = AutoTokenizer.from_pretrained(payload["model"])

@@ -1,6 +1,6 @@
 """Reproduce the reference Tatoeba accuracies of the offline multilingual-e5-small folder.
 
-Setting (docs/xtreme-reference.md section 6): last layer, mean-pooled, "query: " prefix, L2-normalised,
+Setting (docs/reference.md section 6): last layer, mean-pooled, "query: " prefix, L2-normalised,
 top-1 by cosine. Reference: deu 0.980, cmn 0.916, swh 0.733, jav 0.600 -- these are the direction
 XTREME scores (each non-English sentence retrieves among the English ones, "xx->en"); "en->xx" is
 printed beside it.

@@ -56,7 +56,8 @@ LEARNING_RATE = 2e-5
 
 
 def _examples(payload: dict[str, Any]):
-    from xstilts.training.data import DataSelection, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import prepare_task_data
 
     selection = DataSelection("xnli", "en", payload["split"], f"[:{payload['examples']}]")
     return prepare_task_data(selection, None, Path(payload["data"]))
@@ -98,7 +99,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
         default_data_collator,
     )
 
-    from xstilts.tasks.classification import NLI_LABELS
+    from xstilts.tasks.families import NLI_LABELS
 
     started = time.perf_counter()
     task_data = _examples(payload)
@@ -175,9 +176,9 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     run_dir = scratch_dir("xstilts-train-") / "run"
     result = Trainer(StageData([task_data]), config, run_dir, progress=clock).run(payload["model"])
     ended = time.perf_counter()
-    from xstilts.training.trainer import load_model
+    from xstilts.modeling.reference import ModelRef
 
-    weights = _non_embedding_weights(load_model(result.model_dir)) if payload.get("count_weights") else None
+    weights = _non_embedding_weights(ModelRef.of(result.model_dir).load_model()) if payload.get("count_weights") else None
     return {"loop_seconds": marks["end"] - marks["begin"], "end_to_end_seconds": ended - started,
             "loop_cpu_seconds": marks["cpu_end"] - marks["cpu_begin"],
             "examples": min(len(task_data.train), steps * payload["batch_size"]),

@@ -10,7 +10,8 @@ import pytest
 
 from xstilts.training.checkpoint import find_checkpoint
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import RESULT_FILE, Trainer
 
 CONFIG = dict(max_steps=4, batch_size=8, learning_rate=5e-4, max_length=64, eval_every=2, checkpoint_every=2, seed=3)

@@ -40,7 +40,8 @@ def _untrained(e5_model: str, out: Path) -> Path:
 def test_english_ner_training_transfers_zero_shot(e5_model, shared_data, tmp_path):
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.training.config import make_config
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
     from xstilts.tasks.registry import get_task
 

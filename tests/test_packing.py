@@ -12,7 +12,8 @@ from safetensors.numpy import load_file
 
 from xstilts.modeling.packing import encode_packed, first_fit_rows, pack_batch, packing_support
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import Trainer
 
 PAD = 1

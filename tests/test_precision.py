@@ -6,7 +6,8 @@ import pytest
 
 from xstilts.training import precision
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import Trainer
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from xstilts.evaluation.embeddings import RETRIEVAL_RECORD, retrieval_options
+from xstilts.evaluation.embeddings import retrieval_options
+from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.evaluation.zero_shot import feature_settings
-from xstilts.study import build_plan, load_study, render_plan
+from xstilts.study import build_plan, load_study, plan_summary, render_plan
+from xstilts.study.plan import is_zero_shot
 from xstilts.study.run_guard import contamination_of_run, refusal
 from xstilts.tasks.load import default_eval_split
 from xstilts.tasks.registry import get_task
-from xstilts.training.config import TrainConfig, defaults_for, make_config
+from xstilts.training.config import TrainConfig, make_config
 
 LABELS = ("entailment", "neutral", "contradiction")
 
@@ -51,7 +53,7 @@ def test_paper_preset_is_the_default_and_xtreme_preset_follows_its_scripts():
     assert (qa.learning_rate, qa.epochs, qa.max_length, qa.doc_stride, qa.batch_size, qa.weight_decay) == \
         (3e-5, 3, 384, 128, 32, 1e-4)
     # XTREME has no intermediate stages: an intermediate task keeps the paper's values.
-    assert defaults_for(mnli, target=False, preset="xtreme") == {"epochs": 3.0, "preset": "xtreme"}
+    assert mnli.training_defaults(target=False, preset="xtreme") == {"epochs": 3.0, "preset": "xtreme"}
     assert TrainConfig().group_by_length is False and TrainConfig().carry_head is False
 
 
@@ -129,7 +131,7 @@ def test_plan_uses_test_split_and_prints_contaminated_cells_with_reasons(tmp_pat
     assert (pawsx.split, pawsx.langs) == ("test", ("de",))
     xnli = next(e for e in plan.eval_nodes if e.task == "xnli")
     assert xnli.split == "dev" and set(xnli.contaminated) == {"de"}
-    summary = plan.summary()
+    summary = plan_summary(plan)
     assert summary["contamination"][0]["reason"].startswith("trained on xnli:dev-de[:10] in stage nli_de")
     console = Console(file=io.StringIO(), width=400)
     render_plan(plan, console)
@@ -232,4 +234,4 @@ def test_plan_says_which_paths_select_on_a_non_english_dev_set(tmp_path):
                             'train = { split = "dev", slice = "[10:12]", dev_lang = "de", dev_slice = "[12:15]" }\n')
     plan = build_plan(load_study(path))
     (evaluation,) = [e for e in plan.eval_nodes if e.task == "xnli"]
-    assert plan.selection_languages(evaluation) == {"de"} and not plan.is_zero_shot(evaluation)
+    assert plan.selection_languages(evaluation) == {"de"} and not is_zero_shot(evaluation.path)

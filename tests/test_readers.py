@@ -14,7 +14,8 @@ from xstilts.tasks.readers import (
     tsv_classification,
     xcopa_jsonl,
 )
-from xstilts.tasks.tagging import PANX_TAGS, UPOS_TAGS
+from xstilts.tasks.catalog.panx import PANX_TAGS
+from xstilts.tasks.catalog.udpos import UPOS_TAGS
 from xstilts.tasks.types import Answer
 
 NLI = ("entailment", "neutral", "contradiction")

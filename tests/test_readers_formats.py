@@ -21,7 +21,7 @@ from xstilts.tasks.readers import (
     tsv_classification,
     xcopa_jsonl,
 )
-from xstilts.tasks.tagging import UPOS_TAGS
+from xstilts.tasks.catalog.udpos import UPOS_TAGS
 from xstilts.tasks.types import Answer
 
 NLI = ("entailment", "neutral", "contradiction")

@@ -28,6 +28,7 @@ from xstilts.results.filtering import select_rows
 from xstilts.results.report import ReportOptions, build_report, contrast_values, write_report
 from xstilts.results.statistics import benjamini_hochberg, holm
 from xstilts.results.store import ResultStore
+from xstilts.study import plan_summary
 from xstilts.study import build_plan, load_study
 
 STUDY = """
@@ -156,7 +157,7 @@ def test_rows_carry_plan_selection_zero_shot_and_steps(study):
 
 
 def test_zero_shot_flag_follows_every_selection_on_the_path():
-    from xstilts.execution.result_rows import is_zero_shot
+    from xstilts.study.plan import is_zero_shot
 
     target = {"is_target": True, "train": [{"lang": "en"}], "select": [{"lang": "en"}]}
     assert is_zero_shot([{"is_target": False, "train": [{"lang": "de"}], "select": []}, target])
@@ -503,7 +504,7 @@ def test_retrieval_targets_are_evaluated_after_every_stage(tmp_path):
     points = [e for e in plan.eval_nodes if e.role == "trajectory"]
     # After the first stage of each of the two orders, for each seed (no singles in this study).
     assert len(points) == 6 and {e.stage_path for e in points} == {("nli_en",), ("nli_de",)}
-    assert plan.summary()["trajectory_evaluations"] == 6
+    assert plan_summary(plan)["trajectory_evaluations"] == 6
     assert set(rows.loc[rows["role"] == "trajectory", "target"]) == {"tatoeba"}
     report = _report(plan, rows)
     trajectory = report.tables()["tatoeba_trajectory"]

@@ -13,7 +13,8 @@ from xstilts.metrics.tagging import ner_metrics, pos_metrics
 from xstilts.scoring import score_file, score_folder
 from xstilts.tasks.load import read_task_file
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.tagging import PANX_TAGS, UPOS_TAGS
+from xstilts.tasks.catalog.panx import PANX_TAGS
+from xstilts.tasks.catalog.udpos import UPOS_TAGS
 
 NLI = ("entailment", "neutral", "contradiction")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, selected_rows
 from xstilts.study.hashing import MISSING
-from xstilts.training.data import DataSelection
+from xstilts.tasks.selection import DataSelection
 
 
 def facts(rows: int | None, sha: str = "0" * 64) -> DataFacts:

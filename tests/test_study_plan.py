@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from xstilts.errors import ConfigError
-from xstilts.study import build_plan, load_study, render_plan
+from xstilts.study import build_plan, load_study, plan_summary, render_plan
 from xstilts.study.cost import training_steps
 from xstilts.study.hashing import MISSING
 
@@ -94,7 +94,7 @@ def node_by(plan, label: str, seed: int, parent_label: str | None = None):
 
 def test_shared_prefixes_are_trained_once(tmp_path):
     plan = plan_for(tmp_path)
-    summary = plan.summary()
+    summary = plan_summary(plan)
     # Per seed: A, B, B after A, A after B = 4 stage trainings; 5 orders x 1 fine-tuned target.
     assert summary["intermediate_trainings"] == 8
     assert summary["target_trainings"] == 10
@@ -186,8 +186,8 @@ def test_the_id_changes_with_the_seed_and_records_it(tmp_path):
 def test_missing_data_is_reported_not_fatal(tmp_path):
     text = STUDY.replace('data_dir = "data"', 'data_dir = "nowhere"')
     plan = plan_for(tmp_path, text)
-    assert plan.summary()["stage_trainings"] == 18
-    missing = plan.summary()["missing_data"]
+    assert plan_summary(plan)["stage_trainings"] == 18
+    missing = plan_summary(plan)["missing_data"]
     assert any(line.startswith("xnli dev for 2 languages (de en), e.g. no xnli dev data for 'de'") for line in missing)
     assert any(line.startswith("panx dev for 2 languages (de en)") for line in missing)
     assert node_by(plan, "A", 1).identity["tasks"][0]["train"]["data"] == MISSING
@@ -201,7 +201,7 @@ def test_steps_and_cost_follow_the_trainer(tmp_path):
     assert training_steps(a1) == 6  # ceil(10 / 4) batches x 2 epochs
     ner = next(n for n in plan.train_nodes if n.is_target)
     assert ner.examples == (20,) and training_steps(ner) == 10
-    cost = plan.summary()["estimated_cost"]
+    cost = plan_summary(plan)["estimated_cost"]
     assert cost["train_steps"] == 8 * 6 + 10 * 10
     # 2 s a step at batch 16, scaled to batch 4, plus 10 s to load and save each of the 18 models.
     assert cost["train_seconds"] == round(cost["train_steps"] * 2.0 * 4 / 16 + 18 * 10)
@@ -210,9 +210,9 @@ def test_steps_and_cost_follow_the_trainer(tmp_path):
 
 
 def test_disk_estimate_counts_kept_models(tmp_path):
-    best = plan_for(tmp_path, folder="one").summary()["disk_bytes_estimate"]
+    best = plan_summary(plan_for(tmp_path, folder="one"))["disk_bytes_estimate"]
     assert best == 1000 * (18 + 4)  # every model, plus one training's checkpoint and best copy
-    leaves = plan_for(tmp_path, STUDY + 'keep = "leaves"\n', folder="two").summary()["disk_bytes_estimate"]
+    leaves = plan_summary(plan_for(tmp_path, STUDY + 'keep = "leaves"\n', folder="two"))["disk_bytes_estimate"]
     assert 1000 * (10 + 4) < leaves < best  # every fine-tuned model, a few stage models at a time
 
 
@@ -231,7 +231,7 @@ def test_disjoint_evaluation_rows_are_clean_and_overlapping_ones_flagged(tmp_pat
     clean = STUDY + '[[targets]]\ntask = "xnli"\nlangs = ["fr"]\neval_slice = "[15:]"\n' \
                     'train = { split = "dev", slice = "[10:15]", dev = false }\n'
     plan = plan_for(tmp_path, clean, folder="one")
-    assert plan.summary()["contaminated_cells"] == 0
+    assert plan_summary(plan)["contaminated_cells"] == 0
     overlapping = clean.replace('eval_slice = "[15:]"', 'eval_slice = "[8:]"')
     plan = plan_for(tmp_path, overlapping, folder="two")
     after_b = next(e for e in plan.eval_nodes if e.task == "xnli" and e.order == "B")
@@ -254,7 +254,7 @@ def test_a_dev_set_that_selects_the_checkpoint_counts(tmp_path):
     # Keeping the last weights (no selection, no early stopping) leaves the dev set out of the weights.
     text = text.replace('train = { slice = "[:20]" }', 'train = { slice = "[:20]" }\nhparams = { select_best = false }')
     plan = plan_for(tmp_path, text, folder="two")
-    assert plan.summary()["contaminated_cells"] == 0
+    assert plan_summary(plan)["contaminated_cells"] == 0
 
 
 def test_identically_defined_stages_in_two_orders_are_an_error(tmp_path):
@@ -277,7 +277,7 @@ def test_render_shows_stages_targets_and_sharing(tmp_path):
 
 def test_the_small_example_plans_on_the_shared_data(shared_data):
     plan = build_plan(load_study(EXAMPLES / "order_study_small.toml"), data_dir_override=shared_data)
-    summary = plan.summary()
+    summary = plan_summary(plan)
     # Per seed: nli_en, nli_de, nli_de after nli_en, nli_en after nli_de; NER fine-tuned after
     # each of the 3 orders (baseline included). Every path alone: 2 x 3 stages + 1, a seed.
     assert (summary["intermediate_trainings"], summary["target_trainings"]) == (12, 9)
@@ -291,7 +291,7 @@ def test_the_small_example_plans_on_the_shared_data(shared_data):
 
 def test_the_paper_example_plans_without_its_data(tmp_path):
     plan = build_plan(load_study(EXAMPLES / "order_study_paper.toml"), data_dir_override=tmp_path / "empty")
-    summary = plan.summary()
+    summary = plan_summary(plan)
     assert summary["targets"] == ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
     # 14 orders x 3 seeds x 6 fine-tunings: XQuAD and MLQA share one SQuAD v1.1 node (XTREME
     # trains one model for both), which also evaluates both.
@@ -359,3 +359,30 @@ def test_identity_records_resolved_precision_model_content_and_examples(shared_d
     task = identity["tasks"][0]["train"]
     assert len(task["examples"]) == 64 and task["featurizer"].startswith("pair_classification/")
     assert identity["config"]["preset"] == "paper" and identity["config"]["group_by_length"] is False
+
+
+def test_xquad_and_mlqa_share_one_squad_node_on_the_same_explicit_files(tmp_path):
+    squad = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris is big.", "qas": [
+        {"id": f"q{i}", "question": "Which?", "answers": [{"text": "Paris", "answer_start": 0}]} for i in range(4)]}]}]}
+    (tmp_path / "my-squad.json").write_text(json.dumps(squad))
+    (tmp_path / "study.toml").write_text("""
+name = "qa"
+model = "multilingual-e5-small"
+data_dir = "data"
+output_dir = "runs"
+seeds = [1]
+[orders]
+baseline = true
+[[targets]]
+task = "xquad"
+langs = ["de"]
+train = { files = ["my-squad.json"], dev = false }
+[[targets]]
+task = "mlqa"
+langs = ["de"]
+train = { files = ["my-squad.json"], dev = false }
+""")
+    plan = build_plan(load_study(tmp_path / "study.toml"))
+    (node,) = [n for n in plan.train_nodes if n.is_target]
+    assert node.tasks[0].train.task == "squad_v1"
+    assert {e.task for e in plan.evals_on(node.id)} == {"xquad", "mlqa"}

@@ -14,7 +14,8 @@ import pytest
 from safetensors.numpy import load_file
 
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import RESULT_FILE, Trainer
 
 CONFIG = dict(max_steps=6, batch_size=8, learning_rate=5e-4, max_length=64, eval_every=3, checkpoint_every=2,
@@ -222,7 +223,8 @@ _KILL_SCRIPT = """
 import sys
 from pathlib import Path
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import Trainer
 data, model, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 config = TrainConfig(**{config!r})

@@ -12,7 +12,8 @@ from safetensors.numpy import load_file
 from torch import nn
 
 from xstilts.training.config import TrainConfig
-from xstilts.training.data import DataSelection, StageData, prepare_task_data
+from xstilts.tasks.selection import DataSelection
+from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import RESULT_FILE, Trainer
 from xstilts.training.vocabulary import TrimmedEmbedding, trim_vocabulary, why_not_trim
 

@@ -43,16 +43,17 @@ def _print_json(obj: object) -> None:
 
 @app.command("tasks")
 def list_tasks() -> None:
-    """List the registered tasks with their kind, metric and languages."""
+    """List the registered tasks with their kind, metric, suites and languages."""
     from rich.table import Table
 
     from xstilts.tasks.registry import all_tasks
 
     table = Table(title="xstilts tasks")
-    for column in ("task", "kind", "metric", "target", "languages"):
+    for column in ("task", "name", "kind", "metric", "target of", "languages"):
         table.add_column(column)
     for task in all_tasks():
-        table.add_row(task.name, task.kind.value, task.metric.value, "yes" if task.is_target else "",
+        suites = ", ".join(f"{member.suite} ({member.group})" for member in task.suites)
+        table.add_row(task.name, task.title, task.kind.value, task.metric.value, suites,
                       f"{len(task.languages)}: {' '.join(task.languages)}")
     console.print(table)
 
@@ -237,17 +238,19 @@ def train(
     carry_head: Optional[bool] = typer.Option(None, help="Target task: keep the model's same-family head (default: fresh)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
+    from xstilts.modeling.reference import ModelRef, run_record
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
+    from xstilts.tasks.selection import stage_selections
     from xstilts.training.config import make_config
-    from xstilts.tasks.types import TaskKind
-    from xstilts.training.data import DataSelection, StageData, held_out_selections, prepare_task_data
+    from xstilts.training.data import StageData, prepare_task_data
     from xstilts.training.trainer import Trainer
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
     spec = get_task(task)
     _check_out_arg(out)
-    _check_model_arg(model)
+    reference = ModelRef.of(model)
+    reference.check()  # a bad --model is one line before any bar or folder appears
     config = make_config(
         spec, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
@@ -256,18 +259,19 @@ def train(
         mlm_whole_word=mlm_whole_word,
         preset=preset, carry_head=carry_head,
     )
-    files = tuple(str(f) for f in train_file)
-    if spec.kind is TaskKind.MLM:  # dev = a held-out slice of the same text (perplexity)
-        data_dir = data if train_file else _data_dir_or_default(data)
-        train_sel, dev_sel = held_out_selections(spec.name, lang, train_split, train_slice, dev_slice, files, not no_dev)
-    else:
-        data_dir = data if (train_file and no_dev) else _data_dir_or_default(data)
-        train_sel = DataSelection(spec.name, lang, train_split, train_slice, files)
-        dev_sel = None if no_dev else DataSelection(spec.name, dev_lang, dev_split, dev_slice)
+    train_sel, dev_sel = stage_selections(spec, lang=lang, split=train_split, train_slice=train_slice,
+                                          files=tuple(str(f) for f in train_file), dev=not no_dev, dev_lang=dev_lang,
+                                          dev_split=dev_split, dev_slice=dev_slice)
+    # Explicit files everywhere (a masked-LM corpus measures dev on its own lines) need no data folder.
+    from_files = bool(train_sel.files) and (dev_sel is None or bool(dev_sel.files))
+    data_dir = data if from_files else _data_dir_or_default(data)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
                                          config.max_eval_examples)], target=spec.is_target)
-    identity = {"model": model, "train": train_sel.__dict__, "dev": dev_sel.__dict__ if dev_sel else None,
-                "config": config.model_dump(), "semantics": TRAINING_SEMANTICS_VERSION}
+    # run.json: the parent run (for the contamination guard's lineage) or the base model as given.
+    parent = str(reference.run_dir.resolve()) if reference.run_dir else None
+    identity = run_record([{"train": train_sel.record(), "dev": dev_sel.record() if dev_sel else None}],
+                          config.model_dump(), semantics=TRAINING_SEMANTICS_VERSION, parent=parent,
+                          base_model=None if parent else {"reference": model})
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
         result = Trainer(stage, config, out, progress=on_event).run(model, identity)
     _print_json(result.to_json())
@@ -299,6 +303,7 @@ def evaluate(
     directory gets the same contamination guard as `plan`."""
     from xstilts.evaluation.zero_shot import evaluate as evaluate_fn
     from xstilts.evaluation.zero_shot import languages_to_evaluate
+    from xstilts.modeling.reference import ModelRef
     from xstilts.progress import evaluation_progress
     from xstilts.study.run_guard import contamination_of_run, refusal
     from xstilts.tasks.load import default_eval_split
@@ -315,7 +320,7 @@ def evaluate(
                                    eval_slice, data_dir)
     if flagged and not allow_contaminated:
         raise ConfigError(refusal(model, spec.name, split, flagged))
-    _check_model_arg(model)  # after the guard: a contaminated run is refused whatever its weights
+    ModelRef.of(model).check()  # after the guard: a contaminated run is refused whatever its weights
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,
@@ -328,15 +333,6 @@ def _check_out_arg(out: Path) -> None:
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
-
-
-def _check_model_arg(model: str) -> None:
-    """A bad --model is one line before any bar or folder appears (stage models: RUN_DIR/model)."""
-    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
-
-    if model in OFFLINE_MODELS or (Path(model) / "heads.json").is_file() or (Path(model) / "model" / "heads.json").is_file():
-        return
-    resolve_model(model)
 
 
 # ------------------------------------------------------------------ studies
@@ -365,12 +361,12 @@ def plan(
 ) -> None:
     """Show the run plan: shared trainings, evaluations, contamination, report contrasts, cost and
     disk estimates; with --pilot, the seeds the contrasts need."""
-    from xstilts.study import render_plan
+    from xstilts.study import plan_summary, render_plan
 
     spec, run_plan = _study_and_plan(study, data)
     advice = _pilot_advice(spec, run_plan, pilot, effect, data) if pilot is not None else None
     if as_json:
-        summary = run_plan.summary()
+        summary = plan_summary(run_plan)
         if advice is not None:
             summary["seeds_advice"] = advice
         _print_json(summary)
@@ -453,7 +449,7 @@ def run(
     study: Path = typer.Argument(..., metavar="STUDY", help="Study file (TOML)."),
     executor: str = typer.Option("local", help="local | ray"),
     workers: Optional[int] = typer.Option(None, help="Concurrent nodes (default: the study's execution.workers)."),
-    keep: Optional[str] = typer.Option(None, help="best | all | leaves: which models to keep on disk."),
+    keep: Optional[str] = typer.Option(None, help="best | leaves: which models to keep on disk."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local Ray)."),
     gpus_per_node: float = typer.Option(0.0, help="GPUs each node asks for (e.g. 0.5: two nodes per GPU)."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),

@@ -1,49 +1,53 @@
 """File helpers every folder uses.
 
 Atomic writes: a reader (or a re-run after a crash) sees the old file or the new one, never half
-of one: write a temporary file beside the target, flush it to disk, rename it over. Content
-hashes: the sha256 that manifests, checkpoints and node identities record."""
+of one: write a temporary file beside the target, flush it to disk, rename it over. Folders are
+replaced the same way: built beside the target, then swapped in. Content hashes: the sha256 that
+manifests, checkpoints and node identities record."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave a stray half file behind
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for any writer (a library's ``to_parquet``, ``torch.save``):
+    when the block ends normally the file is flushed to disk and renamed over ``path``; when it
+    fails the temporary file is removed (a full disk must not keep a stray half file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def file_sha256(path: Path) -> str:
@@ -52,3 +56,53 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- folders
+
+
+@contextmanager
+def staged_directory(directory: Path) -> Iterator[Path]:
+    """A fresh folder beside ``directory`` to build in; it replaces ``directory`` when the block
+    ends normally and is removed when it fails."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        yield staging
+        replace_directory(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def replace_directory(staging: Path, directory: Path) -> None:
+    """Replace ``directory`` by ``staging`` (rename cannot overwrite a non-empty directory, so an
+    existing one is first renamed aside: readers may briefly find nothing, never a half-written one)."""
+    if not directory.exists():
+        os.replace(staging, directory)
+        return
+    retired = staging.with_suffix(".old")
+    os.replace(directory, retired)
+    os.replace(staging, directory)
+    shutil.rmtree(retired)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (same bytes, no copy); copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of the folder ``source`` made of hard links (written atomically)."""
+    with staged_directory(target) as staging:
+        for path in sorted(source.rglob("*")):
+            destination = staging / path.relative_to(source)
+            if path.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                link_or_copy(path, destination)

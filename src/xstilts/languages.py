@@ -37,3 +37,21 @@ def to_xtreme_code(code: str) -> str:
 
 # The language of a selection that mixes languages (a multilingual masked-LM corpus).
 MULTILINGUAL = "multi"
+
+# English names, for tables and reports.
+LANGUAGE_NAMES: dict[str, str] = {
+    "af": "Afrikaans", "ar": "Arabic", "az": "Azerbaijani", "bg": "Bulgarian", "bn": "Bengali", "de": "German",
+    "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian",
+    "fi": "Finnish", "fr": "French", "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "ht": "Haitian Creole",
+    "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese", "jv": "Javanese", "ka": "Georgian",
+    "kk": "Kazakh", "ko": "Korean", "lt": "Lithuanian", "ml": "Malayalam", "mr": "Marathi", "ms": "Malay",
+    "my": "Burmese", "nl": "Dutch", "pa": "Punjabi", "pl": "Polish", "pt": "Portuguese", "qu": "Quechua",
+    "ro": "Romanian", "ru": "Russian", "sw": "Swahili", "ta": "Tamil", "te": "Telugu", "th": "Thai",
+    "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "yo": "Yoruba",
+    "zh": "Chinese", MULTILINGUAL: "Multilingual",
+}
+
+
+def language_name(code: str) -> str:
+    """The English name of a language code (the code itself when unknown)."""
+    return LANGUAGE_NAMES.get(code, code)

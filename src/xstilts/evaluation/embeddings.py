@@ -2,7 +2,7 @@
 
 XTREME mean-pools one hidden layer over the attention mask, special tokens included. Which
 layer and which pooling reproduce the paper differs between XTREME's own scripts (see
-docs/xtreme-reference.md section 3), so both are settings and every result records them.
+docs/reference.md section 3), so both are settings and every result records them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from xstilts.errors import ConfigError
-from xstilts.modeling.loading import default_retrieval_layer
+from xstilts.modeling.retrieval_record import recorded_retrieval
 
 Pooling = Literal["mean", "cls"]
 ProgressCallback = Callable[[int, int], None]  # (sentences done, sentences in total)
@@ -65,28 +65,19 @@ class RetrievalSettings:
         return asdict(self)
 
 
-# A model folder may say how its sentence vectors are meant to be made (its model card's
-# documented use); ``xstilts model prepare`` writes it, stage models carry it in encoder/.
-RETRIEVAL_RECORD = "xstilts-retrieval.json"
-
-
-def recorded_retrieval(folder: str | Path) -> dict[str, Any]:
-    """The retrieval settings a model folder records ({} when none: XTREME's layer rule applies)."""
-    import json
-
-    path = Path(folder) / RETRIEVAL_RECORD
-    if not path.is_file():
-        return {}
-    record = json.loads(path.read_text(encoding="utf-8"))
-    return {key: record[key] for key in ("layer", "pooling", "prefix") if key in record}
-
-
 def retrieval_options(folder: str | Path, given: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Explicit settings (non-None) over the folder's recorded ones over the defaults, and where
     the recorded ones came from ("model folder" or "defaults")."""
     recorded = recorded_retrieval(folder)
     explicit = {key: value for key, value in given.items() if value is not None}
     return {**recorded, **explicit}, "model folder" if recorded else "defaults"
+
+
+def default_retrieval_layer(num_layers: int) -> int:
+    """round(7/12 of the depth), halves rounded up: 14 for 24-layer XLM-R large (the XTREME layer), 7 for 12."""
+    if num_layers < 1:
+        raise ConfigError(f"num_layers: expected a positive layer count, got {num_layers}")
+    return (7 * num_layers + 6) // 12
 
 
 def base_encoder(model: nn.Module) -> nn.Module:

@@ -1,4 +1,10 @@
-"""Run the retrieval target tasks (Tatoeba, BUCC) for `xstilts evaluate`: no head, no training."""
+"""Run the retrieval target tasks (Tatoeba, BUCC) for `xstilts evaluate`: no head, no training.
+
+Each retrieval metric has its protocol (docs/reference.md section 3): Tatoeba retrieves each
+English sentence's translation in the scored split; BUCC mines pairs with a threshold tuned on the
+dev split and applied to the scored split (or, without its gold, reports dev with an oracle
+threshold).
+"""
 
 from __future__ import annotations
 
@@ -9,42 +15,51 @@ from typing import Any
 import torch
 
 from xstilts.errors import MissingDataError
-from xstilts.evaluation.embeddings import RetrievalSettings
-from xstilts.evaluation.prediction_files import write_predictions
-from xstilts.tasks.types import TaskSpec
+from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
+from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
+from xstilts.modeling.reference import ModelRef
+from xstilts.scoring import example_units, write_predictions
+from xstilts.tasks.load import load_examples
+from xstilts.tasks.types import Example, Metric, TaskSpec
 
 Progress = Callable[[str, dict[str, Any]], None]
 _DROP = ("predictions", "settings")
+# (encoder, tokenizer, task, lang, split, data dir, settings, device, progress) ->
+# (result of xstilts.evaluation.retrieval, the gold the predictions are scored against)
+Protocol = Callable[..., tuple[dict[str, Any], list[Example]]]
 
 
-def encoder_folder(model_ref: str) -> str:
-    """A stage model's encoder folder (RUN_DIR/model/encoder), or the plain encoder itself."""
-    from xstilts.modeling.loading import resolve_model
-
-    path = Path(model_ref)
-    return str(path / "encoder") if (path / "heads.json").is_file() else resolve_model(model_ref)
+def _tatoeba(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
+             device: torch.device, progress: Progress) -> tuple[dict[str, Any], list[Example]]:
+    (pairs,) = load_examples(task, lang, split, data_dir)
+    return evaluate_tatoeba(encoder, tokenizer, pairs, settings, device), [pairs]
 
 
-def load_encoder_for_retrieval(model_ref: str):
-    """A stage model's encoder (RUN_DIR/model/encoder) or any plain encoder, with its tokenizer."""
-    from xstilts.modeling.loading import load_encoder, load_tokenizer
-    from xstilts.training.trainer import tokenizer_source
+def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
+          device: torch.device, progress: Progress) -> tuple[dict[str, Any], list[Example]]:
+    (dev,) = load_examples(task, lang, "dev", data_dir)
+    test = None
+    if split != "dev":
+        try:
+            (test,) = load_examples(task, lang, split, data_dir)
+        except MissingDataError:
+            # Without test gold the dev F1 with a dev-tuned threshold is reported: an oracle.
+            progress("note", {"lang": lang, "message": f"no {split} data: scoring dev with an oracle threshold"})
+    result = evaluate_bucc(encoder, tokenizer, dev, test, settings, device=device)
+    return result, [dev if test is None else test]
 
-    return load_encoder(encoder_folder(model_ref)), load_tokenizer(tokenizer_source(model_ref))
+
+PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.BUCC_F1: _bucc}
 
 
-def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
+def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                             out_dir: Path, options: dict[str, Any], progress: Progress
                             ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
-    from xstilts.scoring import example_units
-    from xstilts.tasks.load import load_examples
-
-    from xstilts.evaluation.embeddings import retrieval_options
-
-    merged, source = retrieval_options(encoder_folder(model_ref), options)
+    """Per language: the metrics, the settings used and the per-example pieces (where the metric has them)."""
+    protocol = PROTOCOLS[task.metric]
+    merged, source = retrieval_options(reference.encoder_source(), options)
     settings = RetrievalSettings(**merged)
-    encoder, tokenizer = load_encoder_for_retrieval(model_ref)
+    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     per_language: dict[str, dict[str, Any]] = {}
@@ -52,23 +67,12 @@ def evaluate_retrieval_task(model_ref: str, task: TaskSpec, languages: list[str]
     units: dict[str, Any] = {}
     for lang in languages:
         progress("language", {"lang": lang})
-        if task.name == "tatoeba":
-            (pairs,) = load_examples(task, lang, split, data_dir)
-            result = evaluate_tatoeba(encoder, tokenizer, pairs, settings, device)
-        else:
-            (dev,) = load_examples(task, lang, "dev", data_dir)
-            test = None
-            if split != "dev":
-                try:
-                    (test,) = load_examples(task, lang, split, data_dir)
-                except MissingDataError:
-                    # Without test gold the dev F1 with a dev-tuned threshold is reported: an oracle.
-                    progress("note", {"lang": lang, "message": f"no {split} data: scoring dev with an oracle threshold"})
-            result = evaluate_bucc(encoder, tokenizer, dev, test, settings, device=device)
+        result, gold = protocol(encoder, tokenizer, task, lang, split, data_dir, settings, device, progress)
         scored_split = "dev" if result.get("oracle_threshold") else split
         path = write_predictions(task, out_dir / "predictions", scored_split, lang, result["predictions"])
-        if task.name == "tatoeba":
-            units[lang] = example_units(task, lang, [pairs], f"tatoeba {split}-{lang}", path)
+        pieces = example_units(task, lang, gold, f"{task.name} {split}-{lang}", path)
+        if pieces is not None:
+            units[lang] = pieces
         resolved = result["settings"]
         per_language[lang] = {k: v for k, v in result.items() if k not in _DROP}
         progress("scored", {"lang": lang, **per_language[lang]})

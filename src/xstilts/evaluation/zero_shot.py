@@ -22,18 +22,25 @@ from typing import Any
 import torch
 
 from xstilts.errors import ConfigError, MissingDataError
+from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
+from xstilts.files import write_json_atomic
 from xstilts.metrics.per_example import check_units
-from xstilts.tasks.registry import check_language, get_task
-from xstilts.tasks.types import TaskKind, TaskSpec
-from xstilts.training.trainer import MODEL_DIR, write_json_atomic
+from xstilts.modeling.feature_cache import cached_features
+from xstilts.modeling.inference import predict_logits
+from xstilts.modeling.kinds import adapter_for_task
+from xstilts.modeling.kinds.base import FeatureSettings
+from xstilts.modeling.reference import ModelRef
+from xstilts.scoring import example_units, score_examples, write_predictions
+from xstilts.tasks.load import default_eval_split, load_examples, locate
+from xstilts.tasks.registry import check_language, get_task, head_name
+from xstilts.tasks.slices import apply_slice
+from xstilts.tasks.types import TaskSpec
 
 Progress = Callable[[str, dict[str, Any]], None]
 
 
 def languages_to_evaluate(task: TaskSpec, langs: str | Sequence[str], data_dir: Path, split: str) -> list[str]:
     """``all`` = every language of the task whose evaluation data is present; else the given list."""
-    from xstilts.tasks.load import locate
-
     if isinstance(langs, str) and langs.strip().lower() == "all":
         present = []
         for lang in task.languages:
@@ -48,14 +55,6 @@ def languages_to_evaluate(task: TaskSpec, langs: str | Sequence[str], data_dir: 
     codes = [langs] if isinstance(langs, str) else list(langs)
     codes = [c for part in codes for c in part.split(",") if c.strip()]
     return [check_language(task, code) for code in codes]
-
-
-def resolve_model_dir(model: str | Path) -> str:
-    """A training run directory means its selected model (RUN_DIR/model)."""
-    path = Path(str(model))
-    if (path / MODEL_DIR / "heads.json").is_file():
-        return str(path / MODEL_DIR)
-    return str(model)
 
 
 METRIC_KEYS = ("accuracy", "f1", "precision", "recall", "exact_match")
@@ -76,8 +75,6 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     language (e.g. "[1245:]" when the first half of a parallel set was used for training).
     ``contaminated`` (language -> reason, from the caller's guard) is recorded in metrics.json.
     The split defaults to the labelled test split when the data has one, else the task's dev."""
-    from xstilts.tasks.load import default_eval_split
-
     task = get_task(task_name)
     requested = None if isinstance(langs, str) and langs.strip().lower() == "all" else languages_to_evaluate(
         task, langs, data_dir, task.eval_split)
@@ -86,18 +83,16 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     languages = languages_to_evaluate(task, langs, data_dir, split)
-    model_ref = resolve_model_dir(model)
+    reference = ModelRef.of(model)
     started = time.time()
-    if task.kind is TaskKind.RETRIEVAL:
-        from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
-
-        per_language, settings, units = evaluate_retrieval_task(model_ref, task, languages, data_dir, split, out_dir,
+    if task.trainable:
+        per_language, settings, units = _evaluate_with_head(reference, task, languages, data_dir, split, out_dir,
+                                                            batch_size, max_length, max_examples, eval_slice, progress)
+    else:  # retrieval: sentence vectors straight from the encoder
+        per_language, settings, units = evaluate_retrieval_task(reference, task, languages, data_dir, split, out_dir,
                                                                 retrieval or {}, progress)
-    else:
-        per_language, settings, units = _evaluate_with_head(model_ref, task, languages, data_dir, split, out_dir,
-                                                     batch_size, max_length, max_examples, eval_slice, progress)
     summary = {
-        "task": task.name, "model": model_ref, "split": split,
+        "task": task.name, "model": str(reference.saved or reference.text), "split": split,
         "per_language": per_language, "average": _mean_metrics(per_language),
         "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
         "wall_seconds": round(time.time() - started, 2),
@@ -108,30 +103,13 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     return {**summary, "per_example": units}
 
 
-def trained_config(model_ref: str | Path) -> dict[str, Any]:
-    """The TrainConfig a saved stage model was trained with (RUN_DIR/run.json beside RUN_DIR/model),
-    {} when the folder does not say."""
-    import json
-
-    from xstilts.training.trainer import RUN_FILE
-
-    try:
-        identity = json.loads((Path(str(model_ref)).parent / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    config = identity.get("config") if isinstance(identity, dict) else None
-    return config if isinstance(config, dict) else {}
-
-
-def feature_settings(model_ref: str | Path, task: TaskSpec, max_length: int | None):
+def feature_settings(model: ModelRef | str | Path, task: TaskSpec, max_length: int | None):
     """Featurise evaluation as the model was trained (its max_length, doc_stride and window
     mode), unless ``max_length`` overrides; without a training record, the task's defaults.
     Returns (FeatureSettings, "override" | "training" | "task defaults")."""
-    from xstilts.modeling.kinds.base import FeatureSettings
-    from xstilts.training.config import defaults_for
-
-    trained = trained_config(model_ref)
-    values = {**defaults_for(task)} if not trained else {}
+    reference = model if isinstance(model, ModelRef) else ModelRef.of(model)
+    trained = reference.training_config()
+    values = task.training_defaults() if not trained else {}
     values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode") if k in trained})
     source = "training" if trained else "task defaults"
     if max_length:
@@ -140,34 +118,22 @@ def feature_settings(model_ref: str | Path, task: TaskSpec, max_length: int | No
                            doc_stride_mode=str(values.get("doc_stride_mode", "step"))), source
 
 
-def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
+def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
                         eval_slice: str | None, progress: Progress
                         ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, Any]]:
-    from xstilts.evaluation.predict import predict_logits
-    from xstilts.evaluation.prediction_files import write_predictions
-    from xstilts.scoring import example_units, score_examples
-    from xstilts.modeling.collate import PadCollator
-    from xstilts.modeling.feature_cache import cached_features
-    from xstilts.modeling.kinds import adapter_for_task
-    from xstilts.modeling.loading import load_tokenizer
-    from xstilts.tasks.load import load_examples
-    from xstilts.tasks.slices import apply_slice
-    from xstilts.training.data import head_name_for
-    from xstilts.training.trainer import load_model, tokenizer_source
-
-    model = load_model(model_ref)
-    head = head_name_for(task)
+    model = reference.load_model(dtype=torch.float32)
+    head = head_name(task)
     if head not in model.head_specs:
-        raise ConfigError(f"{model_ref}: the model has no {head!r} head; train it on {task.name} first "
-                          f"(heads: {', '.join(model.head_specs) or 'none'})")
+        raise ConfigError(f"{reference.saved or reference.text}: the model has no {head!r} head; train it on "
+                          f"{task.name} first (heads: {', '.join(model.head_specs) or 'none'})")
     labels = model.head_specs[head].labels
-    tokenizer = load_tokenizer(tokenizer_source(model_ref))
+    tokenizer = reference.load_tokenizer()
     adapter = adapter_for_task(task)
-    settings, settings_from = feature_settings(model_ref, task, max_length)
+    settings, settings_from = feature_settings(reference, task, max_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    collator = PadCollator(adapter, tokenizer.pad_token_id)
+    collator = adapter.collator(tokenizer)
     per_language: dict[str, dict[str, float]] = {}
     units: dict[str, Any] = {}
     for lang in languages:
@@ -177,7 +143,7 @@ def _evaluate_with_head(model_ref: str, task: TaskSpec, languages: list[str], da
         progress("language", {"lang": lang, "examples": len(examples)})
         features = cached_features(adapter, examples, tokenizer, labels, settings).to_list()
         logits = predict_logits(model, head, features, collator, batch_size, device,
-                                per_token=task.kind in (TaskKind.TAGGING, TaskKind.EXTRACTIVE_QA),
+                                per_token=adapter.per_token_logits,
                                 on_batch=lambda n: progress("batch", {"rows": n, "total": len(features)}))
         predictions = adapter.decode(logits, features, examples, labels)
         path = write_predictions(task, out_dir / "predictions", split, lang, predictions)

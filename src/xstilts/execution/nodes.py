@@ -23,10 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from xstilts.errors import ConfigError
+from xstilts.evaluation.zero_shot import evaluate
+from xstilts.execution.result_rows import build_result_rows, write_examples
+from xstilts.files import write_json_atomic
+from xstilts.modeling.reference import MODEL_DIR, run_finished
+from xstilts.modeling.reference import model_ready as run_model_ready
+from xstilts.results.node_rows import record_from_file, write_eval_rows
+from xstilts.results.store import ResultStore, now_stamp
 from xstilts.study.plan import EvalNode, TrainNode
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import TaskKind
+from xstilts.training.data import StageData, prepare_task_data
+from xstilts.training.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,7 @@ class StudyContext:
         """The model a node starts from / an evaluation reads: a parent's model or the base model."""
         if node_id is None:
             return self.base_model
-        return str(self.node_dir(node_id) / "model")
+        return str(self.node_dir(node_id) / MODEL_DIR)
 
 
 def _limit_threads(context: StudyContext) -> None:
@@ -61,8 +71,7 @@ def _limit_threads(context: StudyContext) -> None:
 
 
 def model_ready(context: StudyContext, node_id: str) -> bool:
-    directory = context.node_dir(node_id)
-    return (directory / "result.json").is_file() and (directory / "model" / "heads.json").is_file()
+    return run_model_ready(context.node_dir(node_id))
 
 
 @contextmanager
@@ -88,11 +97,8 @@ def run_train_node(context: StudyContext, node: TrainNode) -> dict[str, Any]:
 
 
 def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, Any]:
-    from xstilts.training.data import StageData, prepare_task_data
-    from xstilts.training.trainer import Trainer
-
     _limit_threads(context)
-    if (run_dir / "result.json").is_file() and not (run_dir / "model").is_dir():
+    if run_finished(run_dir) and not (run_dir / MODEL_DIR).is_dir():
         # Pruned earlier (--keep leaves) but needed again by a node added since: train it anew.
         shutil.rmtree(run_dir)
     data_dir = Path(context.data_dir) if context.data_dir else None
@@ -129,16 +135,11 @@ def run_eval_node(context: StudyContext, node: EvalNode) -> int:
 
 
 def _evaluate(context: StudyContext, node: EvalNode) -> int:
-    from xstilts.evaluation.zero_shot import evaluate
-    from xstilts.files import write_json_atomic
-    from xstilts.execution.result_rows import build_result_rows, write_examples
-    from xstilts.results.node_rows import record_from_file, write_eval_rows
-    from xstilts.results.store import ResultStore, now_stamp
-
     _limit_threads(context)
     task = get_task(node.task)
-    retrieval = node.settings if task.kind is TaskKind.RETRIEVAL else None
-    max_length = None if retrieval is not None else node.settings.get("max_length")
+    # EvalNode.settings: max_length for a task with a head, the retrieval settings otherwise.
+    retrieval = None if task.trainable else node.settings
+    max_length = node.settings.get("max_length") if task.trainable else None
     summary = evaluate(context.model_of(node.model_node), node.task, Path(context.data_dir) if context.data_dir else None,
                        context.eval_dir(node.id), langs=list(node.langs), split=node.split, eval_slice=node.eval_slice,
                        max_length=max_length, retrieval=retrieval)

@@ -12,18 +12,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from xstilts.files import write_bytes_atomic
+from xstilts.modeling.reference import RESULT_FILE
 from xstilts.evaluation.zero_shot import METRIC_KEYS
 from xstilts.results.store import ResultRow
+from xstilts.study.plan import is_zero_shot
+from xstilts.tasks.registry import get_task
 
 EXAMPLES_DIR = "examples"
-ENGLISH = "en"
 
 
 def examples_path(study_dir: str | Path, ref: str) -> Path:
@@ -38,10 +40,7 @@ def write_examples(study_dir: str | Path, units: pd.DataFrame) -> str:
     ref = hashlib.sha256(data).hexdigest()
     path = examples_path(study_dir, ref)
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        write_bytes_atomic(path, data)
     return ref
 
 
@@ -49,22 +48,11 @@ def read_examples(study_dir: str | Path, ref: str) -> pd.DataFrame:
     return pd.read_parquet(examples_path(study_dir, ref))
 
 
-def is_zero_shot(path: Sequence[Mapping[str, Any]]) -> bool:
-    """Zero-shot: the target task trained on English only, and every training on the path picked
-    its checkpoint on English data (a non-English selection set anywhere breaks it)."""
-    for training in path:
-        if any(selection["lang"] != ENGLISH for selection in training.get("select", ())):
-            return False
-        if training.get("is_target") and any(item["lang"] != ENGLISH for item in training.get("train", ())):
-            return False
-    return True
-
-
 def trainings_with_steps(study_dir: str | Path, path: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The path's trainings with the optimizer steps and examples each really ran (its result.json)."""
     trainings = []
     for training in path:
-        result_file = Path(study_dir) / "nodes" / training["node"] / "result.json"
+        result_file = Path(study_dir) / "nodes" / training["node"] / RESULT_FILE  # StudyContext.node_dir
         steps = examples = None
         if result_file.is_file():
             result = json.loads(result_file.read_text())
@@ -82,8 +70,6 @@ def _intermediate_total(trainings: Sequence[Mapping[str, Any]], key: str) -> int
 def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str | Path, base_model: str,
                       plan_hash: str, examples_refs: Mapping[str, str]) -> dict[int, list[ResultRow]]:
     """Rows of evaluation ``node`` (a plan EvalNode) per seed it stands for, from ``evaluate``'s summary."""
-    from xstilts.tasks.registry import get_task
-
     # What defines the number: evaluation settings, the slice, and the scorer's metric rule.
     settings = {**summary["settings"], "eval_slice": node.eval_slice, "metric_rule": get_task(node.task).metric.value}
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -14,33 +14,27 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from xstilts.errors import ConfigError
+from xstilts.execution.local import LocalBackend
 from xstilts.execution.nodes import StudyContext
+from xstilts.execution.ray_backend import RayBackend
 from xstilts.execution.scheduler import RunSummary, Scheduler
+from xstilts.modeling.reference import ModelRef
 from xstilts.study.plan import Plan
 from xstilts.threads import choose_threads
+from xstilts.study.spec import KEEP_ALL_REMOVED
 
 EXECUTORS = ("local", "ray")
-KEEP = ("best", "all", "leaves")
+KEEP = ("best", "leaves")
 
 
 def make_backend(executor: str, workers: int, ray_address: str | None):
     if executor == "local":
-        from xstilts.execution.local import LocalBackend
-
         return LocalBackend(workers)
     if executor == "ray":
-        from xstilts.execution.ray_backend import RayBackend
-
         return RayBackend(address=ray_address, num_cpus=workers if ray_address is None else None)
     raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
-def _check_base_model(model: str) -> None:
-    """A wrong base model fails the run at once, in one line, not in every worker."""
-    from xstilts.modeling.loading import OFFLINE_MODELS, resolve_model
-
-    if model not in OFFLINE_MODELS:
-        resolve_model(model)
 
 
 def check_output_dir(directory: Path) -> None:
@@ -65,12 +59,14 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     study = plan.study
     workers = workers or study.execution.workers
     keep = keep or study.execution.keep
+    if keep == "all":
+        raise ConfigError(f"--keep: {KEEP_ALL_REMOVED}")
     if keep not in KEEP:
         raise ConfigError(f"--keep: expected one of {', '.join(KEEP)}, got {keep!r}")
     if plan.missing_data:
         raise ConfigError(f"{study.name}: data missing for this study: {plan.missing_data[0]}"
                           + (f" (and {len(plan.missing_data) - 1} more; see `xstilts plan`)" if len(plan.missing_data) > 1 else ""))
-    _check_base_model(study.model)
+    ModelRef.of(study.model).check()  # a wrong base model fails at once, in one line, not in every worker
     check_output_dir(study.output_dir)
     # The CPUs this process may use (affinity, cgroup quota) shared out; never the load of a moment.
     threads = choose_threads(workers)

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from xstilts.execution.nodes import StudyContext, eval_done, model_ready, record_ids, run_eval_node, run_train_node
+from xstilts.modeling.reference import MODEL_DIR, run_finished
 from xstilts.results.node_rows import restore_missing_rows
 from xstilts.results.store import ResultStore
 from xstilts.study.plan import EvalNode, Plan, TrainNode
 
-Keep = Literal["best", "all", "leaves"]
+Keep = Literal["best", "leaves"]
 Progress = Callable[[str, dict[str, Any]], None]
 
 
@@ -86,7 +87,7 @@ class Scheduler:
             done_records = self.store.done_evals()
         evals_done = {e.id for e in self.plan.eval_nodes if eval_done(done_records, e)}
         finished = {node.id for node in self.plan.train_nodes
-                    if (self.context.node_dir(node.id) / "result.json").is_file()}
+                    if run_finished(self.context.node_dir(node.id))}
         # A finished node whose model was pruned (--keep leaves) counts as trained unless something
         # still to run reads its model: then it is trained again.
         trained = {node_id for node_id in finished
@@ -193,6 +194,6 @@ class Scheduler:
         for node in self.plan.train_nodes:
             if node.is_target or node.id not in trained:
                 continue
-            model_dir = self.context.node_dir(node.id) / "model"
+            model_dir = self.context.node_dir(node.id) / MODEL_DIR
             if model_dir.is_dir() and not self._pending_dependents(node.id, trained, evals_done):
                 shutil.rmtree(model_dir, ignore_errors=True)

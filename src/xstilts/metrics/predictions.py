@@ -11,18 +11,17 @@ Formats (one file per task and language, UTF-8):
 Readers strip surrounding whitespace of each line, as xtreme's evaluate.py does, and raise
 ``DataFormatError`` (file, line, what was expected) on anything else; given the gold ``labels``
 and shape (``count`` / ``lengths``) they also check the predictions fit the gold file.
-Writers replace the file atomically (temporary file + ``os.replace``).
+Writers replace the file atomically (``xstilts.files``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError, MissingDataError, decode_error
+from xstilts.files import write_text_atomic
 
 Pair = tuple[str, str]
 
@@ -158,20 +157,6 @@ def read_indices(path: Path, count: int | None = None) -> list[int]:
 # ---------------------------------------------------------------- writing
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
 def _checked_field(value: str, what: str) -> str:
     # A field with a line break, tab or no text would not read back as the same value.
     if not value.strip() or value != value.strip() or any(ch in value for ch in "\t\r\n"):
@@ -184,24 +169,24 @@ def _lines(values: Iterable[str]) -> str:
 
 
 def write_labels(path: Path, labels: Iterable[str]) -> None:
-    _write_atomic(path, _lines(_checked_field(label, "label") for label in labels))
+    write_text_atomic(path, _lines(_checked_field(label, "label") for label in labels))
 
 
 def write_tag_sentences(path: Path, sentences: Iterable[Sequence[str]]) -> None:
     blocks = [_lines(_checked_field(tag, "tag") for tag in tags) for tags in sentences]
     if any(not block for block in blocks):
         raise ValueError("a sentence without tags cannot be written")
-    _write_atomic(path, "\n".join(blocks))
+    write_text_atomic(path, "\n".join(blocks))
 
 
 def write_qa_predictions(path: Path, answers: Mapping[str, str]) -> None:
     if not all(isinstance(answer, str) for answer in answers.values()):
         raise ValueError("QA predictions must map question ids to answer strings")
-    _write_atomic(path, json.dumps(dict(answers), ensure_ascii=False, indent=0) + "\n")
+    write_text_atomic(path, json.dumps(dict(answers), ensure_ascii=False, indent=0) + "\n")
 
 
 def write_id_pairs(path: Path, pairs: Iterable[Pair]) -> None:
-    _write_atomic(path, _lines(f"{_checked_field(source, 'id')}\t{_checked_field(target, 'id')}"
+    write_text_atomic(path, _lines(f"{_checked_field(source, 'id')}\t{_checked_field(target, 'id')}"
                                for source, target in pairs))
 
 
@@ -209,4 +194,4 @@ def write_indices(path: Path, indices: Iterable[int]) -> None:
     checked = [int(index) for index in indices]
     if any(index < 0 for index in checked):
         raise ValueError("Tatoeba indices must be non-negative")
-    _write_atomic(path, _lines(str(index) for index in checked))
+    write_text_atomic(path, _lines(str(index) for index in checked))

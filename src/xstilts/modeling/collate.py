@@ -7,8 +7,6 @@ from typing import Any
 
 import torch
 
-from xstilts.modeling.kinds.base import KindAdapter
-
 # HF's LengthGroupedSampler: sort by length within chunks of this many batches.
 MEGABATCH_FACTOR = 50
 
@@ -22,7 +20,8 @@ class PadCollator:
     choice of the batch.
     """
 
-    def __init__(self, adapter: KindAdapter, pad_token_id: int):
+    def __init__(self, adapter: Any, pad_token_id: int):
+        """``adapter``: the task kind's adapter (its ``model_columns`` and ``pad_values``)."""
         self.columns = adapter.model_columns
         self.pad_values = adapter.pad_values(pad_token_id)
 

@@ -18,6 +18,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from xstilts.files import link_or_copy
+
 EMBEDDINGS_SHARD = "embeddings.safetensors"
 REST_SHARD = "encoder.safetensors"
 INDEX = "model.safetensors.index.json"
@@ -42,8 +44,6 @@ def _same_tensor(shard: Path, key: str, tensor: torch.Tensor) -> bool:
 def save_encoder(encoder: nn.Module, folder: Path, embeddings_from: Path | None = None) -> bool:
     """Write ``encoder`` (config + two shards + index) into ``folder``; returns whether the
     embeddings shard was linked from ``embeddings_from`` (a folder saved the same way)."""
-    from xstilts.modeling.model import link_or_copy
-
     folder.mkdir(parents=True, exist_ok=True)
     encoder.config.save_pretrained(folder)
     state = {name: tensor.detach().contiguous().cpu() for name, tensor in encoder.state_dict().items()}

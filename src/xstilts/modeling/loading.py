@@ -185,13 +185,6 @@ def encoder_dtype(dtype: torch.dtype | None) -> torch.dtype:
     return dtype
 
 
-def default_retrieval_layer(num_layers: int) -> int:
-    """round(7/12 of the depth), halves rounded up: 14 for 24-layer XLM-R large (the XTREME layer), 7 for 12."""
-    if num_layers < 1:
-        raise ConfigError(f"num_layers: expected a positive layer count, got {num_layers}")
-    return (7 * num_layers + 6) // 12
-
-
 def _lacks_pooler(resolved: str) -> bool:
     """True for a local folder whose safetensors weights have no pooler (hub ids: unknown, so False)."""
     folder = Path(resolved)

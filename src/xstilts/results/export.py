@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from xstilts.errors import ConfigError
+from xstilts.files import atomic_path
 from xstilts.results.store import ResultStore
 
 EXPORT_FORMATS = ("csv", "parquet")
@@ -31,22 +30,9 @@ def export_frame(frame: pd.DataFrame, out_path: str | Path, fmt: str = "csv") ->
     suffix = out_path.suffix.lstrip(".").lower()
     if suffix in EXPORT_FORMATS and suffix != fmt:
         raise ConfigError(f"--out {out_path}: a .{suffix} name for {fmt} data; name it .{fmt} or use --format {suffix}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with atomic_path(out_path) as temporary:
         if fmt == "csv":
             frame.to_csv(temporary, index=False)
         else:
             frame.to_parquet(temporary, index=False, engine="pyarrow")
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        # mkstemp makes the file private (0600); an export is an ordinary file (0666 - umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, out_path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return out_path

@@ -4,16 +4,18 @@ the cell evaluates, as training data or as the dev set that picked the checkpoin
 
 Rows are compared as FOOTPRINTS: a source that row numbers index, and the rows used.
 
+How sets relate is each task file's ``DataRelations`` (``TaskSpec.data``):
+
 - A monolingual set is its own source per language ("panx dev-de").
-- A parallel set (XNLI, PAWS-X, XQuAD, XCOPA: ``TaskSpec.parallel``) is ONE source for all its
-  languages, because row i is the same item translated: training on xnli dev-de[:1245] uses
-  rows 0-1244 of "xnli dev" and contaminates those rows in every language, while an evaluation
-  of xnli dev[1245:] stays clean.
-- MLQA is parallel but each language holds a different subset of the aligned items, so rows
-  match only within a language; across languages any use of the split counts as overlap.
-- SHARED_SETS: different task names for the same items (XTREME's English XNLI train is MNLI
-  train; XQuAD and MLQA train on SQuAD v1.1 train).
-- DERIVED_FROM: a set built from part of another with no row correspondence; using any row of
+- A parallel set (XNLI, PAWS-X, XQuAD, XCOPA) is ONE source for all its languages, because row i
+  is the same item translated: training on xnli dev-de[:1245] uses rows 0-1244 of "xnli dev"
+  and contaminates those rows in every language, while an evaluation of xnli dev[1245:] stays
+  clean.
+- A parallel set whose languages hold different subsets of the items (MLQA) matches rows only
+  within a language; across languages any use of the split counts as overlap.
+- A shared set is one set under several task names (XTREME's English XNLI train is MNLI train;
+  XQuAD and MLQA train on SQuAD v1.1 train): it is one source, named by the set.
+- A derived set was built from part of another with no row correspondence; using any row of
   the one counts as using the other. XQuAD (test) is 240 paragraphs of SQuAD v1.1 dev
   translated, and the SQuAD 2.0 dev set was built from the SQuAD 1.1 dev articles.
 - The files' bytes are a source too (per language, since a file may hold several): explicit
@@ -28,22 +30,7 @@ from dataclasses import dataclass
 
 from xstilts.study.data_facts import UNBOUNDED, DataFacts, selected_rows
 from xstilts.tasks.registry import get_task
-from xstilts.training.data import DataSelection
-
-SHARED_SETS: dict[tuple[str, str], str] = {
-    ("mnli", "train"): "MNLI train",
-    ("xnli", "train"): "MNLI train",  # other languages: XNLI-MT translations of MNLI, line by line
-    ("squad_v1", "train"): "SQuAD v1.1 train",
-    ("xquad", "train"): "SQuAD v1.1 train",
-    ("mlqa", "train"): "SQuAD v1.1 train",
-    ("squad_v1", "dev"): "SQuAD v1.1 dev",
-}
-DERIVED_FROM: dict[tuple[str, str], tuple[str, ...]] = {
-    ("xquad", "test"): ("SQuAD v1.1 dev",),
-    ("squad_v2", "dev"): ("SQuAD v1.1 dev",),
-    ("squad_v2", "train"): ("SQuAD v1.1 train",),
-}
-UNALIGNED_PARALLEL = frozenset({"mlqa"})
+from xstilts.tasks.selection import DataSelection
 
 TRAINED_ON = "trained on"
 SELECTED_ON = "checkpoint selected on"
@@ -79,17 +66,17 @@ def footprints(selection: DataSelection, facts: DataFacts, limit: int | None = N
     prints: list[Footprint] = []
     if not selection.files:
         task = get_task(selection.task)
-        key = (task.name, split)
-        if key in SHARED_SETS:
-            prints.append(Footprint(SHARED_SETS[key], rows))
-        elif task.name in UNALIGNED_PARALLEL:
+        relations = task.data
+        if split in relations.shared:
+            prints.append(Footprint(relations.shared[split].name, rows))
+        elif relations.parallel and not relations.aligned_rows:
             prints.append(Footprint(f"{task.name} {split}-{lang}", rows))
             prints.append(Footprint(f"{task.name} {split} (all languages)", None, except_lang=lang))
-        elif task.parallel:
+        elif relations.parallel:
             prints.append(Footprint(f"{task.name} {split} (all languages)", rows))
         else:
             prints.append(Footprint(f"{task.name} {split}-{lang}", rows))
-        prints.extend(Footprint(source, None) for source in DERIVED_FROM.get(key, ()))
+        prints.extend(Footprint(source.name, None) for source in relations.derived_from.get(split, ()))
     if facts.present:
         prints.append(Footprint(f"files {facts.sha256[:12]} ({lang})", rows))
     return tuple(prints)

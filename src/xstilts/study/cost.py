@@ -6,29 +6,18 @@ become several windows, so QA and tagging are underestimated). Seconds are steps
 ``seconds_per_step`` (given at batch 16, scaled linearly with the batch) plus ``seconds_per_training``
 (loading and saving) per training, plus evaluated examples x ``eval_seconds_per_example``; dev
 evaluations during training are not counted. For data that is
-not on disk, REFERENCE_TRAIN_SIZES (the full English training sets) stand in for the count.
+not on disk, the full set's size from the task's file (``DataRelations.reference_rows``) stands in.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from xstilts.study.contamination import SHARED_SETS
-from xstilts.study.data_facts import UNBOUNDED, selected_rows
-from xstilts.training.data import DataSelection
-
-if TYPE_CHECKING:
-    from xstilts.study.plan import Plan, TrainNode
+from xstilts.study.plan import Plan, TrainNode
 
 REFERENCE_BATCH_SIZE = 16
-# Full training sets (reference page, section 1; PAWS-X and PAN-X English train from their releases).
-REFERENCE_TRAIN_SIZES: dict[str, int] = {
-    "MNLI train": 392_702, "SQuAD v1.1 train": 87_599, "anli_plus train": 1_104_934, "qqp train": 363_846,
-    "squad_v2 train": 130_319, "hellaswag train": 39_905, "cosmosqa train": 25_262, "csqa train": 9_741,
-    "sst2 train": 67_349, "ccg train": 38_015, "tydiqa train": 3_696, "pawsx train": 49_401, "panx train": 20_000,
-}
 # Parameters of encoders the planner knows by name; a saved model is float32 (4 bytes each).
 KNOWN_MODEL_PARAMETERS: dict[str, int] = {
     "multilingual-e5-small": 118_000_000, "intfloat/multilingual-e5-small": 118_000_000,
@@ -38,17 +27,6 @@ KNOWN_MODEL_PARAMETERS: dict[str, int] = {
 }
 # A training in progress holds a resumable checkpoint (model + two Adam moments) and its best model.
 TRAINING_SCRATCH_MODELS = 4
-
-
-def estimated_examples(selection: DataSelection, rows: int | None, limit: int | None) -> int | None:
-    """Training examples a selection yields; the reference size stands in for missing data."""
-    if rows is None and not selection.files:
-        key = (selection.task, selection.split)
-        rows = REFERENCE_TRAIN_SIZES.get(SHARED_SETS.get(key, f"{selection.task} {selection.split}"))
-    selected = selected_rows(selection.slice, rows, limit)
-    if selected is None or selected.stop >= UNBOUNDED:
-        return None
-    return len(selected)
 
 
 def training_steps(node: TrainNode) -> int | None:

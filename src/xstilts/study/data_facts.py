@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import xstilts.tasks as tasks_package
 from xstilts.errors import MissingDataError, XstiltsError
 from xstilts.study.file_cache import FileFacts
 from xstilts.study.hashing import MISSING, files_sha256
@@ -20,7 +21,7 @@ from xstilts.tasks.load import has_gold, load_examples, locate
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.slices import slice_range
 from xstilts.tasks.types import RetrievalSet, TaskSpec
-from xstilts.training.data import DataSelection
+from xstilts.tasks.selection import DataSelection
 
 # Stands in for the row count of a file that is not on disk when a slice has absolute bounds.
 UNBOUNDED = 2**62
@@ -43,6 +44,16 @@ class DataFacts:
     @property
     def present(self) -> bool:
         return self.missing is None
+
+
+def estimated_examples(selection: DataSelection, rows: int | None, limit: int | None) -> int | None:
+    """Training examples a selection yields; the reference size stands in for missing data."""
+    if rows is None and not selection.files:
+        rows = get_task(selection.task).data.reference_rows(selection.split)
+    selected = selected_rows(selection.slice, rows, limit)
+    if selected is None or selected.stop >= UNBOUNDED:
+        return None
+    return len(selected)
 
 
 def selected_rows(slice_spec: str | None, rows: int | None, limit: int | None = None) -> range | None:
@@ -124,11 +135,9 @@ def examples_fingerprint(examples: list) -> str:
 
 @lru_cache(maxsize=1)
 def reader_code_hash() -> str:
-    """Hash of the source of the modules that turn files into examples."""
-    import xstilts.tasks as tasks_package
-
+    """Hash of the source of the modules that turn files into examples (readers, task files)."""
     root = Path(tasks_package.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *root.glob("readers/*.py")]):
+    for path in sorted([*root.glob("*.py"), *root.glob("readers/*.py"), *root.glob("catalog/*.py")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

@@ -8,11 +8,11 @@ looked up by the file's resolved path, size and modification time: an edited fil
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.files import write_text_atomic
 from xstilts.paths import cache_dir
 
 CACHE_FILE = "file-facts.json"
@@ -56,8 +56,5 @@ class FileFacts:
         """Write the cache (atomically: parallel planners may lose an entry, never corrupt the file)."""
         if not self._dirty or self._facts is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self._facts, sort_keys=True))
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(self._facts, sort_keys=True))
         self._dirty = False

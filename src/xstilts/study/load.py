@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from xstilts.errors import ConfigError, decode_error
 from xstilts.study.orders import StudyIssue, resolve_stage, study_orders
 from xstilts.study.spec import StudySpec, TargetSpec
-from xstilts.tasks.registry import get_task
+from xstilts.tasks.registry import all_tasks, get_task
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 # Keys people reach for that live elsewhere in a study.
@@ -82,14 +82,15 @@ def check_study(study: StudySpec) -> None:
 
 
 def _check_target(target: TargetSpec, path: str) -> None:
-    retrieval = get_task(target.task).is_retrieval
-    if retrieval:
+    if not get_task(target.task).trainable:
         for key in ("train", "hparams", "eval_slice", "eval_max_length"):
             if key in target.model_fields_set:
                 raise StudyIssue(f"{path}.{key}", f"{target.task} is a retrieval task: it is scored from the "
                                                   "encoder on whole sets, without fine-tuning")
     elif target.retrieval is not None:
-        raise StudyIssue(f"{path}.retrieval", f"retrieval settings apply to bucc2018 and tatoeba, not {target.task}")
+        retrieval = [task.name for task in all_tasks() if not task.trainable]
+        listed = " and ".join([", ".join(retrieval[:-1]), retrieval[-1]] if len(retrieval) > 1 else retrieval)
+        raise StudyIssue(f"{path}.retrieval", f"retrieval settings apply to {listed}, not {target.task}")
 
 
 # ------------------------------------------------------------------ error lines

@@ -14,7 +14,7 @@ A TrainNode's id hashes exactly what determines its weights (``TrainNode.identit
 
 Equal ids are one training: the English stage of seed 1 is trained once and reused by every
 order that starts with it and by every target task; XQuAD and MLQA fine-tune on the same SQuAD
-v1.1 data (``TRAINS_AS``) and share one node, as XTREME trains one model for both. Numerics that
+v1.1 data (``TaskSpec.trains_as``) and share one node, as XTREME trains one model for both. Numerics that
 cannot be hashed without losing sharing (torch threads, device, library versions) are recorded
 by the trainer in each node's ``result.json`` (``numerics``).
 
@@ -27,24 +27,25 @@ A target is evaluated on its labelled test split when the data directory has it,
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from xstilts.errors import ConfigError
-from xstilts.tasks.slices import slice_range
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
+from xstilts.modeling.kinds import adapter_for_task
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
-from xstilts.study.cost import disk_bytes, estimate_cost, estimated_examples
-from xstilts.study.data_facts import DataFacts, DataInspector, selected_rows
+from xstilts.study.data_facts import DataFacts, DataInspector, estimated_examples, selected_rows
 from xstilts.study.hashing import model_identity, stable_hash
 from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
 from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import TaskKind, TaskSpec
-from xstilts.training.config import TrainConfig, defaults_for
-from xstilts.training.data import TRAINS_AS, DataSelection
+from xstilts.tasks.selection import DataSelection, stage_selections
+from xstilts.tasks.slices import slice_range
+from xstilts.tasks.types import TaskSpec
+from xstilts.training.config import TrainConfig, dev_selects
+from xstilts.training.precision import resolve_mixed_precision
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval;
@@ -140,12 +141,8 @@ class Plan:
 
     def selection_languages(self, evaluation: EvalNode) -> set[str]:
         """Languages of the dev sets that pick checkpoints on the path to ``evaluation``'s model.
-        A non-English one makes its results "not zero-shot" (reference section 4)."""
-        return {task.dev.lang for node in self.path(evaluation.model_node) for task in node.tasks
-                if task.dev is not None and (node.config.select_best or node.config.early_stopping_patience)}
-
-    def is_zero_shot(self, evaluation: EvalNode) -> bool:
-        return self.selection_languages(evaluation) <= {"en"}
+        A non-English one makes its results "not zero-shot" (docs/reference.md section 4)."""
+        return {selection["lang"] for training in evaluation.path for selection in training["select"]}
 
     def comparisons(self) -> list[PlannedContrast]:
         """The pairs of orders the report will contrast (``study.comparisons``), found from what
@@ -156,36 +153,19 @@ class Plan:
                 paths[evaluation.order] = condition_path(evaluation.order, evaluation.path)
         return planned_contrasts(list(paths.values()), self.study.report.contrasts)
 
-    def summary(self) -> dict[str, Any]:
-        targets = sum(node.is_target for node in self.train_nodes)
-        return {
-            "study": self.study.name,
-            "orders": [order.name for order in self.orders],
-            "seeds": list(self.study.seeds),
-            "targets": [target.label for target in self.study.targets],
-            "stage_trainings": len(self.train_nodes),
-            "intermediate_trainings": len(self.train_nodes) - targets,
-            "target_trainings": targets,
-            "naive_stage_trainings": self.naive_stage_trainings,
-            "evaluations": len(self.eval_nodes),
-            "trajectory_evaluations": sum(e.role == "trajectory" for e in self.eval_nodes),
-            "contrasts": [{"a": c.a, "b": c.b, "kind": c.kind} for c in self.comparisons()],
-            "evaluation_cells": sum(len(e.langs) for e in self.eval_nodes),
-            "contaminated_cells": sum(len(e.contaminated) for e in self.eval_nodes),
-            "contamination": [{"target": e.target, "lang": lang, "order": e.order, "seeds": list(e.seeds),
-                               "reason": reason}
-                              for e in self.eval_nodes for lang, reason in sorted(e.contaminated.items())],
-            "estimated_cost": estimate_cost(self),
-            "disk_bytes_estimate": disk_bytes(self),
-            "missing_data": list(self.missing_data),
-        }
+
+ENGLISH = "en"
 
 
-def mlm_stage_task(task: str, spec: SelectionSpec) -> StageTask:
-    """Masked LM: dev = a held-out slice of the same lines (``training.data.held_out_selections``)."""
-    from xstilts.training.data import held_out_selections
-
-    return StageTask(*held_out_selections(task, spec.lang, spec.split, spec.slice, spec.dev_slice, spec.files, spec.dev))
+def is_zero_shot(path: Sequence[Mapping[str, Any]]) -> bool:
+    """Zero-shot (docs/reference.md section 4): the target task trained on English only, and every
+    training on the path picked its checkpoint on English data (``EvalNode.path``)."""
+    for training in path:
+        if any(selection["lang"] != ENGLISH for selection in training.get("select", ())):
+            return False
+        if training.get("is_target") and any(item["lang"] != ENGLISH for item in training.get("train", ())):
+            return False
+    return True
 
 
 def _task_order(task: StageTask) -> tuple:
@@ -198,7 +178,7 @@ def agreed_defaults(tasks: list[TaskSpec], target: bool, given: dict[str, Any], 
     """The preset's defaults shared by every task of a stage; a value the tasks disagree on must
     be set by the study (else a one-line error), so the result never depends on listing order."""
     preset = given.get("preset", "paper")
-    per_task = {task.name: defaults_for(task, target=target, preset=preset) for task in tasks}
+    per_task = {task.name: task.training_defaults(target=target, preset=preset) for task in tasks}
     merged: dict[str, Any] = {}
     for key in sorted({key for values in per_task.values() for key in values}):
         if key in given:
@@ -216,8 +196,6 @@ def resolved_precision(setting: str) -> str:
     """``auto`` -> what this machine would train with (bf16 on a bf16 GPU or a CPU with native bf16, else no)."""
     if setting != "auto":
         return setting
-    from xstilts.training.precision import resolve_mixed_precision
-
     return resolve_mixed_precision(setting)
 
 
@@ -262,7 +240,7 @@ class _PlanBuilder:
             prefixes.append(self.intermediate_node(resolve_stage(reference, self.study), prefixes[-1], seed))
         for target in self.study.targets:
             task = get_task(target.task)
-            self.naive += len(order.stages) + (0 if task.is_retrieval else 1)
+            self.naive += len(order.stages) + (1 if task.trainable else 0)
             self.eval_node(target, task, self.evaluated_model(target, task, prefixes[-1], seed), order, seed)
             if target.wants_trajectory():
                 for prefix in prefixes[:-1]:
@@ -271,9 +249,9 @@ class _PlanBuilder:
 
     def evaluated_model(self, target: TargetSpec, task: TaskSpec, encoder: TrainNode | None,
                         seed: int) -> TrainNode | None:
-        """The model a target evaluates on top of ``encoder``: the encoder itself (retrieval) or
-        its fine-tuning on the target."""
-        return encoder if task.is_retrieval else self.target_node(target, task, encoder, seed)
+        """The model a target evaluates on top of ``encoder``: its fine-tuning on the target, or
+        the encoder itself for a task that does not train (retrieval)."""
+        return self.target_node(target, task, encoder, seed) if task.trainable else encoder
 
     def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
         # Canonical task order: listing a mixed stage's tasks differently is the same training.
@@ -284,9 +262,10 @@ class _PlanBuilder:
     def target_node(self, target: TargetSpec, task: TaskSpec, parent: TrainNode | None, seed: int) -> TrainNode:
         config = self.config([task], True, overrides(target.hparams), seed, f"target {target.label}")
         train_task = task.name
-        if not target.train.files and target.train.split == "train":
-            # XQuAD and MLQA both fine-tune on SQuAD v1.1: one node (and head) for both.
-            train_task = TRAINS_AS.get(task.name, task.name)
+        if task.trains_as and (target.train.files or target.train.split == "train"):
+            # XQuAD and MLQA both fine-tune on SQuAD v1.1 (its train split, or the same explicit
+            # files): one node (and head) for both.
+            train_task = task.trains_as
         stage_task = StageTask(self.stage_task(train_task, target.train).train,
                                self.stage_task(task.name, target.train).dev)
         return self.train_node(target.label, (stage_task,), "proportional", 2.0, config, parent, True)
@@ -294,11 +273,9 @@ class _PlanBuilder:
     # ------------------------------------------------------------ nodes
 
     def stage_task(self, task: str, spec: SelectionSpec) -> StageTask:
-        if get_task(task).kind is TaskKind.MLM:
-            return mlm_stage_task(task, spec)
-        train = DataSelection(task, spec.lang, spec.split, spec.slice, spec.files)
-        dev = DataSelection(task, spec.dev_lang, spec.dev_split, spec.dev_slice) if spec.dev else None
-        return StageTask(train, dev)
+        return StageTask(*stage_selections(
+            get_task(task), lang=spec.lang, split=spec.split, train_slice=spec.slice, files=spec.files, dev=spec.dev,
+            dev_lang=spec.dev_lang, dev_split=spec.dev_split, dev_slice=spec.dev_slice))
 
     def config(self, tasks: list[TaskSpec], target: bool, stage_overrides: dict[str, Any], seed: int,
                where: str) -> TrainConfig:
@@ -339,8 +316,6 @@ class _PlanBuilder:
 
     def selection_identity(self, selection: DataSelection) -> dict[str, Any]:
         # File names, not paths: the same data elsewhere on another machine is the same node.
-        from xstilts.modeling.kinds import adapter_for_task
-
         task = get_task(selection.task)
         adapter = adapter_for_task(task)
         facts = self.facts(selection)
@@ -381,8 +356,8 @@ class _PlanBuilder:
         facts = {lang: self.facts(selection) for lang, selection in selections.items()}
         # Retrieval: only what the study sets; the rest comes from the model folder's recorded
         # use (e5: "query: ", last layer, mean) or the defaults (XLM-R: XTREME's layer rule).
-        settings = (self.study.retrieval_for(target).model_dump(exclude_unset=True) if task.is_retrieval
-                    else {"max_length": target.eval_max_length})
+        settings = ({"max_length": target.eval_max_length} if task.trainable
+                    else self.study.retrieval_for(target).model_dump(exclude_unset=True))
         eval_id = stable_hash({
             "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,
             "slice": target.eval_slice, "settings": settings, "data": {lang: f.sha256 for lang, f in facts.items()},
@@ -432,40 +407,44 @@ class _PlanBuilder:
                         if self.inspector.facts(DataSelection(task.name, lang, split)).present)
         return present or task.languages
 
+    def path_reads(self, model: TrainNode | None) -> Iterator[tuple[TrainNode, list[StageTask]]]:
+        """Per training from the base model down to ``model``: per task, what it trained on and the
+        dev set that shaped its weights, None when none did (``dev_selects``: a dev set counts only
+        when it picked the checkpoint or stopped training early)."""
+        for node in lineage(self.train_nodes, model.id if model else None):
+            selecting = dev_selects(node.config)
+            yield node, [StageTask(task.train, task.dev if selecting else None) for task in node.tasks]
+
     def path_facts(self, model: TrainNode | None) -> tuple[dict[str, Any], ...]:
         """Per training on the path to ``model``: its data and model-selection sets and settings."""
-        facts = []
-        for node in lineage(self.train_nodes, model.id if model else None):
-            dev_matters = node.config.select_best or node.config.early_stopping_patience is not None
-            facts.append({
-                "node": node.id, "label": node.label, "is_target": node.is_target,
-                "train": [_selection_fact(task.train) for task in node.tasks],
-                "select": [_selection_fact(task.dev) for task in node.tasks if task.dev is not None and dev_matters],
-                "config": node.config.model_dump(exclude={"seed", *NOT_IN_IDENTITY}),
-                "examples": list(node.examples),
-            })
-        return tuple(facts)
+        return tuple({
+            "node": node.id, "label": node.label, "is_target": node.is_target,
+            "train": [_selection_fact(task.train) for task in reads],
+            "select": [_selection_fact(task.dev) for task in reads if task.dev is not None],
+            "config": node.config.model_dump(exclude={"seed", *NOT_IN_IDENTITY}),
+            "examples": list(node.examples),
+        } for node, reads in self.path_reads(model))
 
     def used_data(self, model: TrainNode | None) -> list[UsedData]:
         """What every training from the base model down to ``model`` read, in that order."""
         used: list[UsedData] = []
-        for node in lineage(self.train_nodes, model.id if model else None):
+        for node, reads in self.path_reads(model):
             where = f"{node.label} fine-tuning" if node.is_target else f"stage {node.label}"
-            # A dev set shapes the weights only when it picks the checkpoint or stops training.
-            dev_matters = node.config.select_best or node.config.early_stopping_patience is not None
-            for task in node.tasks:
+            for task in reads:
                 used.append(UsedData(TRAINED_ON, task.train, footprints(
                     task.train, self.facts(task.train), node.config.max_train_examples), where))
-                if task.dev is not None and dev_matters:
+                if task.dev is not None:
                     used.append(UsedData(SELECTED_ON, task.dev, footprints(
                         task.dev, self.facts(task.dev), node.config.max_eval_examples), where))
         return used
 
     @staticmethod
     def units(task: TaskSpec, eval_slice: str | None, facts: Collection[DataFacts]) -> int | None:
+        """What the evaluation's cost scales with: examples (a slice selects them), or the
+        sentences of a retrieval set (``DataFacts.units``)."""
         if any(f.rows is None for f in facts):
             return None
-        if task.is_retrieval:
+        if eval_slice is None:
             return sum(f.units for f in facts)
         return sum(len(selected_rows(eval_slice, f.rows)) for f in facts)
 

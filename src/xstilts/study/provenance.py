@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from xstilts.study.data_facts import DataInspector
 from xstilts.study.plan import Plan
+from xstilts.tasks.selection import DataSelection
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model")
 
@@ -41,9 +43,6 @@ def model_facts(model: str) -> tuple[str, str]:
 
 def data_files(plan: Plan) -> dict[str, str]:
     """Content hash of every data selection the plan trains, selects or evaluates on."""
-    from xstilts.study.data_facts import DataInspector
-    from xstilts.training.data import DataSelection
-
     hashes: dict[str, str] = {}
     for node in plan.train_nodes:
         for task in node.identity["tasks"]:

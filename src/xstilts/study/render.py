@@ -8,10 +8,11 @@ from rich.tree import Tree
 
 from xstilts.study.cost import training_steps
 from xstilts.study.plan import EvalNode, Plan, TrainNode
+from xstilts.study.summary import plan_summary
 
 
 def render_plan(plan: Plan, console: Console) -> None:
-    summary = plan.summary()
+    summary = plan_summary(plan)
     root = Tree(
         f"[bold]{escape(plan.study.name)}[/]: {escape(plan.study.model)}, seeds {', '.join(map(str, plan.study.seeds))}"
         f" - {summary['stage_trainings']} trainings ({summary['naive_stage_trainings']} if every path ran alone), "

@@ -25,7 +25,9 @@ from xstilts.training.config import TrainConfig
 
 Split = Literal["train", "dev", "test"]
 Sampling = Literal["proportional", "temperature", "uniform"]
-Keep = Literal["best", "all", "leaves"]
+Keep = Literal["best", "leaves"]
+# "all" once named a third policy but kept exactly what "best" keeps: it is refused with this line.
+KEEP_ALL_REMOVED = 'keep "all" is gone: it kept the same models as "best" (every node\'s selected model); use "best"'
 
 
 class StrictModel(BaseModel):
@@ -112,15 +114,13 @@ class StageTaskSpec(SelectionSpec):
     @classmethod
     def _trainable_task(cls, name: str) -> str:
         name = _task_name(name)
-        if get_task(name).is_retrieval:
+        if not get_task(name).trainable:
             raise ValueError(f"{name} is a retrieval task: it is evaluated from the encoder, never trained")
         return name
 
     @model_validator(mode="after")
     def _multi_only_for_mlm(self) -> "StageTaskSpec":
-        from xstilts.tasks.types import TaskKind
-
-        if MULTILINGUAL in (self.lang, self.dev_lang) and get_task(self.task).kind is not TaskKind.MLM:
+        if MULTILINGUAL in (self.lang, self.dev_lang) and not get_task(self.task).mixes_languages:
             raise ValueError(f'lang "{MULTILINGUAL}" is only for the mlm task (a mixed-language text corpus)')
         return self
 
@@ -184,11 +184,9 @@ class TargetSpec(StrictModel):
     @field_validator("task")
     @classmethod
     def _evaluable_task(cls, name: str) -> str:
-        from xstilts.tasks.types import TaskKind
-
         name = _task_name(name)
-        if get_task(name).kind is TaskKind.MLM:
-            raise ValueError("mlm is an intermediate-stage task; it cannot be a target")
+        if not get_task(name).can_be_target:
+            raise ValueError(f"{name} is an intermediate-stage task; it cannot be a target")
         return name
 
     @field_validator("langs", mode="before")
@@ -208,7 +206,8 @@ class TargetSpec(StrictModel):
         return self.name or self.task
 
     def wants_trajectory(self) -> bool:
-        return self.trajectory if self.trajectory is not None else get_task(self.task).is_retrieval
+        # A task scored straight from the encoder (retrieval) costs no training per prefix: on by default.
+        return self.trajectory if self.trajectory is not None else not get_task(self.task).trainable
 
 
 class ReportSpec(StrictModel):
@@ -220,14 +219,21 @@ class ReportSpec(StrictModel):
                                                  "study for.")
 
 
+def check_keep(value: Any) -> Any:
+    if value == "all":
+        raise ValueError(KEEP_ALL_REMOVED)
+    return value
+
+
 class ExecutionSpec(StrictModel):
     workers: int = Field(1, ge=1)
-    keep: Keep = Field("best", description="best: every node's selected model; all: also what the executor "
-                                           "would delete; leaves: drop a model once no pending node needs it.")
+    keep: Keep = Field("best", description="best: every node's selected model; leaves: drop a stage's model once "
+                                           "no pending node needs it.")
+    refuse_keep_all = field_validator("keep", mode="before")(check_keep)
     seconds_per_step: float = Field(
         2.0, gt=0, description="Seconds per optimizer step at batch 16 (scaled linearly with the batch). The "
-                               "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (reference "
-                               "section 6 measured 1.5-3 s); measure your own hardware for a better estimate.")
+                               "default is multilingual-e5-small on 2 CPU cores, up to 128 tokens (docs/"
+                               "reference.md section 6: 1.5-3 s); measure your own hardware for a better estimate.")
     seconds_per_training: float = Field(10.0, ge=0, description="Fixed cost of one training: loading and saving "
                                                                  "the model (e5-small on CPU: about 10 s).")
     eval_seconds_per_example: float = Field(

@@ -78,7 +78,8 @@ def _option_fields(layout: FileLayout) -> set[str]:
     return {name for _, value in layout.options if isinstance(value, str) for name in _fields(value)}
 
 
-def _format_values(lang: str, split_name: str) -> dict[str, str]:
+def placeholder_values(lang: str, split_name: str) -> dict[str, str]:
+    """Values of a layout's placeholders for one language and split name."""
     return {"lang": lang, "lang3": XTREME_TO_TATOEBA.get(lang, lang), "lang_name": TYDIQA_NAMES.get(lang, lang),
             "split": split_name}
 
@@ -94,7 +95,7 @@ def _placeholder_values(task: TaskSpec, layout: FileLayout, lang: str, split: st
         return None
     if ("lang3" in fields and lang not in XTREME_TO_TATOEBA) or ("lang_name" in fields and lang not in TYDIQA_NAMES):
         return None
-    return _format_values(lang, layout.split_name(split))
+    return placeholder_values(lang, layout.split_name(split))
 
 
 def _layout_options(layout: FileLayout, values: dict[str, str]) -> dict[str, object]:
@@ -147,7 +148,7 @@ def read_task_file(task: TaskSpec, path: Path, *, lang: str | None = None, reade
     if lang is None and _option_fields(layout) & _LANGUAGE_FIELDS:
         raise ConfigError(f"cannot tell the language of {path} from its name; give the language explicitly")
     lang = lang or task.train_language
-    return _read(task, name, path, lang, _layout_options(layout, _format_values(lang, values.get("split", ""))))
+    return _read(task, name, path, lang, _layout_options(layout, placeholder_values(lang, values.get("split", ""))))
 
 
 def language_of_file(task: TaskSpec, path: Path) -> str | None:

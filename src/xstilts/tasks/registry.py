@@ -1,66 +1,136 @@
-"""The task registry: name -> ``TaskSpec``. Task families register themselves on import."""
+"""The task registry: name -> ``TaskSpec``, name -> ``Suite``.
+
+Tasks are found, never listed here: every module of ``xstilts.tasks.catalog`` declares ``TASK``
+or ``TASKS``, and an installed package may add tasks through the entry-point group
+``xstilts.tasks`` (an entry point loads a ``TaskSpec``, a sequence of them, or a module declaring
+``TASK``/``TASKS``). Suites are the modules of ``xstilts.tasks.suites`` declaring ``SUITE``.
+Everything is loaded on first use.
+"""
 
 from __future__ import annotations
 
-from xstilts.errors import UnknownLanguageError, UnknownTaskError
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+from xstilts.errors import ConfigError, UnknownLanguageError, UnknownTaskError
 from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
-from xstilts.tasks.types import TaskKind, TaskSpec
+from xstilts.tasks import catalog, suites
+from xstilts.tasks.suites import Suite
+from xstilts.tasks.types import TaskSpec
 
-_REGISTRY: dict[str, TaskSpec] = {}
+ENTRY_POINT_GROUP = "xstilts.tasks"
+# The suite whose tasks are "the target tasks" where none is named.
+DEFAULT_SUITE = "xtreme"
 
-# XTREME's nine target tasks, in the order of the paper's tables.
-TARGET_TASKS: tuple[str, ...] = (
-    "xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba",
-)
-GROUPS: dict[str, tuple[str, ...]] = {
-    "classification": ("xnli", "pawsx"),
-    "structured_prediction": ("udpos", "panx"),
-    "question_answering": ("xquad", "mlqa", "tydiqa"),
-    "retrieval": ("bucc2018", "tatoeba"),
-}
-_ALIASES = {"pos": "udpos", "ner": "panx", "pan-x": "panx", "paws-x": "pawsx", "bucc": "bucc2018",
-            "tydiqa-goldp": "tydiqa", "squad": "squad_v1", "anli+": "anli_plus"}
+_TASKS: dict[str, TaskSpec] = {}
+_ORIGIN: dict[str, str] = {}  # task name -> where it was declared (for clash messages)
+_ALIASES: dict[str, str] = {}
+_SUITES: dict[str, Suite] = {}
 
 
-def register(spec: TaskSpec) -> TaskSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"task {spec.name!r} registered twice")
-    _REGISTRY[spec.name] = spec
+def register(spec: TaskSpec, origin: str = "a caller") -> TaskSpec:
+    """Add one task; a name or alias that is taken is an error naming both declarations."""
+    if not isinstance(spec, TaskSpec):
+        raise ConfigError(f"{origin}: expected a TaskSpec, got {type(spec).__name__}")
+    for name in (spec.name, *spec.aliases):
+        taken = _TASKS.get(name) or _TASKS.get(_ALIASES.get(name, ""))
+        if taken is not None:
+            raise ConfigError(f"task {name!r} from {origin} is already declared by {_ORIGIN[taken.name]}")
+    _TASKS[spec.name] = spec
+    _ORIGIN[spec.name] = origin
+    _ALIASES.update({alias: spec.name for alias in spec.aliases})
     return spec
 
 
+def _declared(module: ModuleType) -> tuple[TaskSpec, ...]:
+    if hasattr(module, "TASK"):
+        return (module.TASK,)
+    if hasattr(module, "TASKS"):
+        return tuple(module.TASKS)
+    raise ConfigError(f"{module.__file__}: a task module declares TASK or TASKS")
+
+
+def _modules(package: ModuleType) -> Iterable[ModuleType]:
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def _entry_point_tasks(loaded: Any, origin: str) -> tuple[TaskSpec, ...]:
+    if isinstance(loaded, ModuleType):
+        return _declared(loaded)
+    if isinstance(loaded, TaskSpec):
+        return (loaded,)
+    if isinstance(loaded, (list, tuple)):
+        return tuple(loaded)
+    raise ConfigError(f"{origin}: expected a TaskSpec, a sequence of them or a module declaring TASK/TASKS, "
+                      f"got {type(loaded).__name__}")
+
+
 def _ensure_loaded() -> None:
-    # Importing the family modules fills the registry.
-    from xstilts.tasks import classification, mlm, multiple_choice, qa, retrieval, tagging  # noqa: F401
+    if _TASKS:
+        return
+    for module in _modules(catalog):
+        for spec in _declared(module):
+            register(spec, f"{module.__name__}")
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"entry point {entry.name} ({entry.value})"
+        try:
+            loaded = entry.load()
+        except Exception as error:  # a broken plugin is named, not a traceback
+            raise ConfigError(f"{origin}: cannot be loaded ({type(error).__name__}: {error})") from None
+        for spec in _entry_point_tasks(loaded, origin):
+            register(spec, origin)
+    for module in _modules(suites):
+        suite = getattr(module, "SUITE", None)
+        if not isinstance(suite, Suite):
+            raise ConfigError(f"{module.__file__}: a suite module declares SUITE (a Suite)")
+        _SUITES[suite.name] = suite
+
+
+# ---------------------------------------------------------------- tasks
 
 
 def get_task(name: str) -> TaskSpec:
     _ensure_loaded()
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY))
+    if key not in _TASKS:
+        known = ", ".join(sorted(_TASKS))
         raise UnknownTaskError(f"unknown task {name!r}; known tasks: {known}")
-    return _REGISTRY[key]
+    return _TASKS[key]
 
 
 def all_tasks() -> list[TaskSpec]:
+    """Every task: the default suite's targets in table order, then the others by name."""
     _ensure_loaded()
-    return list(_REGISTRY.values())
+    targets = suite_tasks(DEFAULT_SUITE)
+    placed = {task.name for task in targets}
+    return targets + sorted((task for task in _TASKS.values() if task.name not in placed), key=lambda task: task.name)
 
 
-def target_tasks() -> list[TaskSpec]:
-    return [get_task(n) for n in TARGET_TASKS]
+def target_tasks(suite: str = DEFAULT_SUITE) -> list[TaskSpec]:
+    return suite_tasks(suite)
+
+
+def head_name(task: TaskSpec) -> str:
+    """The head ``task`` trains and is evaluated with: tasks on one label set share one (every NLI
+    task: "nli"); a target that trains as another task (XQuAD, MLQA: SQuAD v1.1) uses that one's."""
+    return get_task(task.trains_as).head_name if task.trains_as else task.head_name
 
 
 def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
     """Validate a language code for ``task``.
 
     Any known language may be used for any task (translated or native data), but with
-    ``strict`` only the task's official XTREME languages are accepted.
+    ``strict`` only the task's official languages are accepted.
     """
     code = lang.strip().lower()
-    if code == MULTILINGUAL and task.kind is TaskKind.MLM:
+    if code == MULTILINGUAL and task.mixes_languages:
         return code  # a masked-LM corpus may mix languages
     if strict and code not in task.languages:
         raise UnknownLanguageError(
@@ -69,3 +139,42 @@ def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
     if code not in KNOWN_LANGUAGES:
         raise UnknownLanguageError(f"unknown language code {lang!r} (use two-letter XTREME codes like de, zh)")
     return code
+
+
+# ---------------------------------------------------------------- suites
+
+
+def get_suite(name: str) -> Suite:
+    _ensure_loaded()
+    key = name.strip().lower()
+    if key not in _SUITES:
+        raise UnknownTaskError(f"unknown suite {name!r}; known suites: {', '.join(sorted(_SUITES))}")
+    return _SUITES[key]
+
+
+def all_suites() -> list[Suite]:
+    _ensure_loaded()
+    return list(_SUITES.values())
+
+
+def suite_tasks(suite: str = DEFAULT_SUITE) -> list[TaskSpec]:
+    """The suite's target tasks in table order (group, then position)."""
+    return get_suite(suite).members(_TASKS.values())
+
+
+def suite_groups(suite: str = DEFAULT_SUITE) -> dict[str, tuple[str, ...]]:
+    """Group -> its task names, both in table order."""
+    found = get_suite(suite)
+    members = suite_tasks(suite)
+    return {group: tuple(task.name for task in members if task.member_of(found.name).group == group)
+            for group, _ in found.groups}
+
+
+def __getattr__(name: str) -> Any:
+    # TARGET_TASKS / GROUPS: the default suite's task names and groups, computed on first use
+    # (kept for the callers that read the constants; new code calls suite_tasks / suite_groups).
+    if name == "TARGET_TASKS":
+        return tuple(task.name for task in suite_tasks())
+    if name == "GROUPS":
+        return suite_groups()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The task contract: what a task is (``TaskSpec``) and the raw example types readers return.
+"""The task contract: what a task is (``TaskSpec`` and its parts) and the raw example types readers return.
 
 Stages of a task's data: raw example (here) -> tokenized features (``modeling``) -> tensors.
 Each example type is a frozen dataclass so examples can be hashed, cached and compared.
@@ -6,6 +6,7 @@ Each example type is a frozen dataclass so examples can be hashed, cached and co
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Union
@@ -146,36 +147,207 @@ class FileLayout:
 
 @dataclass(frozen=True)
 class HubSource:
-    """Where the Hugging Face ``datasets`` copy lives (used only when online)."""
+    """Where ``xstilts data fetch`` gets a task's sets on the Hugging Face hub and how it writes them.
 
-    path: str
-    config: str | None = None  # may contain {lang}
-    split_names: tuple[tuple[str, str], ...] = ()
+    Files are written in the task's layout number ``layout`` (with that layout's split names),
+    by ``converter`` (a name in ``xstilts.tasks.fetch.convert.CONVERTERS``) from the hub split
+    ``splits[our split]`` of ``dataset`` / ``config``. ``config`` and string ``options`` may hold
+    the layout placeholders ({lang}, {lang3}, {lang_name}) and the keys of ``names`` (a per-language
+    table, e.g. google/xtreme's UD config names). A set with a ``note`` is not fetched: the note
+    says where to get it.
+    """
+
+    dataset: str = ""
+    config: str | None = None
+    splits: Mapping[str, str] = field(default_factory=dict)
+    converter: str = ""
+    layout: int = 0
+    options: Mapping[str, object] = field(default_factory=dict)
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Another source for some languages (English COPA is SuperGLUE's, the rest is XCOPA).
+    by_language: Mapping[str, HubSource] = field(default_factory=dict)
+    # Machine-translated training sets of the other languages that are not on the hub: a URL
+    # and a destination, both with {lang} (XTREME's translate-train SQuAD).
+    translated_train_url: str = ""
+    translated_train_file: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SharedSet:
+    """A set of rows that more than one (task, split) reads under its own name: XNLI's English
+    train IS MNLI train; XQuAD and MLQA train on SQuAD v1.1 train. ``rows``: the full set's size
+    (it stands in for data that is not on disk when estimating cost)."""
+
+    name: str
+    rows: int | None = None
+
+
+@dataclass(frozen=True)
+class DataRelations:
+    """How a task's rows relate to other rows: what the contamination guard compares
+    (``xstilts.study.contamination``) and the cost estimate counts.
+
+    - ``parallel``: line-by-line translations of one set: row i is the same item in every
+      language (XNLI, PAWS-X, XQuAD, XCOPA);
+    - ``aligned_rows`` False: parallel items, but each language holds a different subset, so row
+      numbers match only within a language (MLQA);
+    - ``shared``: split -> the SharedSet it reads;
+    - ``derived_from``: split -> sets it was built from without a row correspondence (XQuAD is
+      SQuAD v1.1 dev translated): using any row of one counts as using the other;
+    - ``train_rows``: the full training set's size, when ``shared`` does not give it.
+    """
+
+    parallel: bool = False
+    aligned_rows: bool = True
+    shared: Mapping[str, SharedSet] = field(default_factory=dict)
+    derived_from: Mapping[str, tuple[SharedSet, ...]] = field(default_factory=dict)
+    train_rows: int | None = None
+
+    def reference_rows(self, split: str) -> int | None:
+        """Rows of the task's full ``split`` (docs/reference.md section 1), when known."""
+        if split in self.shared:
+            return self.shared[split].rows
+        return self.train_rows if split == "train" else None
+
+
+# The intermediate-task epochs of the paper's setup (docs/reference.md section 1).
+INTERMEDIATE_EPOCHS = 3.0
+# Kind-wide values of the paper's setup: extractive QA trains at batch 16 on 384-token windows.
+KIND_TRAINING_DEFAULTS: dict[TaskKind, dict[str, object]] = {
+    TaskKind.EXTRACTIVE_QA: {"batch_size": 16, "max_length": 384, "doc_stride": 128},
+}
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """What a task brings to TrainConfig's defaults: the paper's epochs when it is fine-tuned as a
+    target (else INTERMEDIATE_EPOCHS), and XTREME's baseline-script values (preset "xtreme",
+    target fine-tuning only: XTREME has no intermediate stages)."""
+
+    target_epochs: float | None = None
+    xtreme: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteMember:
+    """A task's place in a benchmark suite (``xstilts.tasks.suites``): its group and its column."""
+
+    suite: str
+    group: str
+    position: int
+
+
+# How a metric ranks models: the score key that selects checkpoints and fills tables.
+_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.TATOEBA_ACCURACY: "accuracy", Metric.PERPLEXITY: "perplexity"}
+# Metric keys where a smaller value is the better model.
+LOWER_IS_BETTER = frozenset({"perplexity"})
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+# Open tag sets (CCG supertags) are read from the training data; a dev/test tag never seen in
+# training maps to this label (so it is always scored wrong) instead of stopping the run.
+UNKNOWN_TAG = "<unk>"
 
 
 @dataclass(frozen=True)
 class TaskSpec:
+    """Everything the package knows about one task; each task's file (``xstilts.tasks.catalog``)
+    declares one. Holds mappings, so it is not hashable: look tasks up by name."""
+
     name: str
     kind: TaskKind
     metric: Metric
     languages: tuple[str, ...]
     layouts: tuple[FileLayout, ...]
+    display_name: str = ""  # in tables and reports; default: the name
+    description: str = ""
+    aliases: tuple[str, ...] = ()  # other names users type ("pos", "ner", "anli+")
     labels: tuple[str, ...] | None = None  # None: open label set (tags read from data) or no labels
     num_choices: int | None = None
     train_language: str = "en"
-    hub: HubSource | None = None
-    is_target: bool = False  # one of the 9 XTREME target tasks
-    group: str | None = None  # XTREME group: classification / structured / qa / retrieval
-    # Line-by-line translations of one English set (XNLI, PAWS-X, XQuAD, MLQA): row i in every
-    # language is the same item, which matters for contamination.
-    parallel: bool = False
-    description: str = ""
     # Sub-tasks merged into one (ANLI+ = ANLI r1-r3 + MNLI + SNLI on one label set).
     components: tuple[str, ...] = ()
     # The split zero-shot evaluation reads by default (XQuAD and Tatoeba only have "test").
     eval_split: str = "dev"
-    extra: tuple[tuple[str, object], ...] = field(default=())
+    allow_no_answer: bool = False  # extractive QA: a question may have no answer (SQuAD v2)
+    # Tasks on one label set share a head ("nli": ANLI+, MNLI, XNLI); default: the task's name.
+    head: str | None = None
+    # A target fine-tuned on another task's English training set: XQuAD and MLQA train on SQuAD
+    # v1.1 (XTREME trains one model for both), sharing that training and its head.
+    trains_as: str | None = None
+    # A corpus without a dev split keeps this share of its lines out of training and measures
+    # dev on them (masked LM: perplexity); 0 = the task has dev sets of its own.
+    held_out_percent: int = 0
+    training: TrainingDefaults = TrainingDefaults()
+    data: DataRelations = DataRelations()
+    hub: HubSource | None = None
+    suites: tuple[SuiteMember, ...] = ()
+
+    # ------------------------------------------------------------ what the kind implies
 
     @property
-    def is_retrieval(self) -> bool:
-        return self.kind is TaskKind.RETRIEVAL
+    def trainable(self) -> bool:
+        """Whether the task trains a head (retrieval tasks are scored straight from the encoder)."""
+        return self.kind is not TaskKind.RETRIEVAL
+
+    @property
+    def can_be_target(self) -> bool:
+        """Whether a study may fine-tune and evaluate on it zero-shot (masked LM is intermediate only)."""
+        return self.kind is not TaskKind.MLM
+
+    @property
+    def mixes_languages(self) -> bool:
+        """Whether one selection may mix languages (lang "multi": a masked-LM text corpus)."""
+        return self.kind is TaskKind.MLM
+
+    @property
+    def open_labels(self) -> bool:
+        """Tags read from the training data (CCG supertags) rather than a fixed label list."""
+        return self.labels is None and self.kind is TaskKind.TAGGING
+
+    # ------------------------------------------------------------ facts for other layers
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def is_target(self) -> bool:
+        """A target task of some suite (XTREME's nine)."""
+        return bool(self.suites)
+
+    @property
+    def primary_metric(self) -> str:
+        """The score key that ranks models on this task: checkpoint selection, tables (QA: F1)."""
+        return _PRIMARY.get(self.metric, "f1")
+
+    @property
+    def head_name(self) -> str:
+        return self.head or self.name
+
+    def member_of(self, suite: str) -> SuiteMember | None:
+        return next((member for member in self.suites if member.suite == suite), None)
+
+    def training_defaults(self, *, target: bool | None = None, preset: str = "paper") -> dict[str, object]:
+        """The preset's hyper-parameters for this task, as overrides on TrainConfig's defaults
+        (``target``: fine-tuned as a target; default: whether it is a suite's target task)."""
+        is_target = self.is_target if target is None else target
+        epochs = self.training.target_epochs if is_target and self.training.target_epochs else INTERMEDIATE_EPOCHS
+        values: dict[str, object] = {"epochs": epochs, **KIND_TRAINING_DEFAULTS.get(self.kind, {})}
+        if preset == "xtreme" and is_target:
+            values.update(self.training.xtreme)
+        if preset != "paper":
+            values["preset"] = preset
+        return values
+
+    def training_labels(self, train: Sequence[Example]) -> tuple[str, ...] | None:
+        """The task's labels, or (an open tag set) the tags seen in training plus UNKNOWN_TAG for
+        tags that only occur in dev or test."""
+        if not self.open_labels:
+            return self.labels
+        seen = {tag for example in train for tag in (getattr(example, "tags", None) or ())}
+        return (*sorted(seen - {UNKNOWN_TAG}), UNKNOWN_TAG)

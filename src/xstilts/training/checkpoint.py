@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts.files import file_sha256
+from xstilts.files import atomic_path, file_sha256, write_text_atomic
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "training_state.pt"
@@ -81,9 +81,8 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
             "progress": progress,
             **(extra or {}),
         }
-        tmp_state = staging / (STATE_FILE + ".tmp")
-        torch.save(state, tmp_state)
-        os.replace(tmp_state, staging / STATE_FILE)
+        with atomic_path(staging / STATE_FILE) as tmp_state:
+            torch.save(state, tmp_state)
         write_manifest(staging)
         _fsync_dir(staging)
     except BaseException as error:
@@ -107,7 +106,7 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
 def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) -> Path | None:
     """The newest complete, verified checkpoint (a kill between the two renames leaves
     checkpoint.old). One that fails verification is set aside and the next one is tried."""
-    warn = warn or _warn
+    warn = warn or print_warning
     for name in (CHECKPOINT, _OLD):
         candidate = Path(run_dir) / name
         if not candidate.exists():
@@ -126,11 +125,7 @@ def write_manifest(checkpoint_dir: Path) -> None:
     checkpoint_dir = Path(checkpoint_dir)
     files = {str(path.relative_to(checkpoint_dir)): {"size": path.stat().st_size, "sha256": file_sha256(path)}
              for path in sorted(checkpoint_dir.rglob("*")) if path.is_file() and path.name != MANIFEST}
-    tmp = checkpoint_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, checkpoint_dir / MANIFEST)
+    write_text_atomic(checkpoint_dir / MANIFEST, json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
 
 
 def verify_checkpoint(checkpoint_dir: Path) -> str | None:
@@ -170,7 +165,7 @@ def set_aside(checkpoint_dir: Path) -> Path:
 
 
 
-def _warn(message: str) -> None:
+def print_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 

@@ -1,6 +1,6 @@
 """Training hyper-parameters, with per-task defaults from the X-STILTs paper's setup.
 
-Defaults (reference page, section 1): AdamW lr 1e-5, eps 1e-8, weight decay 0.01, linear
+Defaults (docs/reference.md section 1): AdamW lr 1e-5, eps 1e-8, weight decay 0.01, linear
 warm-up over 10% then linear decay, grad-norm clip 1.0, effective batch 32 (QA: 16), max length
 256 (classification, tagging) or 384 with doc stride 128 (QA); target-task epochs XNLI 2,
 PAWS-X 5, POS 10, NER 10, QA 2; intermediate tasks 3 epochs. Model selection on English dev.
@@ -8,41 +8,22 @@ PAWS-X 5, POS 10, NER 10, QA 2; intermediate tasks 3 epochs. Model selection on 
 ``preset`` names where the per-task defaults come from: ``"paper"`` (the default: jiant's
 X-STILTs values above, lr 1e-5 for every stage) or ``"xtreme"`` (XTREME's own baseline scripts
 for XLM-R large, applied to target fine-tuning only: XTREME has no intermediate stages). The
-preset and every value it resolved to are part of the TrainConfig a node records.
+preset and every value it resolved to are part of the TrainConfig a node records. The per-task
+values (epochs, XTREME's script values) live in each task's file (``TaskSpec.training``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from xstilts.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from xstilts.tasks.types import TaskKind, TaskSpec
-
-# Target-task epochs from the paper; every other task trains for INTERMEDIATE_EPOCHS.
-TARGET_EPOCHS: dict[str, float] = {
-    "xnli": 2, "pawsx": 5, "udpos": 10, "panx": 10, "xquad": 2, "mlqa": 2, "tydiqa": 2,
-}
-INTERMEDIATE_EPOCHS = 3.0
+from xstilts.errors import ConfigError
+from xstilts.tasks.types import TaskSpec
 
 Preset = Literal["paper", "xtreme"]
 DocStrideMode = Literal["step", "overlap"]
-
-# XTREME's scripts/train_*.sh for xlm-roberta-large (effective batch 32 everywhere; their Python
-# scripts default to no warm-up and no weight decay, except QA: 500 warm-up steps, which is 6% of
-# 3 epochs of SQuAD v1.1 at batch 32, and weight decay 1e-4). XNLI: 3e-5 for XLM-R large (2e-5
-# for base models in the same script).
-_XTREME_CLASSIFY = {"batch_size": 32, "max_length": 128, "warmup_ratio": 0.0, "weight_decay": 0.0}
-_XTREME_QA = {"learning_rate": 3e-5, "epochs": 3.0, "batch_size": 32, "max_length": 384, "doc_stride": 128,
-              "warmup_ratio": 0.06, "weight_decay": 1e-4}
-XTREME_TARGET_DEFAULTS: dict[str, dict[str, object]] = {
-    "xnli": {**_XTREME_CLASSIFY, "learning_rate": 3e-5, "epochs": 5.0},
-    "pawsx": {**_XTREME_CLASSIFY, "learning_rate": 2e-5, "epochs": 5.0},
-    "udpos": {**_XTREME_CLASSIFY, "learning_rate": 2e-5, "epochs": 10.0},
-    "panx": {**_XTREME_CLASSIFY, "learning_rate": 2e-5, "epochs": 10.0},
-    "xquad": _XTREME_QA, "mlqa": _XTREME_QA, "tydiqa": _XTREME_QA,
-}
 
 
 class TrainConfig(BaseModel):
@@ -89,36 +70,23 @@ class TrainConfig(BaseModel):
                                   "tied LM heads and mlm tasks.")
 
     @property
-    def masking(self):
-        from xstilts.modeling.kinds.mlm import MaskingSettings
-
-        return MaskingSettings(self.mlm_probability, self.mlm_whole_word)
-
-    @property
     def per_device_batch_size(self) -> int:
         return max(1, self.batch_size // self.grad_accumulation)
 
 
-def defaults_for(task: TaskSpec, *, target: bool | None = None, preset: Preset = "paper") -> dict[str, object]:
-    """The preset's hyper-parameters for ``task`` as overrides on TrainConfig's defaults."""
-    is_target = task.is_target if target is None else target
-    values: dict[str, object] = {
-        "epochs": TARGET_EPOCHS.get(task.name, INTERMEDIATE_EPOCHS) if is_target else INTERMEDIATE_EPOCHS,
-    }
-    if task.kind is TaskKind.EXTRACTIVE_QA:
-        values.update(batch_size=16, max_length=384, doc_stride=128)
-    if preset == "xtreme" and is_target:
-        values.update(XTREME_TARGET_DEFAULTS.get(task.name, {}))
-    if preset != "paper":
-        values["preset"] = preset
-    return values
+def dev_selects(config: TrainConfig | Mapping[str, Any]) -> bool:
+    """Whether a training's dev set shapes its weights: it picks the checkpoint (``select_best``)
+    or stops training early. Only then is the dev set "used" (contamination, zero-shot labels).
+    Takes a TrainConfig or the config a run recorded (run.json)."""
+    values = config if isinstance(config, Mapping) else config.model_dump()
+    return bool(values.get("select_best", True)) or values.get("early_stopping_patience") is not None
 
 
 def make_config(task: TaskSpec, **overrides: object) -> TrainConfig:
     """TrainConfig with the task's defaults (of the preset given, else the paper's), then the
     caller's non-None overrides."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    values = defaults_for(task, preset=given.get("preset", "paper"))  # type: ignore[arg-type]
+    values = task.training_defaults(preset=given.get("preset", "paper"))  # type: ignore[arg-type]
     values.update(given)
     try:
         return TrainConfig(**values)

@@ -1,4 +1,4 @@
-"""What one training stage reads: its training examples and its ENGLISH dev set for selection."""
+"""What one training stage reads: per task, its training examples, its dev set and its head."""
 
 from __future__ import annotations
 
@@ -8,36 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from xstilts.errors import ConfigError
-from xstilts.tasks.registry import check_language, get_task
-from xstilts.tasks.slices import apply_slice
-from xstilts.tasks.types import Example, TaskKind, TaskSpec
-
-
-@dataclass(frozen=True)
-class DataSelection:
-    """Which rows of which files a stage uses; recorded with every result."""
-
-    task: str
-    lang: str = "en"
-    split: str = "train"
-    slice: str | None = None
-    files: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        where = ",".join(self.files) if self.files else f"{self.split}-{self.lang}"
-        return f"{self.task}:{where}{self.slice or ''}"
-
-
-def held_out_selections(task: str, lang: str, split: str, train_slice: str | None, dev_slice: str | None,
-                        files: tuple[str, ...], dev: bool = True) -> tuple[DataSelection, DataSelection | None]:
-    """A masked-LM corpus has no dev split of its own: its dev set is a held-out slice of the same
-    lines (the last HELD_OUT_PERCENT % unless slices are given), scored by perplexity."""
-    from xstilts.tasks.mlm import HELD_OUT_PERCENT
-
-    cut = 100 - HELD_OUT_PERCENT
-    train = DataSelection(task, lang, split, train_slice or (f"[:{cut}%]" if dev else None), tuple(files))
-    held_out = DataSelection(task, lang, split, dev_slice or f"[{cut}%:]", tuple(files)) if dev else None
-    return train, held_out
+from xstilts.tasks.registry import get_task, head_name
+from xstilts.tasks.selection import DataSelection, load_selection
+from xstilts.tasks.types import Example, TaskSpec
 
 
 @dataclass
@@ -77,51 +50,10 @@ class StageData:
         return [w / total for w in weights]
 
 
-def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Example]:
-    from xstilts.tasks.load import load_examples
-
-    task = get_task(selection.task)
-    lang = check_language(task, selection.lang)
-    files = [Path(f) for f in selection.files] or None
-    if files is None and data_dir is None:
-        raise ConfigError(f"{selection.task}: no data directory given (--data DIR) and no explicit files")
-    examples = load_examples(task, lang, selection.split, data_dir, files=files)
-    return apply_slice(examples, selection.slice)
-
-
-# Targets whose English training set is another task's: XQuAD and MLQA fine-tune on SQuAD v1.1
-# (XTREME trains one model for both), so they share that training and its head.
-TRAINS_AS: dict[str, str] = {"xquad": "squad_v1", "mlqa": "squad_v1"}
-
-
-def head_name_for(task: TaskSpec) -> str:
-    """Tasks on one label set share a head: every NLI task trains the same "nli" head (ANLI+);
-    XQuAD and MLQA use the SQuAD v1.1 head they were trained as."""
-    from xstilts.tasks.classification import NLI_LABELS
-
-    if task.name in TRAINS_AS:
-        return head_name_for(get_task(TRAINS_AS[task.name]))
-    if task.labels == NLI_LABELS:
-        return "nli"
-    return task.name
-
-
-def label_set(task: TaskSpec, train: Sequence[Example]) -> tuple[str, ...] | None:
-    """The task's labels, or (open label sets such as CCG supertags) those seen in training plus
-    ``UNKNOWN_TAG`` for tags that only occur in dev or test."""
-    from xstilts.tasks.tagging import UNKNOWN_TAG
-
-    if task.labels is not None:
-        return task.labels
-    if task.kind is TaskKind.TAGGING:
-        return (*sorted({tag for ex in train for tag in (ex.tags or ())} - {UNKNOWN_TAG}), UNKNOWN_TAG)
-    return None
-
-
 def prepare_task_data(train: DataSelection, dev: DataSelection | None, data_dir: Path | None,
                       max_train_examples: int | None = None, max_eval_examples: int | None = None) -> TaskData:
     task = get_task(train.task)
-    if task.kind is TaskKind.RETRIEVAL:
+    if not task.trainable:
         raise ConfigError(f"{task.name}: retrieval tasks are not trained; evaluate them directly")
     train_examples = load_selection(train, data_dir)
     if max_train_examples:
@@ -134,6 +66,6 @@ def prepare_task_data(train: DataSelection, dev: DataSelection | None, data_dir:
         if max_eval_examples:
             dev_examples = dev_examples[:max_eval_examples]
     return TaskData(
-        task=task, head_name=head_name_for(task), labels=label_set(task, train_examples),
+        task=task, head_name=head_name(task), labels=task.training_labels(train_examples),
         train=train_examples, dev=dev_examples, train_selection=train, dev_selection=dev,
     )

@@ -39,22 +39,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts.files import write_json_atomic
 from xstilts.errors import ConfigError
-from xstilts.modeling.kinds.base import FeatureSettings
-from xstilts.modeling.model import link_tree
-from xstilts.modeling.packing import pack_batch
-from xstilts.training.checkpoint import find_checkpoint, load_training_state, remove_checkpoints, restore_rng, save_checkpoint
+from xstilts.files import link_tree, write_json_atomic
+from xstilts.modeling.collate import length_grouped_indices, row_length
+from xstilts.modeling.feature_cache import cached_features
+from xstilts.modeling.inference import predict_logits
+from xstilts.modeling.kinds import adapter_for_task
+from xstilts.modeling.kinds.base import FeatureSettings, MaskingSettings
+from xstilts.modeling.model import ENCODER_DIR
+from xstilts.modeling.packing import pack_batch, packing_support
+from xstilts.modeling.reference import BEST_DIR, MODEL_DIR, RESULT_FILE, RUN_RECORD, ModelRef, write_run_record
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.types import higher_is_better
+from xstilts.training.checkpoint import (
+    find_checkpoint, load_training_state, print_warning, remove_checkpoints, restore_rng, save_checkpoint,
+)
 from xstilts.training.config import TrainConfig
-from xstilts.training.precision import resolve_mixed_precision
-from xstilts.tasks.types import TaskKind
 from xstilts.threads import threads_record
 from xstilts.training.data import StageData, TaskData
-
-RESULT_FILE = "result.json"
-RUN_FILE = "run.json"
-MODEL_DIR = "model"
-BEST_DIR = "best"
+from xstilts.training.precision import resolve_mixed_precision
+from xstilts.training.vocabulary import touched_ids, trim_vocabulary, why_not_trim
 
 Progress = Callable[[str, dict[str, Any]], None]
 # On a GPU, reading the loss is a host-device sync that stalls the step pipeline: the "step" event
@@ -127,35 +131,12 @@ def numerics_record(accelerator, mixed_precision: str, group_by_length: bool) ->
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, group_by_length: bool) -> list[np.ndarray]:
     """The global batches of one pass over a task's features: a function of (seed, epoch) only."""
-    from xstilts.modeling.collate import length_grouped_indices
-
     epoch_seed = seed * 1_000_003 + epoch
     if group_by_length:
         order = np.array(length_grouped_indices(lengths.tolist(), batch_size, epoch_seed), dtype=np.int64)
     else:
         order = np.random.default_rng(epoch_seed).permutation(len(lengths))
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def load_model(source: str | Path):
-    """A saved MultiTaskModel folder (an earlier stage) or a plain encoder (HF id or path)."""
-    from xstilts.modeling.loading import resolve_model
-    from xstilts.modeling.model import MultiTaskModel
-
-    path = Path(str(source))
-    if (path / "heads.json").is_file():
-        return MultiTaskModel.load(path, dtype=torch.float32)
-    return MultiTaskModel.from_pretrained_encoder(resolve_model(str(source)), dtype=torch.float32)
-
-
-def tokenizer_source(source: str | Path) -> str:
-    """Stage models carry their tokenizer in ``encoder/``; a plain encoder is its own source."""
-    from xstilts.modeling.loading import resolve_model
-
-    path = Path(str(source))
-    if (path / "heads.json").is_file():
-        return str(path / "encoder")
-    return resolve_model(str(source))
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -168,26 +149,6 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     # The fused kernel is several times faster than the default per-tensor loop, on CPU too
     # (e5-small on 2 cores: ~0.4 s instead of ~3.6 s a step for its 21M trainable weights).
     return torch.optim.AdamW(groups, lr=config.learning_rate, eps=config.adam_epsilon, fused=True)
-
-
-def _init_lm_head(head, source: str | Path) -> str:
-    """Start a masked-LM head from the base checkpoint's own LM head when it has one."""
-    from xstilts.modeling.kinds.mlm import load_pretrained_lm_head
-    from xstilts.modeling.loading import resolve_model
-
-    if (Path(str(source)) / "heads.json").is_file():
-        return "masked-LM head: new (the parent stage has none)"
-    folder = resolve_model(str(source))
-    if not Path(folder).is_dir():
-        try:  # a hub id: its cached weights file, when the hub copy has been downloaded
-            from transformers.utils import cached_file
-
-            folder = str(Path(cached_file(folder, "model.safetensors")).parent)
-        except Exception:  # offline, not cached, or sharded: start the head fresh
-            return "masked-LM head: new (no local copy of the checkpoint's LM head)"
-    if load_pretrained_lm_head(head, folder):
-        return "masked-LM head: loaded from the checkpoint"
-    return "masked-LM head: new (the checkpoint has none)"
 
 
 def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -230,6 +191,7 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.progress = progress or (lambda event, info: None)
+        self.masking = MaskingSettings(config.mlm_probability, config.mlm_whole_word)
 
     def run(self, model_source: str | Path, identity: dict[str, Any] | None = None) -> TrainResult:
         done = load_result(self.run_dir)
@@ -237,12 +199,10 @@ class Trainer:
         if done is not None:
             return done
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.run_dir / RUN_FILE, identity or {})
+        write_run_record(self.run_dir, identity or {})
         started = time.time()
 
-        from transformers import get_linear_schedule_with_warmup
-
-        from xstilts.modeling.loading import load_tokenizer
+        from transformers import get_linear_schedule_with_warmup  # transformers loads slowly: only to train
 
         config = self.config
         precision = resolve_mixed_precision(config.mixed_precision)
@@ -252,16 +212,19 @@ class Trainer:
         np.random.seed(config.seed)
 
         checkpoint = find_checkpoint(self.run_dir, warn=self._warn)
-        source = checkpoint / "model" if checkpoint is not None else model_source
-        model = load_model(source)
-        tokenizer = load_tokenizer(tokenizer_source(source))
+        source = ModelRef.of(checkpoint / MODEL_DIR if checkpoint is not None else model_source)
+        model = source.load_model(dtype=torch.float32)
+        tokenizer = source.load_tokenizer()
         for task_data in self.stage.tasks:
             if self.stage.target and not config.carry_head and checkpoint is None:
                 model.remove_head(task_data.head_name)  # a fresh head (seeded above)
             fresh = task_data.head_name not in model.head_specs
             model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
-            if fresh and checkpoint is None and task_data.task.kind is TaskKind.MLM:
-                self.progress("note", {"message": _init_lm_head(model.heads[task_data.head_name], source)})
+            if fresh and checkpoint is None:
+                note = model.adapter(task_data.head_name).initialize_head(model.heads[task_data.head_name],
+                                                                           source.checkpoint_folder())
+                if note:
+                    self.progress("note", {"message": note})
         tasks = self._featurize(model, tokenizer)
         packing = self._choose_packing(model, tasks)
         self.pad_token_id = tokenizer.pad_token_id
@@ -289,11 +252,11 @@ class Trainer:
 
         model, optimizer = accelerator.prepare(model, optimizer)
         unwrapped = accelerator.unwrap_model(model)
-        tokenizer_dir = Path(tokenizer_source(source))
+        tokenizer_dir = Path(source.encoder_source())
         tokenizer_files = tokenizer_dir if tokenizer_dir.is_dir() else None
 
         # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
-        parent_encoder = Path(str(source)) / "encoder" if (Path(str(source)) / "heads.json").is_file() else None
+        parent_encoder = source.saved / ENCODER_DIR if source.saved is not None else None
 
         trimming = self.trimming
 
@@ -306,7 +269,7 @@ class Trainer:
                 # The checkpoint keeps the untouched original embeddings (linked from the parent
                 # stage or the previous checkpoint: never a second copy) and the trained rows sit in
                 # the training state: resuming is bit-exact.
-                previous = self.run_dir / "checkpoint" / MODEL_DIR / "encoder"
+                previous = self.run_dir / "checkpoint" / MODEL_DIR / ENCODER_DIR
                 linked_from = parent_encoder or (previous if previous.is_dir() else None)
                 with trimming.original_embeddings(decayed=False):
                     unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
@@ -353,7 +316,7 @@ class Trainer:
     # -------------------------------------------------------------- preparation
 
     def _check_identity(self, identity: dict[str, Any] | None) -> None:
-        path = self.run_dir / RUN_FILE
+        path = self.run_dir / RUN_RECORD
         if identity is None or not path.is_file():
             return
         try:
@@ -368,17 +331,10 @@ class Trainer:
             raise ConfigError(f"{path}: this run directory holds a different run (other settings); use another --out")
 
     def _warn(self, message: str) -> None:
-        from xstilts.training.checkpoint import _warn
-
         self.progress("warning", {"message": message})
-        _warn(message)
+        print_warning(message)
 
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
-        from xstilts.modeling.collate import row_length
-        from xstilts.modeling.feature_cache import cached_features
-        from xstilts.modeling.kinds import adapter_for_task
-        from xstilts.training.vocabulary import touched_ids
-
         settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride,
                                    doc_stride_mode=self.config.doc_stride_mode)
         prepared = []
@@ -389,12 +345,12 @@ class Trainer:
             dev_rows = (cached_features(adapter, task_data.dev, tokenizer, task_data.labels, settings).to_list()
                         if task_data.dev else None)
             if dev_rows:
-                dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.config.masking)
+                dev_rows = adapter.prepare_eval_rows(dev_rows, tokenizer, self.masking)
             input_ids = train["input_ids"]
             lengths = np.array([row_length({"input_ids": ids}) for ids in input_ids])
             columns = [c for c in adapter.model_columns if c in train.column_names]
             prepared.append(_TaskFeatures(task_data, adapter, train, dev_rows, lengths, columns,
-                                          adapter.collator(tokenizer, self.config.masking),
+                                          adapter.collator(tokenizer, self.masking),
                                           touched_ids(input_ids).numpy()))
         return prepared
 
@@ -409,8 +365,6 @@ class Trainer:
 
     def _choose_packing(self, model, tasks: list[_TaskFeatures]) -> dict[str, Any]:
         """Turn packing on for the tasks that allow it; what result.json records about it."""
-        from xstilts.modeling.packing import packing_support
-
         if not self.config.pack_sequences:
             return {"packed": [], "reason": "switched off"}
         support = packing_support(model.encoder)
@@ -425,8 +379,6 @@ class Trainer:
 
     def _trim_vocabulary(self, model, tasks: list[_TaskFeatures], tokenizer):
         """(the trimming, or None; what result.json records about it)."""
-        from xstilts.training.vocabulary import trim_vocabulary, why_not_trim
-
         reason = why_not_trim(model, [t.data.task.kind for t in tasks]) if self.config.trim_vocabulary else "switched off"
         if reason is not None:
             return None, {"trimmed": False, "reason": reason}
@@ -490,11 +442,6 @@ class Trainer:
     def _evaluate(self, model, tasks: list[_TaskFeatures], device) -> dict[str, float]:
         """Primary dev metric per (task, dev language), keyed "task:lang" (English dev by default);
         the stage score is their mean. A mixed "xnli en + xnli de" stage with both dev sets keeps both."""
-        from xstilts.evaluation.predict import predict_logits
-        from xstilts.evaluation.scores import score_predictions
-        from xstilts.metrics.aggregate import primary_metric
-        from xstilts.tasks.types import TaskKind
-
         scores = {}
         for task in tasks:
             if not task.dev_rows:
@@ -502,11 +449,11 @@ class Trainer:
             data = task.data
             logits = predict_logits(model, data.head_name, task.dev_rows, task.collator,
                                     batch_size=max(16, self.config.per_device_batch_size * 2), device=device,
-                                    per_token=data.task.kind in (TaskKind.TAGGING, TaskKind.EXTRACTIVE_QA))
+                                    per_token=task.adapter.per_token_logits)
             predictions = task.adapter.decode(logits, task.dev_rows, data.dev, data.labels)
             lang = data.dev_selection.lang if data.dev_selection else "en"
-            metrics = score_predictions(data.task, lang, data.dev, predictions)
-            scores[f"{data.task.name}:{lang}"] = float(metrics[primary_metric(data.task.name)])
+            metrics = task.adapter.scorer.score_predictions(data.task, lang, data.dev, predictions)
+            scores[f"{data.task.name}:{lang}"] = float(metrics[data.task.primary_metric])
         return scores
 
     @staticmethod
@@ -514,10 +461,8 @@ class Trainer:
         """(score, higher is better) of one evaluation: the mean of the tasks' higher-is-better
         primary metrics; a stage made only of lower-is-better ones (MLM alone) uses their mean.
         So a stage mixing NLI with MLM selects on NLI accuracy; MLM perplexity is in the history."""
-        from xstilts.metrics.aggregate import higher_is_better, primary_metric
-
         # Keys are "task:language" (the dev set's language).
-        higher = [value for key, value in scores.items() if higher_is_better(primary_metric(key.split(":")[0]))]
+        higher = [value for key, value in scores.items() if higher_is_better(get_task(key.split(":")[0]).primary_metric)]
         if higher:
             return sum(higher) / len(higher), True
         return sum(scores.values()) / len(scores), False
@@ -543,8 +488,6 @@ class Trainer:
 
     def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early,
                 vocabulary, packing) -> TrainResult:
-        from xstilts.metrics.aggregate import primary_metric
-
         final = self.run_dir / MODEL_DIR
         selected = "best" if self.config.select_best and position["best"] is not None else "last"
         if accelerator.is_main_process:
@@ -556,7 +499,7 @@ class Trainer:
                     os.replace(best_dir, final)
             else:
                 save(final)
-        metrics = sorted({primary_metric(t.data.task.name) for t in tasks if t.dev_rows})
+        metrics = sorted({t.data.task.primary_metric for t in tasks if t.dev_rows})
         result = TrainResult(
             run_dir=str(self.run_dir), model_dir=str(final), steps=position["step"],
             epochs=round(position["step"] / steps_per_epoch, 4), selected=selected,

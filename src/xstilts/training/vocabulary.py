@@ -25,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from xstilts.modeling.kinds import get_adapter
+
 
 class TrimmedEmbedding(nn.Module):
     """An ``nn.Embedding`` whose trainable weight holds only the rows listed in ``ids``.
@@ -128,9 +130,10 @@ class VocabularyTrimming:
 
 
 def why_not_trim(model: nn.Module, task_kinds: Iterable[Any]) -> str | None:
-    """None when trimming is exact for ``model`` (a MultiTaskModel) and these tasks, else why not."""
-    if any(str(getattr(kind, "value", kind)) == "mlm" for kind in task_kinds):
-        return "a masked-LM task predicts over the whole vocabulary"
+    """None when trimming is exact for ``model`` (a MultiTaskModel) and tasks of these kinds, else why not."""
+    for kind in task_kinds:
+        if get_adapter(kind).whole_vocabulary:
+            return get_adapter(kind).whole_vocabulary
     encoder = model.encoder
     embedding = encoder.get_input_embeddings()
     if not isinstance(embedding, nn.Embedding) or embedding.max_norm is not None or embedding.sparse:

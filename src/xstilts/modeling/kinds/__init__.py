@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from xstilts.errors import ConfigError
-from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter
+from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter, MaskingSettings
+from xstilts.modeling.kinds.classification import ClassificationAdapter
+from xstilts.modeling.kinds.mlm import MaskedLMAdapter
+from xstilts.modeling.kinds.multiple_choice import MultipleChoiceAdapter
+from xstilts.modeling.kinds.qa import QAAdapter
+from xstilts.modeling.kinds.tagging import TaggingAdapter
 from xstilts.tasks.types import TaskKind, TaskSpec
 
-__all__ = ["FeatureSettings", "KindAdapter", "adapter_for_task", "get_adapter"]
+__all__ = ["FeatureSettings", "KindAdapter", "MaskingSettings", "adapter_for_task", "get_adapter"]
+
+# Every kind that trains a head; retrieval tasks are scored from the encoder and have none.
+_ADAPTERS: dict[TaskKind, Callable[[], KindAdapter]] = {
+    TaskKind.SINGLE_CLASSIFICATION: lambda: ClassificationAdapter(TaskKind.SINGLE_CLASSIFICATION),
+    TaskKind.PAIR_CLASSIFICATION: lambda: ClassificationAdapter(TaskKind.PAIR_CLASSIFICATION),
+    TaskKind.MULTIPLE_CHOICE: MultipleChoiceAdapter,
+    TaskKind.TAGGING: TaggingAdapter,
+    TaskKind.EXTRACTIVE_QA: QAAdapter,
+    TaskKind.MLM: MaskedLMAdapter,
+}
 
 
 def get_adapter(kind: TaskKind | str) -> KindAdapter:
@@ -18,38 +34,23 @@ def get_adapter(kind: TaskKind | str) -> KindAdapter:
     except ValueError:
         known = ", ".join(k.value for k in TaskKind)
         raise ConfigError(f"unknown task kind {kind!r}; expected one of {known}") from None
+    if kind not in _ADAPTERS:
+        raise ConfigError(f"task kind {kind.value!r} has no head: retrieval is scored from the encoder directly")
     return _adapter(kind)
 
 
 def adapter_for_task(task: TaskSpec) -> KindAdapter:
     """The adapter of a task's kind with the task's own options (SQuAD v2 may answer nothing)."""
-    if task.kind is TaskKind.EXTRACTIVE_QA and dict(task.extra).get("allow_no_answer"):
+    if task.allow_no_answer:
         return _no_answer_qa_adapter()
     return get_adapter(task.kind)
 
 
 @cache
-def _no_answer_qa_adapter() -> KindAdapter:
-    from xstilts.modeling.kinds.qa import QAAdapter
-
-    return QAAdapter(allow_no_answer=True)
+def _adapter(kind: TaskKind) -> KindAdapter:
+    return _ADAPTERS[kind]()
 
 
 @cache
-def _adapter(kind: TaskKind) -> KindAdapter:
-    if kind in (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION):
-        from xstilts.modeling.kinds.classification import ClassificationAdapter
-        return ClassificationAdapter(kind)
-    if kind is TaskKind.MULTIPLE_CHOICE:
-        from xstilts.modeling.kinds.multiple_choice import MultipleChoiceAdapter
-        return MultipleChoiceAdapter()
-    if kind is TaskKind.TAGGING:
-        from xstilts.modeling.kinds.tagging import TaggingAdapter
-        return TaggingAdapter()
-    if kind is TaskKind.EXTRACTIVE_QA:
-        from xstilts.modeling.kinds.qa import QAAdapter
-        return QAAdapter()
-    if kind is TaskKind.MLM:
-        from xstilts.modeling.kinds.mlm import MaskedLMAdapter
-        return MaskedLMAdapter()
-    raise ConfigError(f"task kind {kind.value!r} has no head: retrieval is scored from the encoder directly")
+def _no_answer_qa_adapter() -> KindAdapter:
+    return QAAdapter(allow_no_answer=True)

@@ -1,7 +1,10 @@
 """The contract every task kind implements: raw examples -> features -> head -> predictions.
 
 One adapter per ``TaskKind`` (jiant's "head chosen by task kind"). The trainer and the
-evaluator only talk to this interface, never dispatch on example types themselves.
+evaluator only talk to this interface, never dispatch on a kind or on example types themselves:
+the adapter featurises, builds and runs the head, collates batches, says whether its logits are
+per token, decodes predictions, and holds its kind's scorer (``xstilts.scoring.kinds``: the
+prediction-file format, scores and per-example units, kept free of torch for ``xstilts score``).
 
 Features are plain dict rows (stored as an Arrow ``datasets.Dataset`` by the feature cache):
 the columns in ``model_columns`` go to the model, every other column is bookkeeping used by
@@ -13,11 +16,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from xstilts.modeling.collate import PadCollator
+from xstilts.scoring.kinds import KindScorer, scorer_for_kind
 from xstilts.tasks.types import Example, TaskKind
 
 
@@ -33,6 +39,14 @@ class FeatureSettings:
     doc_stride_mode: str = "step"
 
 
+@dataclass(frozen=True)
+class MaskingSettings:
+    """How kinds that mask tokens per batch draw the masks (masked LM: BERT's 80/10/10)."""
+
+    probability: float = 0.15
+    whole_word: bool = False
+
+
 class KindAdapter(ABC):
     kind: TaskKind
     # Columns the collator pads and feeds to ``forward``; others stay as bookkeeping.
@@ -42,6 +56,17 @@ class KindAdapter(ABC):
     # Whether training may pack a batch's sequences (xstilts.modeling.packing): only kinds whose
     # heads and losses ignore the hidden states of padding positions.
     packable: bool = False
+    # Whether logits come per token (tagging, QA): inference then cuts each row's logits back to
+    # its unpadded length.
+    per_token_logits: bool = False
+    # Why training must update every word-embedding row, if it must (a masked-LM head predicts
+    # over the whole vocabulary); None lets training trim the vocabulary (``training.vocabulary``).
+    whole_vocabulary: str | None = None
+
+    @property
+    def scorer(self) -> KindScorer:
+        """The scoring half of this kind: prediction files, scores, per-example units."""
+        return scorer_for_kind(self.kind)
 
     @abstractmethod
     def featurize(self, examples: Sequence[Example], tokenizer: Any, labels: Sequence[str] | None,
@@ -72,9 +97,13 @@ class KindAdapter(ABC):
     def collator(self, tokenizer: Any, masking: Any = None) -> Any:
         """Turns feature rows into a batch: ``collator(rows, seed=None)``. ``seed`` (from the run
         seed and the step) is for kinds that draw randomness per batch (masked LM)."""
-        from xstilts.modeling.collate import PadCollator
-
         return PadCollator(self, tokenizer.pad_token_id)
+
+    def initialize_head(self, head: nn.Module, checkpoint: Path | None) -> str | None:
+        """Start a fresh head from what the base checkpoint's own folder holds, where the kind can
+        (masked LM: the checkpoint's LM head); ``checkpoint`` is None for a stage model or a hub id
+        without a local copy. Returns a note for the log, or None (the head stays as built)."""
+        return None
 
     def prepare_eval_rows(self, rows: list[dict[str, Any]], tokenizer: Any, masking: Any = None) -> list[dict[str, Any]]:
         """Dev feature rows as scored during training (masked LM fixes their masks once)."""

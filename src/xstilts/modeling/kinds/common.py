@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.modeling.packing import encode_packed
 
 # The hidden dropout of BERT and XLM-R configs; heads use it on top of the encoder.
 HEAD_DROPOUT = 0.1
@@ -30,8 +31,6 @@ def last_hidden_state(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> tor
     """Encode a padded batch of 2-D inputs; returns [batch, length, hidden]. A batch that also
     carries packed inputs (``xstilts.modeling.packing``) runs on its real tokens only."""
     if "packed_input_ids" in batch:
-        from xstilts.modeling.packing import encode_packed
-
         return encode_packed(encoder, batch)
     inputs = {name: batch[name] for name in ENCODER_INPUTS if name in batch}
     return encoder(**inputs).last_hidden_state

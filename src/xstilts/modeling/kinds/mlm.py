@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from torch import nn
 
-from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter
+from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter, MaskingSettings
 from xstilts.modeling.kinds.common import ENCODER_INPUTS, chunks, last_hidden_state
 from xstilts.tasks.types import TaskKind, TextExample
 
@@ -40,12 +41,6 @@ IGNORE = -100
 EVAL_MASK_SEED = 20200601
 # Masked positions per chunk of the vocabulary projection at inference (bounds its memory).
 _EVAL_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class MaskingSettings:
-    probability: float = 0.15
-    whole_word: bool = False
 
 
 class MaskedLMHead(nn.Module):
@@ -69,6 +64,7 @@ class MaskedLMAdapter(KindAdapter):
     # Padded and masked by ``MaskingCollator``; only input_ids, attention_mask and mlm_labels reach
     # ``forward`` ("mlm_labels", not "labels": inference keeps it, it says which positions to score).
     model_columns = ("input_ids", "attention_mask", "special_tokens_mask", "offset_mapping", "mlm_labels")
+    whole_vocabulary = "a masked-LM task predicts over the whole vocabulary"
 
     def featurize(self, examples: Sequence[TextExample], tokenizer: Any, labels: Sequence[str] | None,
                   settings: FeatureSettings) -> list[dict[str, Any]]:
@@ -93,6 +89,14 @@ class MaskedLMAdapter(KindAdapter):
 
     def collator(self, tokenizer: Any, masking: MaskingSettings | None = None) -> MaskingCollator:
         return MaskingCollator(tokenizer, masking or MaskingSettings())
+
+    def initialize_head(self, head: nn.Module, checkpoint: Path | None) -> str:
+        """The base checkpoint's own LM head when it has one (XLM-R, BERT); else a new one."""
+        if checkpoint is None:
+            return "masked-LM head: new (the model is a stage model, or no local copy of its checkpoint)"
+        if load_pretrained_lm_head(head, str(checkpoint)):
+            return "masked-LM head: loaded from the checkpoint"
+        return "masked-LM head: new (the checkpoint has none)"
 
     def prepare_eval_rows(self, rows: list[dict[str, Any]], tokenizer: Any,
                           masking: MaskingSettings | None = None) -> list[dict[str, Any]]:
@@ -224,9 +228,6 @@ def _tensors(rows: Sequence[dict[str, Any]], pad_token_id: int) -> tuple[torch.T
 def load_pretrained_lm_head(head: MaskedLMHead, model_folder: str) -> bool:
     """Copy a checkpoint's own LM-head transform and bias into ``head`` (XLM-R: lm_head.*; BERT:
     cls.predictions.*); False when the folder has none (then the head stays freshly initialised)."""
-    from pathlib import Path
-
-    from safetensors import safe_open
 
     path = Path(model_folder) / "model.safetensors"
     if not path.is_file():

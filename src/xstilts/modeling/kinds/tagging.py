@@ -38,8 +38,7 @@ from xstilts.modeling.kinds.common import (
     last_hidden_state,
     require_labels,
 )
-from xstilts.tasks.tagging import UNKNOWN_TAG
-from xstilts.tasks.types import TaggingExample, TaskKind
+from xstilts.tasks.types import UNKNOWN_TAG, TaggingExample, TaskKind
 
 IGNORE = -100  # label of positions that carry no loss
 NO_WORD = -1  # word_ids entry of positions that predict nothing
@@ -58,6 +57,7 @@ class TaggingAdapter(KindAdapter):
     kind = TaskKind.TAGGING
     model_columns = ("input_ids", "attention_mask", "labels")
     packable = True  # padding positions have label -100 and are never decoded
+    per_token_logits = True
     version = "2"  # open tag sets: unseen tags map to UNKNOWN_TAG
 
     def featurize(self, examples: Sequence[TaggingExample], tokenizer: Any, labels: Sequence[str] | None,

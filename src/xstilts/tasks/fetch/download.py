@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xstilts.files import file_sha256, write_text_atomic
+from xstilts.files import atomic_path, file_sha256, write_text_atomic
 from xstilts.tasks.fetch.convert import CONVERTERS
 from xstilts.tasks.fetch.sources import Source
 
@@ -141,10 +141,8 @@ def _download_url(source: Source, root: Path) -> tuple[list[Path], int]:
 
     cached = Path(DownloadManager().download(source.url))
     destination = _files_of(source, root)[0]
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp{os.getpid()}")
-    shutil.copyfile(cached, tmp)
-    os.replace(tmp, destination)
+    with atomic_path(destination) as tmp:
+        shutil.copyfile(cached, tmp)
     return [destination], 0
 
 

@@ -1,4 +1,5 @@
-"""Batched inference of a head over feature rows, in feature order."""
+"""Batched inference of a head over feature rows, in feature order (dev evaluation during training,
+zero-shot evaluation)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,17 @@
+"""Tatoeba: finding each English sentence's translation by nearest neighbour, straight from the encoder."""
+
+from xstilts.tasks.types import FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec
+
+TASK = TaskSpec(
+    name="tatoeba", display_name="Tatoeba", kind=TaskKind.RETRIEVAL, metric=Metric.TATOEBA_ACCURACY,
+    languages=tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
+                    "ta te th tl tr ur vi zh".split()),
+    eval_split="test",
+    description="Tatoeba similarity search (LASER test set, 1,000 pairs a language; test only).",
+    layouts=(
+        FileLayout("tatoeba/tatoeba.{lang3}-eng.{lang3}", "tatoeba", (), splits=("test",)),
+        FileLayout("tatoeba/v1/tatoeba.{lang3}-eng.{lang3}", "tatoeba", (), splits=("test",)),
+    ),
+    hub=HubSource("google/xtreme", "tatoeba.{lang3}", {"test": "validation"}, "tatoeba_files"),
+    suites=(SuiteMember("xtreme", "retrieval", 2),),
+)

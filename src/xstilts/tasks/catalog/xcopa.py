@@ -1,0 +1,19 @@
+"""XCOPA: causal commonsense reasoning (English COPA and 11 translations), two choices each."""
+
+from xstilts.tasks.families import TRAIN_DEV_TEST
+from xstilts.tasks.types import DataRelations, FileLayout, HubSource, Metric, TaskKind, TaskSpec
+
+TASK = TaskSpec(
+    name="xcopa", display_name="XCOPA", kind=TaskKind.MULTIPLE_CHOICE, metric=Metric.ACCURACY,
+    languages=tuple("en et ht id it qu sw ta th tr vi zh".split()), num_choices=2,
+    description="XCOPA causal commonsense (English COPA + 11 translations).",
+    layouts=(
+        FileLayout("xcopa/{split}-{lang}.jsonl", "xcopa_jsonl", (), split_names=(("dev", "val"),)),
+        # The XCOPA repository: data/LANG/{val,test}.LANG.jsonl
+        FileLayout("xcopa/data/{lang}/{split}.{lang}.jsonl", "xcopa_jsonl", (), split_names=(("dev", "val"),)),
+    ),
+    data=DataRelations(parallel=True),
+    # English COPA is SuperGLUE's; the translations are XCOPA's own.
+    hub=HubSource("cambridgeltl/xcopa", "{lang}", {"dev": "validation", "test": "test"}, "copa_jsonl",
+                  by_language={"en": HubSource("aps/super_glue", "copa", TRAIN_DEV_TEST, "copa_jsonl")}),
+)
