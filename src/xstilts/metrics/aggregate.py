@@ -1,6 +1,7 @@
 """From per-language scores to task, group and suite scores, as xtreme's evaluate.py does.
 
-* A task's average of a metric is the plain mean over its scored languages, English included.
+* A task's average of a metric is the plain mean over its scored languages, English included;
+  for a task of the suite, over the suite's languages of it (``TaskSpec.suite_languages``).
 * Task, group and suite scores follow the suite's rules (``xstilts.tasks.suites``; XTREME's: a
   task's score is its primary metric's average, (mean F1 + mean EM) / 2 for QA; a group score and
   the XTREME score are means over all their tasks, defined only when all of them are scored).
@@ -43,8 +44,11 @@ def task_score(task: str, averages: Mapping[str, float], suite: str = DEFAULT_SU
 
 
 def _task_summary(task: str, per_language: LanguageScores, suite: str) -> dict[str, Any]:
-    averages = metric_averages(per_language)
-    official = get_task(task).languages
+    spec = get_task(task)
+    official = spec.suite_languages(suite)
+    # A member task averages over the suite's languages only (PAN-X: XTREME's 40 of its 48).
+    counted = {lang: scores for lang, scores in per_language.items() if lang in official}
+    averages = metric_averages(counted if spec.member_of(suite) is not None and counted else per_language)
     return {
         "languages": {lang: dict(scores) for lang, scores in per_language.items()},
         "average": averages,

@@ -33,6 +33,9 @@ class Metric(str, Enum):
     BUCC_F1 = "bucc_f1"
     TATOEBA_ACCURACY = "tatoeba_accuracy"
     PERPLEXITY = "perplexity"  # masked-LM perplexity (lower is better), masked-token accuracy beside it
+    # Ranked retrieval from a pool (LAReQA, Mewsli-X): mean over queries of average precision in
+    # the top 20 (XTREME-R's mAP@20; with one gold per query, Mewsli-X's, it is MRR@20).
+    MAP_AT_20 = "map_at_20"
 
 
 # ---------------------------------------------------------------- raw examples
@@ -236,10 +239,14 @@ class SuiteMember:
     suite: str
     group: str
     position: int
+    # The languages the suite scores the task on, where they are not all of the task's (XTREME
+    # scores PAN-X on 40 languages, XTREME-R on 48): the task's ``languages`` are the union.
+    languages: tuple[str, ...] = ()
 
 
 # How a metric ranks models: the score key that selects checkpoints and fills tables.
-_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.TATOEBA_ACCURACY: "accuracy", Metric.PERPLEXITY: "perplexity"}
+_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.TATOEBA_ACCURACY: "accuracy", Metric.PERPLEXITY: "perplexity",
+            Metric.MAP_AT_20: "map_at_20"}
 # Metric keys where a smaller value is the better model.
 LOWER_IS_BETTER = frozenset({"perplexity"})
 
@@ -331,6 +338,11 @@ class TaskSpec:
 
     def member_of(self, suite: str) -> SuiteMember | None:
         return next((member for member in self.suites if member.suite == suite), None)
+
+    def suite_languages(self, suite: str) -> tuple[str, ...]:
+        """The languages ``suite`` scores this task on (all of the task's unless its membership says)."""
+        member = self.member_of(suite)
+        return member.languages if member is not None and member.languages else self.languages
 
     def training_defaults(self, *, target: bool | None = None, preset: str = "paper") -> dict[str, object]:
         """The preset's hyper-parameters for this task, as overrides on TrainConfig's defaults

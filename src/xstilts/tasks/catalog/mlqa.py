@@ -22,5 +22,5 @@ TASK = TaskSpec(
     # within a language only.
     data=DataRelations(parallel=True, aligned_rows=False, shared={"train": SQUAD_V1_TRAIN}),
     hub=HubSource("google/xtreme", "MLQA.{lang}.{lang}", {"dev": "validation", "test": "test"}, "squad_json"),
-    suites=(SuiteMember("xtreme", "question_answering", 2),),
+    suites=(SuiteMember("xtreme", "question_answering", 2), SuiteMember("xtreme-r", "question_answering", 2)),
 )

@@ -7,10 +7,13 @@ from xstilts.tasks.types import (
 
 PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
+XTREME_LANGUAGES = tuple("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl "
+                         "pt ru sw ta te th tl tr ur vi yo zh".split())
+
 TASK = TaskSpec(
     name="panx", display_name="PAN-X", aliases=("ner", "pan-x"), kind=TaskKind.TAGGING, metric=Metric.SPAN_F1,
     languages=tuple("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt "
-                    "ru sw ta te th tl tr ur vi yo zh".split()),
+                    "ru sw ta te th tl tr ur vi yo zh qu pl uk az lt pa gu ro".split()),
     labels=PANX_TAGS, description="WikiANN / PAN-X named entity recognition (IOB2: PER, ORG, LOC).",
     layouts=(
         FileLayout("panx/{split}-{lang}.tsv", "conll_tagging", (("strip_lang_prefix", True),)),
@@ -22,5 +25,8 @@ TASK = TaskSpec(
     # The files carry the "lang:" token prefix of the original release.
     hub=HubSource("google/xtreme", "PAN-X.{lang}", TRAIN_DEV_TEST, "conll_tsv",
                   options={"lang_prefix": True, "lang": "{lang}"}),
-    suites=(SuiteMember("xtreme", "structured_prediction", 2),),
+    suites=(SuiteMember("xtreme", "structured_prediction", 2, languages=XTREME_LANGUAGES),
+            # XTREME-R ("WikiANN-NER") adds Quechua, Polish, Ukrainian, Azerbaijani, Lithuanian,
+            # Punjabi, Gujarati and Romanian.
+            SuiteMember("xtreme-r", "structured_prediction", 2)),
 )

@@ -2,10 +2,13 @@
 
 from xstilts.tasks.types import FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec
 
+XTREME_LANGUAGES = tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
+                         "ta te th tl tr ur vi zh".split())
+
 TASK = TaskSpec(
     name="tatoeba", display_name="Tatoeba", kind=TaskKind.RETRIEVAL, metric=Metric.TATOEBA_ACCURACY,
     languages=tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
-                    "ta te th tl tr ur vi zh".split()),
+                    "ta te th tl tr ur vi zh az lt pl uk ro".split()),
     eval_split="test",
     description="Tatoeba similarity search (LASER test set, 1,000 pairs a language; test only).",
     layouts=(
@@ -13,5 +16,7 @@ TASK = TaskSpec(
         FileLayout("tatoeba/v1/tatoeba.{lang3}-eng.{lang3}", "tatoeba", (), splits=("test",)),
     ),
     hub=HubSource("google/xtreme", "tatoeba.{lang3}", {"test": "validation"}, "tatoeba_files"),
-    suites=(SuiteMember("xtreme", "retrieval", 2),),
+    suites=(SuiteMember("xtreme", "retrieval", 2, languages=XTREME_LANGUAGES),
+            # XTREME-R: the same search over 41 languages (adds az lt pl uk ro).
+            SuiteMember("xtreme-r", "retrieval", 3)),
 )

@@ -22,5 +22,5 @@ TASK = TaskSpec(
     # The hub's splits mix all nine languages: keep one language's ids.
     hub=HubSource("google-research-datasets/tydiqa", "secondary_task", {"train": "train", "dev": "validation"},
                   "squad_json", options={"id_prefix": "{lang_name}-"}),
-    suites=(SuiteMember("xtreme", "question_answering", 3),),
+    suites=(SuiteMember("xtreme", "question_answering", 3), SuiteMember("xtreme-r", "question_answering", 3)),
 )

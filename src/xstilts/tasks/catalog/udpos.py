@@ -14,12 +14,15 @@ UD_NAMES: dict[str, str] = {
     "kk": "Kazakh", "ko": "Korean", "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian",
     "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
     "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese",
+    "lt": "Lithuanian", "pl": "Polish", "uk": "Ukrainian", "wo": "Wolof", "ro": "Romanian",
 }
+XTREME_LANGUAGES = tuple("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl "
+                         "tr ur vi yo zh".split())
 
 TASK = TaskSpec(
     name="udpos", display_name="UD-POS", aliases=("pos",), kind=TaskKind.TAGGING, metric=Metric.POS_F1,
     languages=tuple("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl "
-                    "tr ur vi yo zh".split()),
+                    "tr ur vi yo zh lt pl uk wo ro".split()),
     labels=UPOS_TAGS, description="Universal Dependencies part-of-speech tagging (UPOS).",
     layouts=(
         # XTREME download layout: word \t UPOS, blank line between sentences.
@@ -30,5 +33,7 @@ TASK = TaskSpec(
     ),
     training=TrainingDefaults(target_epochs=10, xtreme={**XTREME_CLASSIFY, "learning_rate": 2e-5, "epochs": 10.0}),
     hub=HubSource("google/xtreme", "udpos.{ud_name}", TRAIN_DEV_TEST, "conll_tsv", names={"ud_name": UD_NAMES}),
-    suites=(SuiteMember("xtreme", "structured_prediction", 1),),
+    suites=(SuiteMember("xtreme", "structured_prediction", 1, languages=XTREME_LANGUAGES),
+            # XTREME-R adds Lithuanian, Polish, Ukrainian, Wolof and Romanian.
+            SuiteMember("xtreme-r", "structured_prediction", 1)),
 )

@@ -30,5 +30,5 @@ TASK = TaskSpec(
     data=DataRelations(parallel=True, shared={"train": MNLI_TRAIN}),
     # Dev and test in every language; train = MNLI (en) or its machine translation (XNLI-MT).
     hub=HubSource("facebook/xnli", "{lang}", TRAIN_DEV_TEST, "nli_tsv"),
-    suites=(SuiteMember("xtreme", "classification", 1),),
+    suites=(SuiteMember("xtreme", "classification", 1), SuiteMember("xtreme-r", "classification", 1)),
 )
