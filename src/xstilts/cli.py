@@ -179,11 +179,14 @@ def score(
 def score_folder(
     pred: Path = typer.Option(..., help="Prediction folder (layout in README)."),
     gold: Path = typer.Option(..., help="Gold folder (the XTREME data layout)."),
+    suite: str = typer.Option("xtreme", help="Benchmark whose groups, languages and score: xtreme | xtreme-r."),
 ) -> None:
-    """Score a whole prediction folder like XTREME's evaluate.py: per language, task, group, XTREME score."""
+    """Score a whole prediction folder like XTREME's evaluate.py (--xtreme_version): per language,
+    task, group and suite score."""
     from xstilts.scoring import score_folder as score_folder_fn
+    from xstilts.tasks.registry import get_suite
 
-    _print_json(score_folder_fn(pred, gold))
+    _print_json(score_folder_fn(pred, gold, suite=get_suite(suite).name))
 
 
 # ------------------------------------------------------------------ models
@@ -499,6 +502,28 @@ def _plan_rows(run_plan, all_rows: bool):
     return select_rows(frame, current, all_rows=all_rows), (0 if all_rows else dropped_rows(frame, current))
 
 
+def _show_suite_score(frame, suite: str, out: Console) -> None:
+    """The study suite's group scores and score per condition (mean over seeds), as the report's table."""
+    import pandas as pd
+    from rich.table import Table
+
+    from xstilts.results.filtering import condition_rows
+    from xstilts.results.report import ordered_targets, suite_table
+
+    rows = condition_rows(frame)
+    if "condition" not in rows:
+        return
+    conditions = sorted(set(rows["condition"]))
+    table = suite_table(rows, ordered_targets(rows), conditions, suite)
+    shown = Table(title=str(table.columns[-1]))
+    shown.add_column("condition")
+    for column in table.columns:
+        shown.add_column(str(column), justify="right")
+    for condition, values in table.iterrows():
+        shown.add_row(condition, *("-" if pd.isna(v) else f"{v:.2f}" for v in values))
+    out.print(shown)
+
+
 def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
     from xstilts.results.report import result_notes
     from xstilts.results.table import build_tables, render_tables
@@ -512,6 +537,7 @@ def _show_results(run_plan, out: Console, all_rows: bool = False) -> None:
         out.print("no results of the current plan yet" + (f" ({dropped} rows of other plans: --all-rows)" if dropped else ""))
         return
     render_tables(build_tables(frame), out)
+    _show_suite_score(frame, run_plan.study.suite, out)
     for note in result_notes(frame, {"rows_not_in_plan": dropped}):
         out.print(f"note: {note}", highlight=False)
 
@@ -591,7 +617,7 @@ def _report_options(spec, correction: str, test: str, effect: Optional[float], i
         raise ConfigError(f"--effect: a positive difference in metric points, got {effect}")
     return ReportOptions(correction=correction, test=test, include_contaminated=include_contaminated,
                          listed_contrasts=tuple(tuple(pair) for pair in spec.report.contrasts),
-                         effect=effect if effect is not None else spec.report.effect)
+                         effect=effect if effect is not None else spec.report.effect, suite=spec.suite)
 
 
 @results_app.command("rebuild")

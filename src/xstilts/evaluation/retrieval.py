@@ -1,4 +1,6 @@
-"""Tatoeba and BUCC 2018 scored straight from an encoder, as XTREME's retrieval scripts do.
+"""Tatoeba, BUCC 2018 and XTREME-R's pool retrieval (LAReQA, Mewsli-X) scored straight from an
+encoder, as XTREME's retrieval scripts do (for the pool tasks XTREME-R fine-tunes a dual encoder
+first: see their task files).
 
 Mirrors google-research/xtreme third_party/evaluate_retrieval.py and utils_retrieve.py with
 brute-force cosine search in blocks instead of faiss (same neighbours, exact search either way).
@@ -26,7 +28,7 @@ from torch import nn
 from xstilts.errors import ConfigError
 from xstilts.evaluation.embeddings import ProgressCallback, RetrievalSettings, embed_sentences, encoder_depth
 from xstilts.metrics.retrieval import (
-    Candidate, bucc_f1, bucc_optimal_threshold, bucc_pairs_at_threshold, tatoeba_accuracy,
+    Candidate, bucc_f1, bucc_optimal_threshold, bucc_pairs_at_threshold, gold_rankings, map_at_k, tatoeba_accuracy,
 )
 from xstilts.tasks.types import RetrievalSet, SentencePair
 
@@ -104,6 +106,44 @@ def _gold_positions(retrieval_set: RetrievalSet, english: Sequence[SentencePair]
     english_is_target = retrieval_set.target_lang == "en"
     translation = dict((t, s) if english_is_target else (s, t) for s, t in retrieval_set.gold)  # en id -> other id
     return [position.get(translation.get(sentence.id, ""), -1) for sentence in english]
+
+
+# ---------------------------------------------------------------- ranked retrieval from a pool
+
+
+def rank_pool(query_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray:
+    """Per query the indices of its ``k`` cosine-nearest pool rows, best first."""
+    _, indices = nearest_neighbours(l2_normalize(query_emb), l2_normalize(pool_emb), k=min(k, len(pool_emb)))
+    return indices
+
+
+def evaluate_ranked(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalSet, settings: RetrievalSettings,
+                    device: torch.device | str | None = None, pool_vectors: dict[tuple, np.ndarray] | None = None,
+                    k: int = 20, progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """mAP@k (x100) of every query against the whole pool (LAReQA, Mewsli-X: XTREME-R's protocol
+    with cosine similarity of the encoder's sentence vectors). ``pool_vectors`` keeps the pool's
+    vectors between the languages of one task (every LAReQA language shares one pool).
+    ``predictions``: {query id: [pool ids, best first]} (XTREME-R's prediction file)."""
+    key = (retrieval_set.target_lang, len(retrieval_set.target),
+           hash(tuple(item.id for item in retrieval_set.target)))
+    cache = pool_vectors if pool_vectors is not None else {}
+    if key not in cache:
+        cache[key] = embed_sentences(model, tokenizer, [item.text for item in retrieval_set.target], settings,
+                                     device, progress)
+    queries = embed_sentences(model, tokenizer, [item.text for item in retrieval_set.source], settings, device,
+                              progress)
+    ranked = rank_pool(queries, cache[key], k)
+    predictions = {query.id: [retrieval_set.target[int(i)].id for i in row]
+                   for query, row in zip(retrieval_set.source, ranked)}
+    gold = gold_rankings(retrieval_set.gold)
+    gold = {query.id: gold[query.id] for query in retrieval_set.source if query.id in gold}
+    return {
+        **map_at_k(gold, predictions, k),
+        "num_queries": len(retrieval_set.source),
+        "pool_size": len(retrieval_set.target),
+        "predictions": predictions,
+        "settings": settings.resolve(encoder_depth(model)).as_dict(),
+    }
 
 
 # ---------------------------------------------------------------- BUCC

@@ -1,4 +1,4 @@
-"""Run the retrieval target tasks (Tatoeba, BUCC) for `xstilts evaluate`: no head, no training.
+"""Run the retrieval target tasks (Tatoeba, BUCC, LAReQA, Mewsli-X) for `xstilts evaluate`: no head, no training.
 
 Each retrieval metric has its protocol (docs/reference.md section 3): Tatoeba retrieves each
 English sentence's translation in the scored split; BUCC mines pairs with a threshold tuned on the
@@ -16,7 +16,7 @@ import torch
 
 from xstilts.errors import MissingDataError
 from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
-from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
+from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_ranked, evaluate_tatoeba
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, write_predictions
 from xstilts.tasks.load import load_examples
@@ -24,19 +24,19 @@ from xstilts.tasks.types import Example, Metric, TaskSpec
 
 Progress = Callable[[str, dict[str, Any]], None]
 _DROP = ("predictions", "settings")
-# (encoder, tokenizer, task, lang, split, data dir, settings, device, progress) ->
+# (encoder, tokenizer, task, lang, split, data dir, settings, device, progress, per-task cache) ->
 # (result of xstilts.evaluation.retrieval, the gold the predictions are scored against)
 Protocol = Callable[..., tuple[dict[str, Any], list[Example]]]
 
 
 def _tatoeba(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
-             device: torch.device, progress: Progress) -> tuple[dict[str, Any], list[Example]]:
+             device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
     (pairs,) = load_examples(task, lang, split, data_dir)
     return evaluate_tatoeba(encoder, tokenizer, pairs, settings, device), [pairs]
 
 
 def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
-          device: torch.device, progress: Progress) -> tuple[dict[str, Any], list[Example]]:
+          device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
     (dev,) = load_examples(task, lang, "dev", data_dir)
     test = None
     if split != "dev":
@@ -49,7 +49,14 @@ def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: P
     return result, [dev if test is None else test]
 
 
-PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.BUCC_F1: _bucc}
+def _ranked(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
+            device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
+    (pool,) = load_examples(task, lang, split, data_dir)
+    return evaluate_ranked(encoder, tokenizer, pool, settings, device, pool_vectors=cache), [pool]
+
+
+PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.BUCC_F1: _bucc,
+                                     Metric.MAP_AT_20: _ranked}
 
 
 def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
@@ -65,9 +72,10 @@ def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list
     per_language: dict[str, dict[str, Any]] = {}
     resolved: dict[str, Any] = {}
     units: dict[str, Any] = {}
+    cache: dict = {}  # what the languages of one task share (the LAReQA pool's vectors)
     for lang in languages:
         progress("language", {"lang": lang})
-        result, gold = protocol(encoder, tokenizer, task, lang, split, data_dir, settings, device, progress)
+        result, gold = protocol(encoder, tokenizer, task, lang, split, data_dir, settings, device, progress, cache)
         scored_split = "dev" if result.get("oracle_threshold") else split
         path = write_predictions(task, out_dir / "predictions", scored_split, lang, result["predictions"])
         pieces = example_units(task, lang, gold, f"{task.name} {split}-{lang}", path)

@@ -34,6 +34,11 @@ def accuracy_units(gold: Sequence[object], pred: Sequence[object]) -> pd.DataFra
     return pd.DataFrame({"accuracy_num": correct, "accuracy_den": np.ones(len(correct))})
 
 
+def mean_units(metric: str, values: Sequence[float]) -> pd.DataFrame:
+    """A metric that is a plain mean of per-example values (LAReQA's and Mewsli-X's AP@20 per query)."""
+    return pd.DataFrame({f"{metric}_num": np.asarray(values, dtype=float), f"{metric}_den": np.ones(len(values))})
+
+
 def tagging_units(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> pd.DataFrame:
     """Per sentence: chunk counts for F1 and token counts for token accuracy."""
     if len(gold) != len(pred):

@@ -6,7 +6,8 @@ Formats (one file per task and language, UTF-8):
 * tags (UD-POS, PAN-X): one tag per word per line, ONE blank line between sentences;
 * answers (XQuAD, MLQA, TyDiQA): a JSON object ``{question id: answer text}``;
 * id pairs (BUCC): ``source id<TAB>target id`` per line;
-* indices (Tatoeba): one non-negative integer per line (the retrieved sentence's line index).
+* indices (Tatoeba): one non-negative integer per line (the retrieved sentence's line index);
+* rankings (LAReQA, Mewsli-X): a JSON object ``{query id: [retrieved ids, best first]}``.
 
 Readers strip surrounding whitespace of each line, as xtreme's evaluate.py does, and raise
 ``DataFormatError`` (file, line, what was expected) on anything else; given the gold ``labels``
@@ -127,6 +128,24 @@ def read_qa_predictions(path: Path) -> dict[str, str]:
     return data
 
 
+def read_rankings(path: Path) -> dict[str, list[str]]:
+    """A JSON object mapping each query id to its retrieved ids, best first (Mewsli-X's and
+    LAReQA's predictions, XTREME-R's ``test-LANG.json``)."""
+    try:
+        data = json.loads("\n".join(_read_lines(path)))
+    except json.JSONDecodeError as error:
+        raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg}); expected "
+                                                  "{query id: [retrieved ids, best first]}") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(path, None, "expected a JSON object {query id: [retrieved ids, best first]}, "
+                                          f"found a {type(data).__name__}")
+    for query_id, ranked in data.items():
+        if not isinstance(ranked, list) or not all(isinstance(item, str) for item in ranked):
+            raise DataFormatError(path, None, f"query {query_id!r}: expected a list of id strings, "
+                                              f"found {type(ranked).__name__}")
+    return data
+
+
 def read_id_pairs(path: Path) -> list[Pair]:
     """``source id<TAB>target id`` per line (BUCC predictions and gold)."""
     pairs: list[Pair] = []
@@ -183,6 +202,11 @@ def write_qa_predictions(path: Path, answers: Mapping[str, str]) -> None:
     if not all(isinstance(answer, str) for answer in answers.values()):
         raise ValueError("QA predictions must map question ids to answer strings")
     write_text_atomic(path, json.dumps(dict(answers), ensure_ascii=False, indent=0) + "\n")
+
+
+def write_rankings(path: Path, rankings: Mapping[str, Sequence[str]]) -> None:
+    write_text_atomic(path, json.dumps({query: list(ranked) for query, ranked in rankings.items()},
+                                       ensure_ascii=False, indent=0) + "\n")
 
 
 def write_id_pairs(path: Path, pairs: Iterable[Pair]) -> None:

@@ -1,4 +1,5 @@
-"""Retrieval scores: BUCC 2018 pair F1 with its threshold rule, and Tatoeba top-1 accuracy.
+"""Retrieval scores: BUCC 2018 pair F1 with its threshold rule, Tatoeba top-1 accuracy, and
+XTREME-R's mAP@20 of ranked retrieval from a pool (LAReQA, Mewsli-X).
 
 Semantics follow xtreme's evaluate.py (``bucc_f1``, ``accuracy``) and third_party/utils_retrieve.py
 (``bucc_optimize``, ``bucc_extract``, ``read_candidate2score``).
@@ -6,7 +7,7 @@ Semantics follow xtreme's evaluate.py (``bucc_f1``, ``accuracy``) and third_part
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 Pair = tuple[str, str]  # (source sentence id, target sentence id)
 Candidate = tuple[str, str, float]  # (source id, target id, margin score)
@@ -75,3 +76,47 @@ def tatoeba_accuracy(pred: Sequence[int], gold: Sequence[int]) -> dict[str, floa
         raise ValueError("accuracy of an empty set is undefined")
     correct = sum(int(p == g) for p, g in zip(pred, gold))
     return {"accuracy": correct / len(pred) * 100}
+
+
+def average_precision_at_k(gold: Collection[str], ranked: Sequence[str], k: int = 20) -> float:
+    """AP@k of one query, as LAReQA's ``average_precision_at_k`` (google-research/xtreme
+    third_party/utils_lareqa.py): over the first ``k`` predictions, each first occurrence of a gold
+    item adds (gold items found so far) / (its rank); the sum is divided by min(len(gold), k).
+    A repeated prediction counts once. With one gold item this is the reciprocal rank (Mewsli-X).
+    """
+    if not gold:
+        raise ValueError("average precision needs at least one gold item")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    top = list(ranked[:k])
+    hits = 0
+    score = 0.0
+    for rank, item in enumerate(top, start=1):
+        if item in gold and item not in top[:rank - 1]:
+            hits += 1
+            score += hits / rank
+    return score / min(len(gold), k)
+
+
+def query_average_precisions(gold: Mapping[str, Collection[str]], predicted: Mapping[str, Sequence[str]],
+                             k: int = 20) -> list[float]:
+    """AP@k of every gold query in gold order; a query without predictions scores 0."""
+    return [average_precision_at_k(items, predicted.get(query, ()), k) for query, items in gold.items()]
+
+
+def map_at_k(gold: Mapping[str, Collection[str]], predicted: Mapping[str, Sequence[str]],
+             k: int = 20) -> dict[str, float]:
+    """Mean AP@k (x100) over every gold query; a query without predictions scores 0, predictions
+    for queries without gold are ignored (Mewsli-X's ``evaluate``). Key ``map_at_{k}``."""
+    if not gold:
+        raise ValueError("mAP of an empty query set is undefined")
+    scores = query_average_precisions(gold, predicted, k)
+    return {f"map_at_{k}": sum(scores) / len(scores) * 100}
+
+
+def gold_rankings(pairs: Iterable[Pair]) -> dict[str, set[str]]:
+    """(query id, correct id) pairs -> {query id: its correct ids}, queries in first-seen order."""
+    gold: dict[str, set[str]] = {}
+    for query, item in pairs:
+        gold.setdefault(query, set()).add(item)
+    return gold

@@ -35,7 +35,8 @@ from xstilts.results.statistics import (
     with_language_average,
 )
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
-from xstilts.tasks.registry import TARGET_TASKS
+from xstilts.results.suite_table import suite_columns
+from xstilts.tasks.registry import DEFAULT_SUITE, TARGET_TASKS, get_suite, get_task, suite_tasks
 
 CONFOUND_THRESHOLD = 0.10
 LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese", "ru": "Russian",
@@ -54,6 +55,7 @@ class ReportOptions:
     include_contaminated: bool = False
     listed_contrasts: tuple[tuple[str, str], ...] = ()  # the study's [report] contrasts
     effect: float = 1.0  # the difference the seeds advisor sizes for (metric points)
+    suite: str = DEFAULT_SUITE  # whose table and score (the study's ``suite``)
 
 
 @dataclass
@@ -342,25 +344,50 @@ def build_report(rows: pd.DataFrame, facts: Mapping[str, Any], load_examples: Ex
 # ---------------------------------------------------------------- sections
 
 
+def counted_targets(rows: pd.DataFrame, targets: Sequence[str], suite: str) -> dict[str, str]:
+    """Task -> the target that counts for it in ``suite``'s score: each task once, its target named
+    after the task, else its first target."""
+    members = {task.name for task in suite_tasks(suite)}
+    counted: dict[str, str] = {}
+    for target in targets:
+        task = target_task(rows, target)
+        if task in members and (task not in counted or target == task):
+            counted[task] = target
+    return counted
+
+
+def suite_table(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence[str], suite: str,
+                include_contaminated: bool = False) -> pd.DataFrame:
+    """Per condition, ``suite``'s group scores and score (``results.suite_table.suite_columns``)
+    from the mean over seeds of each counted target's per-seed task score over the suite's
+    languages of it (XTREME scores PAN-X on 40 of its 48 languages)."""
+    means = {}
+    for task, target in counted_targets(rows, targets, suite).items():
+        spec = get_task(task)
+        languages = [lang for lang in averaged_languages(rows, target, include_contaminated)
+                     if lang in spec.suite_languages(suite)]
+        means[task] = (target_scores_per_run(rows, target, languages).groupby("condition")["value"].mean()
+                       if languages else pd.Series(dtype=float))
+    return suite_columns(pd.DataFrame(means, index=list(conditions), columns=list(means)), suite)
+
+
 def _paper_table(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence[str],
                  options: ReportOptions) -> Section:
     means: dict[str, dict[str, float]] = {}
     for target in targets:
         runs = target_scores_per_run(rows, target, averaged_languages(rows, target, options.include_contaminated))
         means[target] = runs.groupby("condition")["value"].mean().to_dict()
-    # The XTREME score counts each target task once: its target named after the task, else its first target.
-    counted: dict[str, str] = {}
-    for target in targets:
-        task = target_task(rows, target)
-        if task in TARGET_TASKS and (task not in counted or target == task):
-            counted[task] = target
-    complete = len(counted) == len(TARGET_TASKS)
-    xtreme_column = "XTREME score" if complete else f"XTREME score (partial: {len(counted)}/{len(TARGET_TASKS)} tasks)"
+    members = suite_tasks(options.suite)
+    table = suite_table(rows, targets, conditions, options.suite, options.include_contaminated)
+    suite_score = table.iloc[:, -1]
+    xtreme_column = str(suite_score.name)
+    counted = counted_targets(rows, targets, options.suite)
+    complete = len(counted) == len(members)
     numeric = []
     for condition in conditions:
         values = {target_name(rows, t): means[t].get(condition) for t in targets}
-        present = [means[t][condition] for t in counted.values() if condition in means[t]]
-        values[xtreme_column] = sum(present) / len(present) if present and len(present) == len(counted) else None
+        value = suite_score.get(condition)
+        values[xtreme_column] = None if value is None or pd.isna(value) else float(value)
         numeric.append({"condition": condition, **values})
     numeric_frame = pd.DataFrame(numeric).set_index("condition")
     base_name = baseline_condition(condition_paths(rows))
@@ -381,12 +408,12 @@ def _paper_table(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequenc
         "languages; QA: (F1 + EM) / 2)" + (f", in brackets the difference from the no-intermediate baseline "
                                             f"({base_name})." if base is not None else ".")]
     if not complete:
-        paragraphs.append(f"The XTREME score needs all {len(TARGET_TASKS)} tasks: it is labelled partial and shows the "
-                          "mean of the tasks present.")
+        paragraphs.append(f"The {get_suite(options.suite).score_name} needs all {len(members)} tasks: it is labelled "
+                          "partial and shows the mean of the tasks present.")
     doubled = sorted({t: target_task(rows, t) for t in targets if target_task(rows, t) in counted
                       and counted[target_task(rows, t)] != t}.items())
     if doubled:
-        paragraphs.append("Tasks with several targets count once in the XTREME score: "
+        paragraphs.append(f"Tasks with several targets count once in the {get_suite(options.suite).score_name}: "
                           + "; ".join(f"{task} as {counted[task]} (not {target})" for target, task in doubled) + ".")
     section = Section("Paper-style table", paragraphs)
     section.tables["paper_table"] = pd.DataFrame(text).set_index("condition")

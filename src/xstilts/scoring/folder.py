@@ -11,14 +11,16 @@ from xstilts.metrics import aggregate
 from xstilts.scoring.kinds import scorer_for
 from xstilts.scoring.score import score_examples, score_file
 from xstilts.tasks.load import load_examples, locate
-from xstilts.tasks.registry import all_tasks
+from xstilts.tasks.registry import DEFAULT_SUITE, all_tasks
 from xstilts.tasks.types import TaskSpec
 
 _PREDICTION_NAME = re.compile(r"(?P<split>[a-z]+)-(?P<lang>[a-z]{2,3})\.(?P<suffix>tsv|json)")
 
 
-def score_folder(pred_dir: Path, gold_dir: Path, *, require_all_languages: bool = True) -> dict[str, Any]:
-    """Score every prediction file of the layout above and aggregate like xtreme's evaluate.py.
+def score_folder(pred_dir: Path, gold_dir: Path, *, require_all_languages: bool = True,
+                 suite: str = DEFAULT_SUITE) -> dict[str, Any]:
+    """Score every prediction file of the layout above and aggregate like xtreme's evaluate.py
+    under ``suite``'s rules (its tasks, their languages in it, groups, score).
 
     Returns ``aggregate.aggregate``'s dict plus, per task, ``split`` and ``files``, and a top-level
     ``ignored_files`` (files that are not an official language's prediction of a registered task).
@@ -46,10 +48,11 @@ def score_folder(pred_dir: Path, gold_dir: Path, *, require_all_languages: bool 
     if not scores:
         raise MissingDataError(f"{pred_dir}: no prediction files found (expected TASK/SPLIT-LANG.tsv or .json, "
                                "e.g. xnli/test-de.tsv)")
-    summary = aggregate.aggregate(scores, require_all_languages=require_all_languages)
+    summary = aggregate.aggregate(scores, require_all_languages=require_all_languages, suite=suite)
     for name, extra in details.items():
         summary["tasks"][name].update(extra)
     summary["ignored_files"] = ignored
+    summary["suite"] = suite
     return summary
 
 
@@ -60,7 +63,7 @@ def _prediction_files(task: TaskSpec, folder: Path) -> tuple[dict[tuple[str, str
     for path in sorted(folder.iterdir()):
         match = _PREDICTION_NAME.fullmatch(path.name)
         if (match and path.is_file() and match["lang"] in task.languages
-                and match["suffix"] == scorer_for(task).suffix):
+                and match["suffix"] == scorer_for(task).file_suffix(task)):
             found[(match["split"], match["lang"])] = path
         else:
             skipped.append(str(path))
@@ -77,7 +80,7 @@ def _single_split(folder: Path, files: dict[tuple[str, str], Path]) -> str:
 
 def label_file(task: TaskSpec, lang: str, split: str, gold_dir: Path) -> Path | None:
     """XTREME's label-folder file ``GOLD_DIR/TASK/SPLIT-LANG.tsv|json`` when there is one."""
-    path = Path(gold_dir) / task.name / f"{split}-{lang}.{scorer_for(task).suffix}"
+    path = Path(gold_dir) / task.name / f"{split}-{lang}.{scorer_for(task).file_suffix(task)}"
     return path if path.is_file() else None
 
 

@@ -17,7 +17,7 @@ from xstilts.tasks.types import Example, TaskSpec
 
 def prediction_path(task: TaskSpec, pred_dir: Path, split: str, lang: str) -> Path:
     """``PRED_DIR/{task}/{split}-{lang}.{tsv|json}``: the layout ``xstilts score-folder`` reads."""
-    return Path(pred_dir) / task.name / f"{split}-{lang}.{scorer_for(task).suffix}"
+    return Path(pred_dir) / task.name / f"{split}-{lang}.{scorer_for(task).file_suffix(task)}"
 
 
 def write_predictions(task: TaskSpec, pred_dir: Path, split: str, lang: str, predictions: Any) -> Path:

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from xstilts.errors import ConfigError, UnknownTaskError
 from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
 from xstilts.paths import default_data_dir
-from xstilts.tasks.registry import get_task
+from xstilts.tasks.registry import all_suites, get_task
 from xstilts.tasks.slices import slice_range
 from xstilts.training.config import TrainConfig
 
@@ -254,6 +254,8 @@ class StudySpec(StrictModel):
     stages: dict[str, StageSpec] = {}
     orders: OrdersSpec
     targets: list[TargetSpec] = Field(min_length=1)
+    suite: str = Field("xtreme", description='The benchmark whose table and score the report and `results show` '
+                                            'give: "xtreme" (XTREME) or "xtreme-r" (XTREME-R).')
     retrieval: RetrievalSpec = RetrievalSpec()
     execution: ExecutionSpec = ExecutionSpec()
     report: ReportSpec = ReportSpec()
@@ -269,6 +271,14 @@ class StudySpec(StrictModel):
         # A folder next to the study file is meant; anything else is a model name or hub id.
         candidate = _relative_to(info, Path(model))
         return str(candidate) if candidate.is_dir() else model
+
+    @field_validator("suite")
+    @classmethod
+    def _known_suite(cls, suite: str) -> str:
+        known = sorted(s.name for s in all_suites())
+        if suite.strip().lower() not in known:
+            raise ValueError(f"unknown suite {suite!r}; known suites: {', '.join(known)}")
+        return suite.strip().lower()
 
     @field_validator("seeds")
     @classmethod

@@ -224,7 +224,7 @@ def _language_from(values: dict[str, str]) -> str | None:
 # would not see those change.
 _CACHE: OrderedDict[tuple, list[Example]] = OrderedDict()
 _CACHE_BUDGET_BYTES = 16 * 2**20
-_UNCACHED_READERS = frozenset({"tatoeba", "bucc", "siqa_jsonl"})
+_UNCACHED_READERS = frozenset({"tatoeba", "bucc", "siqa_jsonl", "lareqa_xquad", "mewslix_jsonl"})
 
 
 def _read(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:

@@ -24,6 +24,10 @@ class KindScorer:
     kinds: tuple[TaskKind, ...] = ()
     suffix = "tsv"  # of the prediction file: PRED_DIR/{task}/{split}-{lang}.{suffix}
 
+    def file_suffix(self, task: TaskSpec) -> str:
+        """The prediction file's suffix for ``task`` (a kind's variant may use another format)."""
+        return self.suffix
+
     def write(self, task: TaskSpec, path: Path, predictions: Any) -> None:
         """Write ``predictions`` to ``path`` in XTREME's format (atomically)."""
         raise NotImplementedError(f"{task.name}: {task.kind.value} predictions are not written to files")

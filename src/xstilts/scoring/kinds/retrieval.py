@@ -1,5 +1,6 @@
 """Retrieval straight from the encoder. BUCC: ``source id<TAB>target id`` pairs, scored by F1;
-Tatoeba: per English sentence the index of the retrieved sentence, scored by accuracy.
+Tatoeba: per English sentence the index of the retrieved sentence, scored by accuracy; ranked
+retrieval from a pool (LAReQA, Mewsli-X): ``{query id: [ids, best first]}`` JSON, scored by mAP@20.
 
 The gold is the task's data file (BUCC ``LANG-en.SPLIT.LANG`` with its ``.gold`` twin; Tatoeba
 ``tatoeba.LLL-eng.LLL``, line-aligned) or XTREME's label file (id pairs; one index per line).
@@ -26,11 +27,29 @@ def _mines_pairs(task: TaskSpec) -> bool:
     return task.metric is Metric.BUCC_F1
 
 
+def _ranks(task: TaskSpec) -> bool:
+    """LAReQA and Mewsli-X predict a ranked list of pool ids per query."""
+    return task.metric is Metric.MAP_AT_20
+
+
+RANK_DEPTH = 20  # XTREME-R's mAP@20: the predictions keep the top 20
+
+
+def _ranked_gold(retrieval_set: RetrievalSet, gold_name: str) -> dict[str, set[str]]:
+    gold = retrieval.gold_rankings(retrieval_set.gold)
+    return {query.id: gold[query.id] for query in retrieval_set.source if query.id in gold}
+
+
 class RetrievalScorer(KindScorer):
     kinds = (TaskKind.RETRIEVAL,)
 
+    def file_suffix(self, task: TaskSpec) -> str:
+        return "json" if _ranks(task) else self.suffix
+
     def write(self, task: TaskSpec, path: Path, predictions_: Any) -> None:
-        if _mines_pairs(task):
+        if _ranks(task):
+            predictions.write_rankings(path, predictions_)
+        elif _mines_pairs(task):
             predictions.write_id_pairs(path, predictions_)
         else:
             predictions.write_indices(path, predictions_)
@@ -40,7 +59,10 @@ class RetrievalScorer(KindScorer):
             raise DataFormatError(gold_name, None, f"expected one {task.name} retrieval set")
         retrieval_set = gold[0]
         if not retrieval_set.gold:
-            raise MissingDataError(f"{gold_name}: no gold pairs (BUCC test gold is not public)")
+            raise MissingDataError(f"{gold_name}: no gold pairs (BUCC's and Mewsli-X's test gold is not public)")
+        if _ranks(task):
+            return retrieval.map_at_k(_ranked_gold(retrieval_set, gold_name), predictions.read_rankings(pred),
+                                      RANK_DEPTH)
         if _mines_pairs(task):
             return _bucc(retrieval_set.gold, predictions.read_id_pairs(pred), pred)
         gold_indices = tatoeba_gold_indices(retrieval_set)
@@ -56,6 +78,10 @@ class RetrievalScorer(KindScorer):
               ) -> pd.DataFrame | None:
         if _mines_pairs(task):
             return None  # one threshold over the whole candidate set: no per-example form
+        if _ranks(task):
+            ranked_gold = _ranked_gold(gold[0], gold_name)
+            return per_example.mean_units("map_at_20", retrieval.query_average_precisions(
+                ranked_gold, predictions.read_rankings(pred), RANK_DEPTH))
         gold_indices = tatoeba_gold_indices(gold[0])
         return per_example.accuracy_units(gold_indices, predictions.read_indices(pred, count=len(gold_indices)))
 
@@ -66,6 +92,10 @@ class RetrievalScorer(KindScorer):
                        for layout in task.layouts)
 
     def score_label_file(self, task: TaskSpec, gold: Path, pred: Path) -> dict[str, float]:
+        if _ranks(task):
+            # XTREME-R's label files: {query id: [gold id]} (Mewsli-X keeps a singleton list).
+            labels = {query: set(ids) for query, ids in predictions.read_rankings(gold).items() if ids}
+            return retrieval.map_at_k(labels, predictions.read_rankings(pred), RANK_DEPTH)
         if _mines_pairs(task):
             return _bucc(predictions.read_id_pairs(gold), predictions.read_id_pairs(pred), pred)
         gold_indices = predictions.read_indices(gold)

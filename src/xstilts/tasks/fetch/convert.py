@@ -201,6 +201,12 @@ def tatoeba_files(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str
     return {"": source, ".eng": target}
 
 
+def mewslix_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
+    """Mewsli-X's wikinews_mentions/SPLIT-LANG.jsonl: one context with its mentions a line, as
+    google-research/xtreme's preprocessing writes it (the hub copy keeps those objects)."""
+    return {"": _jsonl([{"context": r["context"], "mentions": r["mentions"]} for r in rows])}
+
+
 def text_lines(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """A masked-LM corpus: one paragraph a line (blank ones dropped), up to ``max_chars`` characters."""
     column, cap = options.get("column", "text"), options.get("max_chars")
@@ -219,4 +225,4 @@ def text_lines(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
 
 CONVERTERS: dict[str, Converter] = {fn.__name__: fn for fn in (
     nli_tsv, pawsx_tsv, nli_jsonl, anli_jsonl, qqp_tsv, sst2_tsv, conll_tsv, squad_json, hellaswag_jsonl,
-    cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, copa_jsonl, tatoeba_files, text_lines)}
+    cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, copa_jsonl, tatoeba_files, mewslix_jsonl, text_lines)}

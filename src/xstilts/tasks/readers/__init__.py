@@ -13,6 +13,7 @@ from xstilts.errors import ConfigError
 from xstilts.tasks.readers.conll import conll_tagging, token_tag_lines
 from xstilts.tasks.readers.conllu import conllu
 from xstilts.tasks.readers.jsonl import jsonl_classification
+from xstilts.tasks.readers.lareqa import lareqa_xquad, mewslix_jsonl
 from xstilts.tasks.readers.multiple_choice import (
     cosmosqa_csv,
     cosmosqa_jsonl,
@@ -31,7 +32,7 @@ READERS: dict[str, Callable] = {
     for reader in (
         tsv_classification, jsonl_classification, conll_tagging, token_tag_lines, conllu, squad_json,
         hellaswag_jsonl, cosmosqa_csv, cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, xcopa_jsonl, bucc, tatoeba,
-        text_lines,
+        text_lines, lareqa_xquad, mewslix_jsonl,
     )
 }
 # Readers that check labels against the task's label set.
