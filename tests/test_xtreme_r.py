@@ -145,6 +145,9 @@ def test_lareqa_pool_from_handmade_xquad_files(tmp_path):
            breaks=[[0, 31], [32, 47]])
     (released,) = lareqa_xquad(tmp_path / "r" / "en.json", "en", pool="en", sibling="LANG.json")
     assert [c.id for c in released.target] == ["en_1_0", "en_1_1"] and released.gold == (("q1", "en_1_0"),)
+    # A language outside the pool asks its questions of the pool without adding to it.
+    (outside,) = lareqa_xquad(tmp_path / "xquad.en.json", "en", pool="de", sibling="xquad.LANG.json")
+    assert [c.id for c in outside.target] == ["de_1_0", "de_1_1", "de_1_2"] and ("q1", "de_1_1") in outside.gold
     with pytest.raises(MissingDataError, match="xquad.fr.json"):
         lareqa_xquad(tmp_path / "xquad.de.json", "de", pool="en de fr", sibling="xquad.LANG.json")
     (tmp_path / "xquad.en.json").write_text("{", encoding="utf-8")
@@ -324,3 +327,24 @@ def test_xcopa_target_plans_on_the_shared_data(shared_data, tmp_path, monkeypatc
         assert set(XTREME_R_LANGUAGES["xcopa"].split(",")) <= set(node.langs)
         assert node.split == "test"
         assert is_zero_shot(node.path)  # trained and selected on English only
+
+
+def test_the_report_suite_table_uses_the_suites_languages():
+    from test_results_table import _frame, _record
+
+    from xstilts.results.filtering import condition_rows
+    from xstilts.results.report import suite_table
+
+    xtreme_panx = set(get_task("panx").suite_languages("xtreme"))
+    records = [_record("panx", "baseline", 1, lang, "f1", 60.0 if lang in xtreme_panx else 20.0)
+               for lang in get_task("panx").languages]
+    records += [_record("xcopa", "baseline", 1, "et", "accuracy", 50.0, split="test"),
+                _record("xcopa", "baseline", 1, "en", "accuracy", 100.0, split="test")]
+    rows = condition_rows(_frame(records))
+    rows = rows.assign(condition=rows["order_name"])
+    xtreme_r = suite_table(rows, ["panx", "xcopa"], ["baseline"], "xtreme-r")
+    panx = (40 * 60 + 8 * 20) / 48
+    assert list(xtreme_r.columns) == ["XTREME-R score (partial: 2/10 tasks)"]
+    assert xtreme_r.iloc[0, 0] == pytest.approx((panx + 50.0) / 2)  # XCOPA without English
+    xtreme = suite_table(rows, ["panx", "xcopa"], ["baseline"], "xtreme")
+    assert list(xtreme.columns) == ["XTREME score (partial: 1/9 tasks)"] and xtreme.iloc[0, 0] == pytest.approx(60.0)

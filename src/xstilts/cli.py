@@ -512,7 +512,7 @@ def _show_suite_score(frame, suite: str, out: Console) -> None:
 
     rows = condition_rows(frame)
     if "condition" not in rows:
-        return
+        rows = rows.assign(condition=rows["order_name"])
     conditions = sorted(set(rows["condition"]))
     table = suite_table(rows, ordered_targets(rows), conditions, suite)
     shown = Table(title=str(table.columns[-1]))

@@ -115,10 +115,9 @@ def xquad_pool_language(path: Path, lang: str) -> tuple[list[SentencePair], list
 
 def lareqa_xquad(path: Path, lang: str, *, pool: str, sibling: str) -> list[RetrievalSet]:
     """The questions of ``lang`` (``path``) against the candidates of every ``pool`` language; the
-    other languages' files are ``sibling`` with LANG replaced, next to ``path``."""
+    other languages' files are ``sibling`` with LANG replaced, next to ``path``. A language outside
+    the pool (XQuAD's Romanian) asks its questions of the pool without adding to it."""
     languages = pool.split()
-    if lang not in languages:
-        raise DataFormatError(path, None, f"{lang} is not a LAReQA pool language ({' '.join(languages)})")
     by_language = {}
     for pool_lang in languages:
         file = path if pool_lang == lang else path.parent / sibling.replace(POOL_PLACEHOLDER, pool_lang)
@@ -126,7 +125,7 @@ def lareqa_xquad(path: Path, lang: str, *, pool: str, sibling: str) -> list[Retr
             raise MissingDataError(f"{file}: LAReQA's pool needs the file of every pool language "
                                    f"({' '.join(languages)})")
         by_language[pool_lang] = xquad_pool_language(file, pool_lang)
-    questions = by_language[lang][0]
+    questions = by_language[lang][0] if lang in by_language else xquad_pool_language(path, lang)[0]
     candidates = tuple(candidate for _, pool_candidates, _ in by_language.values() for candidate in pool_candidates)
     gold = tuple((question.id, candidate) for question in questions
                  for _, _, answers in by_language.values() for candidate in answers.get(question.id, ()))
