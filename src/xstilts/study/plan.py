@@ -319,9 +319,12 @@ class _PlanBuilder:
         task = get_task(selection.task)
         adapter = adapter_for_task(task)
         facts = self.facts(selection)
-        return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
-                "files": [Path(f).name for f in selection.files], "data": facts.sha256,
-                "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
+        identity = {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
+                    "files": [Path(f).name for f in selection.files], "data": facts.sha256,
+                    "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
+        if task.declaration_hash:  # a task declared in the study file: what its declaration means
+            identity["declaration"] = task.declaration_hash
+        return identity
 
     def facts(self, selection: DataSelection) -> DataFacts:
         facts = self.inspector.facts(selection)

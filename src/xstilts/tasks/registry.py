@@ -29,6 +29,7 @@ DEFAULT_SUITE = "xtreme"
 _TASKS: dict[str, TaskSpec] = {}
 _ORIGIN: dict[str, str] = {}  # task name -> where it was declared (for clash messages)
 _ALIASES: dict[str, str] = {}
+_DECLARED: set[str] = set()  # tasks declared in study files (``declare``)
 _SUITES: dict[str, Suite] = {}
 
 
@@ -44,6 +45,44 @@ def register(spec: TaskSpec, origin: str = "a caller") -> TaskSpec:
     _ORIGIN[spec.name] = origin
     _ALIASES.update({alias: spec.name for alias in spec.aliases})
     return spec
+
+
+def declare(spec: TaskSpec, origin: str) -> TaskSpec:
+    """Add a task declared in a study file (``xstilts.tasks.declared``), in the planning process and
+    in every worker before it runs a node. It may replace a task declared the same way (a later
+    study, or the same study again), never a task of the catalog or of an entry point."""
+    _ensure_loaded()
+    for name in (spec.name, *spec.aliases):
+        taken = _TASKS.get(name) or _TASKS.get(_ALIASES.get(name, ""))
+        if taken is not None and taken.name not in _DECLARED:
+            raise ConfigError(f"task {name!r} from {origin}: the name is taken by the registered task "
+                              f"{taken.name} ({_ORIGIN[taken.name]})")
+    if _TASKS.get(spec.name) == spec and _ORIGIN.get(spec.name) == origin:
+        return _TASKS[spec.name]
+    _forget(spec.name)
+    register(spec, origin)
+    _DECLARED.add(spec.name)
+    return spec
+
+
+def forget_declared() -> None:
+    """Remove every task declared by a study file (tests that load several studies)."""
+    for name in list(_DECLARED):
+        _forget(name)
+
+
+def is_declared(name: str) -> bool:
+    """Whether ``name`` is a task declared in a study file (not in the catalog or an entry point)."""
+    return name in _DECLARED
+
+
+def _forget(name: str) -> None:
+    old = _TASKS.pop(name, None)
+    _ORIGIN.pop(name, None)
+    _DECLARED.discard(name)
+    if old is not None:
+        for alias in old.aliases:
+            _ALIASES.pop(alias, None)
 
 
 def _declared(module: ModuleType) -> tuple[TaskSpec, ...]:

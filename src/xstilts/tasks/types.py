@@ -137,6 +137,9 @@ class FileLayout:
     options: tuple[tuple[str, object], ...] = ()
     split_names: tuple[tuple[str, str], ...] = ()  # our split -> the name this layout uses
     splits: tuple[str, ...] = ()  # the splits this layout serves; empty = any
+    # An absolute folder the pattern is relative to instead of the data directory (a task declared
+    # in a study file reads its files next to the study); empty = the data directory.
+    root: str = ""
 
     def split_name(self, split: str) -> str:
         return dict(self.split_names).get(split, split)
@@ -195,7 +198,10 @@ class DataRelations:
     - ``shared``: split -> the SharedSet it reads;
     - ``derived_from``: split -> sets it was built from without a row correspondence (XQuAD is
       SQuAD v1.1 dev translated): using any row of one counts as using the other;
-    - ``train_rows``: the full training set's size, when ``shared`` does not give it.
+    - ``train_rows``: the full training set's size, when ``shared`` does not give it;
+    - ``content_rows``: rows are also compared by their content across the task's splits and
+      languages (a task declared in a study file: its dev file of one language may copy rows of
+      another, or of its training file).
     """
 
     parallel: bool = False
@@ -203,6 +209,7 @@ class DataRelations:
     shared: Mapping[str, SharedSet] = field(default_factory=dict)
     derived_from: Mapping[str, tuple[SharedSet, ...]] = field(default_factory=dict)
     train_rows: int | None = None
+    content_rows: bool = False
 
     def reference_rows(self, split: str) -> int | None:
         """Rows of the task's full ``split`` (docs/reference.md section 1), when known."""
@@ -286,6 +293,10 @@ class TaskSpec:
     data: DataRelations = DataRelations()
     hub: HubSource | None = None
     suites: tuple[SuiteMember, ...] = ()
+    # A hash of what a task declared outside the package's code (a study file's [tasks.NAME])
+    # means: part of the identity of every node that reads it (catalog tasks are covered by the
+    # hash of the readers' and task files' code). Empty for catalog tasks.
+    declaration_hash: str = ""
 
     # ------------------------------------------------------------ what the kind implies
 
@@ -310,6 +321,11 @@ class TaskSpec:
         return self.labels is None and self.kind is TaskKind.TAGGING
 
     # ------------------------------------------------------------ facts for other layers
+
+    @property
+    def needs_data_dir(self) -> bool:
+        """Whether some layout reads under the data directory (not only under its own root)."""
+        return any(not layout.root for layout in self.layouts) or not self.layouts
 
     @property
     def title(self) -> str:
