@@ -50,7 +50,7 @@ def locate(task: TaskSpec, lang: str, split: str, data_dir: Path | None) -> tupl
         root = Path(layout.root) if layout.root else Path(data_dir)
         roots.add(str(root))
         pattern = layout.pattern.format(**values)
-        tried.append(pattern)
+        tried.append(str(root / pattern) if layout.root else pattern)  # a declared task's file in full
         files = sorted(path for path in root.glob(pattern) if path.is_file())
         if files:
             return layout, files
