@@ -56,12 +56,6 @@ TRAIN = [("the cat sat", "a cat was sitting", "1"), ("it rains", "the sun shines
 DEV = [("birds fly", "birds are flying", "1"), ("cold tea", "hot soup", "0")]
 
 
-@pytest.fixture(autouse=True)
-def _forget_declared_tasks():
-    yield
-    registry.forget_declared()
-
-
 def _tsv(rows) -> str:
     return "".join("\t".join(row) + "\n" for row in rows)
 
