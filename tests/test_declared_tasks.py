@@ -123,6 +123,12 @@ def test_other_kinds_demand_their_own_columns(tmp_path):
          'label = "l" }', "tasks.t.labels: multiple_choice tasks take no labels"),
         ('kind = "extractive_qa"\nformat = "squad_json"\nmetric = "accuracy"', "tasks.t.metric: 'accuracy' is not a "
                                                                                "metric of extractive_qa tasks"),
+        ('kind = "multiple_choice"\nformat = "jsonl"\nmetric = "f1_macro"\ncolumns = { question = "q", choices = "c", '
+         'label = "l" }', "tasks.t.metric: 'f1_macro' is not a metric of multiple_choice tasks; expected one of "
+                          "accuracy (f1_macro is for single_classification and pair_classification tasks)"),
+        ('kind = "tagging"\nformat = "conllu"\nmetric = "f1_macro"', "tasks.t.metric: 'f1_macro' is not a metric of "
+                                                                      "tagging tasks; expected one of span_f1, pos_f1 "
+                                                                      "(f1_macro is for single_classification"),
     ]
     for body, expected in cases:
         declaration = f'\n[tasks.t]\n{body}\npath = "d/{{split}}-{{lang}}.x"\nlangs = ["en"]\n'
@@ -256,3 +262,53 @@ def test_the_study_context_carries_the_declared_tasks_to_a_fresh_worker(tmp_path
     shipped.use_study_tasks()
     assert get_task("paws_mine") == study.declared_tasks()[0]
     shipped.use_study_tasks()  # again (the next node): no clash with itself
+
+
+# ------------------------------------------------------------------ macro F1
+
+
+def test_a_declared_task_scored_by_macro_f1(tmp_path):
+    from xstilts.metrics.per_example import check_units, score_from_units
+    from xstilts.scoring import score_examples, score_predictions, write_predictions
+    from xstilts.scoring.score import example_units
+
+    declaration = DECLARATION.replace('metric = "accuracy"', 'metric = "f1_macro"')
+    study = load_study(write_study(tmp_path, declaration))
+    task = get_task("paws_mine")
+    assert task.metric.value == "f1_macro" and task.primary_metric == "f1_macro"
+    assert build_plan(study).eval_nodes  # plans like any other metric
+    # The declaration's meaning changed, so its hash (and every node reading it) did too.
+    accuracy_hash = registry.get_task("paws_mine").declaration_hash
+    load_study(write_study(tmp_path / "acc", DECLARATION))
+    assert get_task("paws_mine").declaration_hash != accuracy_hash
+    load_study(write_study(tmp_path, declaration))
+
+    gold = load_examples(task, "en", "dev", data_dir=None)
+    assert [example.label for example in gold] == ["1", "0"]
+    examples = [*gold, *gold, *gold]  # gold 1 0 1 0 1 0
+    predicted = ["1", "1", "1", "0", "0", "0"]
+    # 1: TP 2, predicted 3, gold 3 -> 2/3; 0: TP 2 -> 2/3; accuracy 4/6.
+    path = write_predictions(task, tmp_path / "pred", "dev", "en", predicted)
+    scores = score_examples(task, "en", examples, "gold", path)
+    assert scores == pytest.approx({"accuracy": 100 * 4 / 6, "f1_macro": 100 * 2 / 3})
+    assert score_predictions(task, "en", examples, predicted) == scores
+    units = example_units(task, "en", examples, "gold", path)
+    check_units({"en": units}, {"en": scores})
+    assert score_from_units(units, "f1_macro") == pytest.approx(scores["f1_macro"])
+
+
+def test_a_registered_task_file_may_use_macro_f1_on_classification_only():
+    from xstilts.scoring import score_predictions
+    from xstilts.tasks.types import Metric, TaskKind, TaskSpec
+
+    spec = TaskSpec(name="plugin_sentiment", kind=TaskKind.SINGLE_CLASSIFICATION, metric=Metric.F1_MACRO,
+                    languages=("en",), labels=("neg", "pos"), layouts=())
+    examples = [ClassificationExample(str(i), "t", None, label) for i, label in enumerate(["pos", "pos", "neg"])]
+    assert score_predictions(spec, "en", examples, ["pos", "pos", "pos"]) == pytest.approx(
+        {"accuracy": 100 * 2 / 3, "f1_macro": 100 * (4 / 5 + 0) / 2})
+    wrong = TaskSpec(name="plugin_tags", kind=TaskKind.TAGGING, metric=Metric.F1_MACRO, languages=("en",), layouts=())
+    with pytest.raises(ConfigError, match="plugin_tags' from tests: metric f1_macro is for single_classification "
+                                          "and pair_classification tasks, not tagging"):
+        registry.register(wrong, "tests")
+    with pytest.raises(registry.UnknownTaskError):
+        get_task("plugin_tags")

@@ -417,6 +417,13 @@ CASES: list[Case] = [
          declared('labels = ["0", "1"]', "")),
     Case("plan-declared-metric-of-kind", ("plan", "{tmp}/s.toml"), "tasks.mine.metric: 'squad' is not a metric",
          declared('labels = ["0", "1"]', 'labels = ["0", "1"]\nmetric = "squad"')),
+    Case("plan-declared-f1-macro-of-kind", ("plan", "{tmp}/s.toml"), "tasks.mine.metric: 'f1_macro' is not a metric "
+         "of multiple_choice tasks; expected one of accuracy (f1_macro is for single_classification and "
+         "pair_classification tasks)",
+         declared('kind = "pair_classification"\nformat = "tsv"\npath = "d/{split}-{lang}.tsv"\n'
+                  'columns = { text_a = 0, text_b = 1, label = 2 }\nlabels = ["0", "1"]',
+                  'kind = "multiple_choice"\nformat = "tsv"\npath = "d/{split}-{lang}.tsv"\n'
+                  'columns = { question = 0, choices = [1, 2], label = 3 }\nmetric = "f1_macro"')),
     Case("plan-declared-bad-language", ("plan", "{tmp}/s.toml"), "tasks.mine.langs[1]: unknown language 'xx'",
          declared('langs = ["en", "de"]', 'langs = ["en", "xx"]')),
     Case("plan-declared-no-split-placeholder", ("plan", "{tmp}/s.toml"), "tasks.mine.path: 'd/train-{lang}.tsv' "

@@ -255,8 +255,11 @@ def _method_clause(contrast: ContrastResult) -> str:
     return f"{text}; {note}" if note and "fell back" in note else text
 
 
+UNIT_NAMES = {"f1": "F1", "f1_macro": "macro F1"}
+
+
 def _unit(task: str) -> str:
-    return "F1" if primary_metric(task) == "f1" else primary_metric(task)
+    return UNIT_NAMES.get(primary_metric(task), primary_metric(task))
 
 
 def _statistics_clause(contrast: ContrastResult, correction: str, interval: tuple[float, float] | None) -> str:

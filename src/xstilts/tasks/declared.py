@@ -67,8 +67,8 @@ READING: dict[tuple[str, str], _Columns] = {
 }
 # The metrics each kind's scorer computes; the first is the default.
 KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "single_classification": (Metric.ACCURACY.value,),
-    "pair_classification": (Metric.ACCURACY.value,),
+    "single_classification": (Metric.ACCURACY.value, Metric.F1_MACRO.value),
+    "pair_classification": (Metric.ACCURACY.value, Metric.F1_MACRO.value),
     "tagging": (Metric.SPAN_F1.value, Metric.POS_F1.value),
     "extractive_qa": (Metric.SQUAD.value, Metric.MLQA.value),
     "multiple_choice": (Metric.ACCURACY.value,),
@@ -200,8 +200,10 @@ class TaskDeclaration(BaseModel):
     def _metric_of_kind(cls, metric: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind")
         if metric is not None and kind is not None and metric not in KIND_METRICS[kind]:
+            others = [other for other, metrics in KIND_METRICS.items() if metric in metrics]
+            where = f" ({metric} is for {' and '.join(others)} tasks)" if others else ""
             raise ValueError(f"{metric!r} is not a metric of {kind} tasks; expected one of "
-                             f"{', '.join(KIND_METRICS[kind])}")
+                             f"{', '.join(KIND_METRICS[kind])}{where}")
         return metric
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ class Metric(str, Enum):
     """How a task is scored; semantics in ``xstilts.metrics`` follow XTREME's official scorer."""
 
     ACCURACY = "accuracy"
+    F1_MACRO = "f1_macro"  # classification: macro-averaged F1 over the labels present, accuracy beside it
     POS_F1 = "pos_f1"  # seqeval-0.0.12 chunking of bare UPOS tags, token accuracy beside it
     SPAN_F1 = "span_f1"  # IOB2 entity spans, conlleval-style
     SQUAD = "squad"  # SQuAD v1.1 normalisation
@@ -246,7 +247,13 @@ class SuiteMember:
 
 
 # How a metric ranks models: the score key that selects checkpoints and fills tables.
-_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.TATOEBA_ACCURACY: "accuracy", Metric.PERPLEXITY: "perplexity"}
+_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.F1_MACRO: "f1_macro", Metric.TATOEBA_ACCURACY: "accuracy",
+            Metric.PERPLEXITY: "perplexity"}
+# Metrics that only some kinds' scorers compute (the others are each one kind's own): a task
+# declaring one on another kind is refused where it is registered.
+METRIC_KINDS: dict[Metric, tuple[TaskKind, ...]] = {
+    Metric.F1_MACRO: (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION),
+}
 # Metric keys where a smaller value is the better model.
 LOWER_IS_BETTER = frozenset({"perplexity"})
 
