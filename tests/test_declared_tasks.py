@@ -312,3 +312,35 @@ def test_a_registered_task_file_may_use_macro_f1_on_classification_only():
         registry.register(wrong, "tests")
     with pytest.raises(registry.UnknownTaskError):
         get_task("plugin_tags")
+
+
+# ------------------------------------------------------------------ xstilts tasks --study
+
+
+def test_xstilts_tasks_lists_the_studys_declared_tasks_with_their_source(tmp_path):
+    from typer.testing import CliRunner
+
+    from xstilts.cli import app
+
+    path = write_study(tmp_path, DECLARATION.replace('metric = "accuracy"', 'metric = "f1_macro"'))
+    listed = CliRunner().invoke(app, ["tasks", "--study", str(path)], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.output.splitlines() if "paws_mine" in line)
+    cells = [cell.strip() for cell in row.strip().strip("│").split("│")]
+    assert cells == ["paws_mine", "paws_mine", "pair_classification", "f1_macro", "", "2: en de", "study file"]
+    xnli = next(line for line in listed.output.splitlines() if line.strip().strip("│").split("│")[0].strip() == "xnli")
+    assert xnli.rstrip().rstrip("│").rstrip().endswith("xstilts")
+    registry.forget_declared()
+    bare = CliRunner().invoke(app, ["tasks"], env={"COLUMNS": "300"})
+    assert bare.exit_code == 0 and "paws_mine" not in bare.output and "study file" not in bare.output
+
+
+def test_xstilts_tasks_with_a_broken_study_is_one_line(tmp_path, capsys):
+    from xstilts.cli import main
+
+    path = write_study(tmp_path, DECLARATION.replace('metric = "accuracy"', 'metric = "squad"'))
+    with pytest.raises(SystemExit) as exit_:
+        main(["tasks", "--study", str(path)])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"{path}: tasks.paws_mine.metric: 'squad' is not a metric" in lines[0], lines

@@ -80,6 +80,16 @@ def is_declared(name: str) -> bool:
     return name in _DECLARED
 
 
+def source_of(name: str) -> str:
+    """Where a task comes from, in words: "study file" (a ``[tasks.NAME]`` table), "entry point
+    NAME (MODULE)" (an installed package) or "xstilts" (the package's own catalog)."""
+    task = get_task(name)
+    if task.name in _DECLARED:
+        return "study file"
+    origin = _ORIGIN[task.name]
+    return origin if origin.startswith("entry point") else "xstilts"
+
+
 def _forget(name: str) -> None:
     old = _TASKS.pop(name, None)
     _ORIGIN.pop(name, None)
