@@ -35,14 +35,10 @@ from xstilts.results.statistics import (
     with_language_average,
 )
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
-from xstilts.tasks.registry import TARGET_TASKS
+from xstilts.languages import language_name
+from xstilts.tasks.registry import TARGET_TASKS, display_name
 
 CONFOUND_THRESHOLD = 0.10
-LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese", "ru": "Russian",
-                  "ar": "Arabic", "hi": "Hindi", "sw": "Swahili", "ja": "Japanese", "ko": "Korean", "tr": "Turkish",
-                  "vi": "Vietnamese", "th": "Thai", "el": "Greek", "bg": "Bulgarian", "ur": "Urdu"}
-TASK_NAMES = {"panx": "PAN-X", "udpos": "UD-POS", "xnli": "XNLI", "pawsx": "PAWS-X", "xquad": "XQuAD",
-              "mlqa": "MLQA", "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba"}
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 HEADLINE_KINDS = ("orders", "listed")  # the contrasts the headline speaks about (others: the contrast table)
 
@@ -114,7 +110,7 @@ def describe(paths: Mapping[str, ConditionPath], condition: str, other: str) -> 
     if (len(mine.stages) > 1 and theirs is not None and len(theirs.stages) > 1 and len(languages) == 1
             and languages != theirs.first_languages()):
         (language,) = languages
-        return f"{LANGUAGE_NAMES.get(language, language)}-first ({condition})"
+        return f"{language_name(language)}-first ({condition})"
     return condition
 
 
@@ -133,7 +129,7 @@ def ordered_targets(rows: pd.DataFrame) -> list[str]:
 def target_name(rows: pd.DataFrame, target: str) -> str:
     """``PAN-X``, or ``PAN-X (panx2)`` for a second target of the task."""
     task = target_task(rows, target)
-    name = TASK_NAMES.get(task, task)
+    name = display_name(task)
     return name if target == task else f"{name} ({target})"
 
 

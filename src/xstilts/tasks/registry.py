@@ -158,6 +158,15 @@ def get_task(name: str) -> TaskSpec:
     return _TASKS[key]
 
 
+def display_name(name: str) -> str:
+    """A task's name in tables and reports (``PAN-X``); the name itself for a task this process
+    does not know (rows read from another study's store)."""
+    try:
+        return get_task(name).display_name
+    except UnknownTaskError:
+        return name
+
+
 def all_tasks() -> list[TaskSpec]:
     """Every task: the default suite's targets in table order, then the others by name."""
     _ensure_loaded()
