@@ -10,6 +10,16 @@ import pytest
 from xstilts.paths import default_data_dir
 
 
+@pytest.fixture(autouse=True)
+def _forget_study_tasks():
+    """Tasks a study file declares stay registered in the process that loaded it: forget them
+    after each test, so no test sees another's (the registry's own tests list the catalog)."""
+    yield
+    from xstilts.tasks.registry import forget_declared
+
+    forget_declared()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = default_data_dir()

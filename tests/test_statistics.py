@@ -130,3 +130,56 @@ def test_contrasts_come_from_what_conditions_trained_not_from_their_names():
     # Another learning rate in one stage is another stage: not a permutation.
     other = dict(_stage("de", "9"), config={"lr": 3e-5})
     assert planned_contrasts([paths[2], condition_path("slow", [other, _stage("en", "10")])]) == []
+
+
+def test_t_items_on_macro_f1_uses_its_linearisation_and_matches_a_bootstrap_over_items():
+    # Two classifiers on the same 2000 items, each deterministic per item (every seed predicts the
+    # same labels, so all the items' variance is the item main effect): item_variance of the
+    # macro-F1 pseudo-values must be the bootstrap variance over items of the macro-F1 difference.
+    from xstilts.metrics.classification import f1_macro
+    from xstilts.metrics.per_example import f1_macro_units
+
+    rng = np.random.default_rng(5)
+    n, k = 2000, 3
+    gold = rng.choice(k, size=n, p=[0.6, 0.3, 0.1])
+
+    def classifier(right: list[float]) -> np.ndarray:
+        keep = rng.random(n) < np.array(right)[gold]
+        return np.where(keep, gold, rng.choice(k, size=n))
+
+    pred_a, pred_b = classifier([0.9, 0.7, 0.6]), classifier([0.9, 0.5, 0.3])
+    units_a = [f1_macro_units(list(gold), list(pred_a))] * 3
+    units_b = [f1_macro_units(list(gold), list(pred_b))] * 3
+    linearised = item_variance(units_a, units_b, "f1_macro")
+
+    def weighted(pred: np.ndarray, weights: np.ndarray) -> float:
+        correct = gold == pred
+        tp = np.bincount(gold[correct], weights[correct], minlength=k)
+        both = np.bincount(pred, weights, minlength=k) + np.bincount(gold, weights, minlength=k)
+        return 100 * float(np.mean(2 * tp / both))
+
+    differences = []
+    for _ in range(2000):
+        weights = rng.multinomial(n, np.full(n, 1 / n)).astype(float)
+        differences.append(weighted(pred_a, weights) - weighted(pred_b, weights))
+    assert linearised == pytest.approx(float(np.var(differences, ddof=1)), rel=0.12)
+
+    # Through a contrast: the test is t+items (no fall-back note), with that variance in its SE.
+    seed_noise = {1: 0.3, 2: -0.2, 3: 0.1}
+    score_a, score_b = f1_macro(list(gold), list(pred_a))["f1_macro"], f1_macro(list(gold), list(pred_b))["f1_macro"]
+    rows = [(condition, seed, "en", score + (seed_noise[seed] if condition == "a" else 0.0), f"{condition}{seed}")
+            for condition, score in (("a", score_a), ("b", score_b)) for seed in seed_noise]
+    scores = pd.DataFrame(rows, columns=["condition", "seed", "lang", "value", "examples_ref"]).assign(eval_node="e")
+    frames = {f"a{seed}": units_a[0] for seed in seed_noise} | {f"b{seed}": units_b[0] for seed in seed_noise}
+    results = paired_contrast(scores, target="x", task="mine", metric="f1_macro", condition_a="a", condition_b="b",
+                              languages=["en"], method="t+items", load_examples=frames.__getitem__)
+    for result in results:
+        assert result.method == "t+items" and result.test.note is None
+        seed_part = np.var(list(seed_noise.values()), ddof=1) / 3
+        assert result.test.se == pytest.approx(math.sqrt(seed_part + linearised))
+    # Per-example outputs without the metric's columns: t, and the note says so.
+    accuracy_only = {ref: frame.rename(columns=lambda c: c.replace("f1_macro", "accuracy"))
+                     for ref, frame in frames.items()}
+    fallback = paired_contrast(scores, target="x", task="mine", metric="f1_macro", condition_a="a", condition_b="b",
+                               languages=["en"], method="t+items", load_examples=accuracy_only.__getitem__)
+    assert fallback[0].method == "t" and "fell back to t: the per-example outputs have no f1_macro" in fallback[0].test.note

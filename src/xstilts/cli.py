@@ -42,19 +42,27 @@ def _print_json(obj: object) -> None:
 
 
 @app.command("tasks")
-def list_tasks() -> None:
-    """List the registered tasks with their kind, metric, suites and languages."""
+def list_tasks(
+    study: Optional[Path] = typer.Option(None, "--study", help="Also list the tasks this study file declares "
+                                                               "([tasks.NAME])."),
+) -> None:
+    """List the registered tasks with their kind, metric, suites, languages and source; with
+    --study, the study's declared tasks too (source: study file)."""
     from rich.table import Table
 
-    from xstilts.tasks.registry import all_tasks
+    from xstilts.tasks.registry import all_tasks, source_of
 
-    table = Table(title="xstilts tasks")
-    for column in ("task", "name", "kind", "metric", "target of", "languages"):
+    if study is not None:
+        from xstilts.study import load_study
+
+        load_study(study)  # registers its [tasks.NAME] tables (a mistake in it: one line, exit 2)
+    table = Table(title="xstilts tasks" if study is None else f"xstilts tasks, with those of {study}")
+    for column in ("task", "name", "kind", "metric", "target of", "languages", "source"):
         table.add_column(column)
     for task in all_tasks():
         suites = ", ".join(f"{member.suite} ({member.group})" for member in task.suites)
         table.add_row(task.name, task.title, task.kind.value, task.metric.value, suites,
-                      f"{len(task.languages)}: {' '.join(task.languages)}")
+                      f"{len(task.languages)}: {' '.join(task.languages)}", source_of(task.name))
     console.print(table)
 
 

@@ -58,6 +58,15 @@ class ConfigError(XstiltsError):
     pass
 
 
+class FieldValueError(ValueError):
+    """A validator's complaint about one part of the value it checks: ``subpath`` continues the
+    field's path (``columns.label``), so the one-line error names the innermost field."""
+
+    def __init__(self, subpath: str, message: str):
+        self.subpath = subpath
+        super().__init__(message)
+
+
 class WorkerDiedError(XstiltsError):
     """The process running a node ended without a result (a signal, an OOM kill, a segfault,
     ``os._exit``): the node is failed with this, the other nodes go on."""

@@ -24,7 +24,7 @@ TYDIQA_NAMES: dict[str, str] = {
 # Every code the project knows (XTREME + XTREME-R + XCOPA); used to reject typos early.
 KNOWN_LANGUAGES: frozenset[str] = frozenset(
     set(TATOEBA_TO_XTREME.values())
-    | {"en", "ms", "my", "yo", "zh", "ht", "qu", "gu", "pa", "ro", "lt", "pl", "uk", "az"}
+    | {"en", "ms", "my", "yo", "zh", "ht", "qu", "gu", "pa", "ro", "lt", "pl", "uk", "az", "wo"}
 )
 
 
@@ -47,7 +47,7 @@ LANGUAGE_NAMES: dict[str, str] = {
     "kk": "Kazakh", "ko": "Korean", "lt": "Lithuanian", "ml": "Malayalam", "mr": "Marathi", "ms": "Malay",
     "my": "Burmese", "nl": "Dutch", "pa": "Punjabi", "pl": "Polish", "pt": "Portuguese", "qu": "Quechua",
     "ro": "Romanian", "ru": "Russian", "sw": "Swahili", "ta": "Tamil", "te": "Telugu", "th": "Thai",
-    "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "yo": "Yoruba",
+    "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "wo": "Wolof", "yo": "Yoruba",
     "zh": "Chinese", MULTILINGUAL: "Multilingual",
 }
 

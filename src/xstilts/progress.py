@@ -52,7 +52,7 @@ def evaluation_progress(console: Console, title: str) -> Iterator[Any]:
             elif event == "batch" and state["task"] is not None:
                 bar.update(state["task"], total=info["total"], advance=info["rows"])
             elif event == "scored" and state["task"] is not None:
-                shown = {k: v for k, v in info.items() if k in ("accuracy", "f1", "exact_match")}
+                shown = {k: v for k, v in info.items() if k in ("accuracy", "f1", "exact_match", "f1_macro")}
                 bar.update(state["task"], status=" ".join(f"{k} {v:.2f}" for k, v in shown.items()))
                 if bar.tasks[state["task"]].total is None:
                     bar.update(state["task"], total=1, completed=1)

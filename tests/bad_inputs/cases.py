@@ -147,6 +147,43 @@ SCORE_BUCC = ("score", "--task", "bucc2018", "--lang", "zh", "--gold", "{data}/b
               "--pred", "{tmp}/p.tsv")
 SCORE_PANX = ("score", "--task", "panx", "--lang", "de", "--gold", "{data}/panx/dev-de.tsv", "--pred", "{tmp}/p.tsv")
 
+# A study declaring its own task ([tasks.mine], files next to the study); no shared data needed.
+DECLARED = """
+name = "declared"
+model = "{tmp}/m"
+output_dir = "{tmp}/out"
+seeds = [1]
+
+[tasks.mine]
+kind = "pair_classification"
+format = "tsv"
+path = "d/{split}-{lang}.tsv"
+columns = { text_a = 0, text_b = 1, label = 2 }
+labels = ["0", "1"]
+langs = ["en", "de"]
+
+[stages.s]
+tasks = [{ task = "mine", lang = "en", split = "train", slice = "[:1]", dev = false }]
+
+[orders]
+singles = true
+
+[[targets]]
+task = "mine"
+langs = ["en", "de"]
+train = { split = "train", dev = false }
+"""
+DECLARED_FILES: dict[str, Content] = {"m/config.json": "{}", "d/train-en.tsv": "a\tb\t1\nc\td\t0\n",
+                                      "d/dev-en.tsv": "e\tf\t1\n", "d/dev-de.tsv": "g\th\t0\n"}
+
+
+def declared(old: str = "", new: str = "", files: dict[str, Content | None] | None = None) -> dict[str, Content]:
+    """The declared-task study with one edit, and its files (``files``: replaced or, as None, removed)."""
+    assert old in DECLARED, old
+    chosen = {**DECLARED_FILES, **(files or {})}
+    return {"s.toml": DECLARED.replace(old, new, 1), **{k: v for k, v in chosen.items() if v is not None}}
+
+
 CASES: list[Case] = [
     # ------------------------------------------------------------ the scorer: languages
     Case("score-mlqa-en-on-zh-gold", ("score", "--task", "mlqa", "--lang", "en", "--gold",
@@ -365,6 +402,40 @@ CASES: list[Case] = [
          absent=("ev",)),
     Case("evaluate-batch-size-text", (*EVAL, "--model", "{tiny}", "--batch-size", "x"), "--batch-size", {}, MODEL,
          absent=("ev",)),
+    # ------------------------------------------------------------ a task declared in the study file
+    Case("plan-declared-bad-column", ("plan", "{tmp}/s.toml"), "tasks.mine.columns.label: expected a column number",
+         declared("label = 2", 'label = "gold"')),
+    Case("plan-declared-missing-column", ("plan", "{tmp}/s.toml"), "tasks.mine.columns.text_b: required for",
+         declared("text_b = 1, ", "")),
+    Case("plan-declared-unknown-key", ("plan", "{tmp}/s.toml"), "tasks.mine: unknown key 'colums'",
+         declared("columns =", "colums =")),
+    Case("plan-declared-kind-unknown", ("plan", "{tmp}/s.toml"), "tasks.mine.kind: input should be",
+         declared('kind = "pair_classification"', 'kind = "ranking"')),
+    Case("plan-declared-format-of-kind", ("plan", "{tmp}/s.toml"), "tasks.mine.format: pair_classification tasks "
+         "read tsv or jsonl files, not conllu", declared('format = "tsv"', 'format = "conllu"')),
+    Case("plan-declared-no-labels", ("plan", "{tmp}/s.toml"), "tasks.mine.labels: required for pair_classification",
+         declared('labels = ["0", "1"]', "")),
+    Case("plan-declared-metric-of-kind", ("plan", "{tmp}/s.toml"), "tasks.mine.metric: 'squad' is not a metric",
+         declared('labels = ["0", "1"]', 'labels = ["0", "1"]\nmetric = "squad"')),
+    Case("plan-declared-f1-macro-of-kind", ("plan", "{tmp}/s.toml"), "tasks.mine.metric: 'f1_macro' is not a metric "
+         "of multiple_choice tasks; expected one of accuracy (f1_macro is for single_classification and "
+         "pair_classification tasks)",
+         declared('kind = "pair_classification"\nformat = "tsv"\npath = "d/{split}-{lang}.tsv"\n'
+                  'columns = { text_a = 0, text_b = 1, label = 2 }\nlabels = ["0", "1"]',
+                  'kind = "multiple_choice"\nformat = "tsv"\npath = "d/{split}-{lang}.tsv"\n'
+                  'columns = { question = 0, choices = [1, 2], label = 3 }\nmetric = "f1_macro"')),
+    Case("plan-declared-bad-language", ("plan", "{tmp}/s.toml"), "tasks.mine.langs[1]: unknown language 'xx'",
+         declared('langs = ["en", "de"]', 'langs = ["en", "xx"]')),
+    Case("plan-declared-no-split-placeholder", ("plan", "{tmp}/s.toml"), "tasks.mine.path: 'd/train-{lang}.tsv' "
+         "needs a {split} placeholder", declared("{split}-{lang}", "train-{lang}")),
+    Case("plan-declared-name-clash", ("plan", "{tmp}/s.toml"), "tasks.pawsx: the name is taken by the registered "
+         "task pawsx (PAWS-X)", declared("[tasks.mine]", "[tasks.pawsx]")),
+    Case("run-declared-missing-file", ("run", "{tmp}/s.toml"), "tried: {tmp}/d/dev-de.tsv",
+         declared(files={"d/dev-de.tsv": None}), absent=("out",)),
+    Case("run-declared-malformed-row", ("run", "{tmp}/s.toml"), "{tmp}/d/dev-de.tsv:2: expected at least 3 "
+         "tab-separated fields, found 2", declared(files={"d/dev-de.tsv": "g\th\t0\nonly\ttwo\n"}), absent=("out",)),
+    Case("run-declared-unknown-label", ("run", "{tmp}/s.toml"), "{tmp}/d/train-en.tsv:2: unknown label 'yes'",
+         declared(files={"d/train-en.tsv": "a\tb\t1\nc\td\tyes\n"}), absent=("out",)),
     # ------------------------------------------------------------ usage
     Case("usage-unknown-command", ("frobnicate",), "No such command 'frobnicate'", {}),
     Case("usage-unknown-option", ("plan", "--bogus"), "No such option", {}),

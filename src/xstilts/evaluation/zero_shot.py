@@ -57,7 +57,7 @@ def languages_to_evaluate(task: TaskSpec, langs: str | Sequence[str], data_dir: 
     return [check_language(task, code) for code in codes]
 
 
-METRIC_KEYS = ("accuracy", "f1", "precision", "recall", "exact_match")
+METRIC_KEYS = ("accuracy", "f1", "precision", "recall", "exact_match", "f1_macro")
 
 
 def _mean_metrics(per_language: dict[str, dict[str, Any]]) -> dict[str, float]:

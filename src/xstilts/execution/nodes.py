@@ -34,7 +34,8 @@ from xstilts.modeling.reference import model_ready as run_model_ready
 from xstilts.results.node_rows import record_from_file, write_eval_rows
 from xstilts.results.store import ResultStore, now_stamp
 from xstilts.study.plan import EvalNode, TrainNode
-from xstilts.tasks.registry import get_task
+from xstilts.tasks.registry import declare, get_task
+from xstilts.tasks.types import TaskSpec
 from xstilts.training.data import StageData, prepare_task_data
 from xstilts.training.trainer import Trainer
 
@@ -49,6 +50,13 @@ class StudyContext:
     torch_threads: int | None = None
     threads_from: str = ""  # where torch_threads came from (recorded with each training)
     plan_hash: str = ""  # stamped on the rows this run records
+    # The tasks the study file declares ([tasks.NAME]): a worker process knows only the catalog's
+    # and entry points' tasks, so it registers these before running a node (``use_study_tasks``).
+    tasks: tuple[TaskSpec, ...] = ()
+
+    def use_study_tasks(self) -> None:
+        for spec in self.tasks:
+            declare(spec, f"[tasks.{spec.name}] of the study in {self.study_dir}")
 
     def node_dir(self, node_id: str) -> Path:
         return Path(self.study_dir) / "nodes" / node_id
@@ -91,6 +99,7 @@ def exclusive(directory: Path):
 
 def run_train_node(context: StudyContext, node: TrainNode) -> dict[str, Any]:
     """Train (or resume, or skip) one stage; returns its result as a dict."""
+    context.use_study_tasks()
     run_dir = context.node_dir(node.id)
     with exclusive(run_dir):
         return _train(context, node, run_dir)
@@ -130,6 +139,7 @@ def eval_done(done_records: set[str], node: EvalNode) -> bool:
 
 def run_eval_node(context: StudyContext, node: EvalNode) -> int:
     """Evaluate one model zero-shot and record its rows in the store; returns the row count."""
+    context.use_study_tasks()
     with exclusive(context.eval_dir(node.id)):
         return _evaluate(context, node)
 

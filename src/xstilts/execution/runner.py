@@ -72,7 +72,7 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     threads = choose_threads(workers)
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
                            base_model=study.model, torch_threads=threads.threads, threads_from=threads.source,
-                           plan_hash=plan.plan_hash())
+                           plan_hash=plan.plan_hash(), tasks=study.declared_tasks())
     console = console or Console(stderr=True)
     backend = make_backend(executor, workers, ray_address)  # a wrong --executor fails alone, in one line
     console.print(f"{workers} worker{'s' if workers > 1 else ''}, {threads.threads} torch thread"

@@ -11,6 +11,16 @@ Every metric of a language is written as a ratio of sums over its examples::
   chunk crosses a sentence and the sentence counts sum to the corpus counts (micro F1 = 2TP/(P+G));
 * QA F1 / EM: num = the question's best F1 / EM over its gold answers, den = 1.
 
+Macro F1 (``f1_macro``) is a mean of per-label ratios, not one ratio of sums: no num/den split of
+examples adds up to it under resampling. Its columns hold PSEUDO-VALUES instead (den = 1,
+num = F + psi_i, with psi_i example i's influence on macro F1, the delta method over every
+label's 2TP/(predicted + gold) with the label set held fixed), so that ``score_from_units`` gives
+back the corpus score exactly (the influences sum to 0) and the items' variance of
+``results.statistics.item_variance`` (which reads num - ratio x den) is macro F1's first-order
+sampling variance (checked against a bootstrap over items in ``tests/test_metrics_per_example.py``).
+A weighted ``score_from_units`` of these columns is the LINEARISED resample of macro F1, not the
+resampled macro F1 itself.
+
 A frame has one row per example and the columns ``{metric}_num`` and ``{metric}_den`` of every
 metric it can resample; ``score_from_units`` gives back the corpus score, so a bootstrap resample
 is just a weighted ratio. BUCC's F1 comes from one threshold over the whole candidate set and has
@@ -24,6 +34,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from xstilts.metrics.classification import label_counts
 from xstilts.metrics.tagging import get_entities
 
 
@@ -37,6 +48,36 @@ def accuracy_units(gold: Sequence[object], pred: Sequence[object]) -> pd.DataFra
 def mean_units(metric: str, values: Sequence[float]) -> pd.DataFrame:
     """A metric that is a plain mean of per-example values (LAReQA's and Mewsli-X's AP@20 per query)."""
     return pd.DataFrame({f"{metric}_num": np.asarray(values, dtype=float), f"{metric}_den": np.ones(len(values))})
+def f1_macro_influence(gold: Sequence[object], pred: Sequence[object]) -> tuple[float, np.ndarray]:
+    """(macro F1 as a fraction, per-example influences psi_i in the same units).
+
+    With n examples, K labels present (gold ∪ predicted) and, per label l, F_l = 2TP_l / (P_l + G_l)
+    and b_l = (P_l + G_l) / n::
+
+        psi_i = (1 / K) * sum_l (2 tp_il - F_l (p_il + g_il)) / b_l
+
+    where tp_il, p_il, g_il are example i's 0/1 contributions to TP_l, P_l (predicted l) and G_l
+    (gold l). The mean of psi over a resample of the items is, to first order, how far that
+    resample's macro F1 moves from F; the label set is held fixed (a label that a resample loses
+    or gains entirely is a higher-order effect).
+    """
+    counts = label_counts(gold, pred)
+    n, k = len(gold), len(counts)
+    f1 = {label: 2 * tp / (predicted + in_gold) for label, (tp, predicted, in_gold) in counts.items()}
+    scale = {label: n / (predicted + in_gold) for label, (_, predicted, in_gold) in counts.items()}
+    psi = np.empty(n)
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        if g == p:
+            psi[i] = (2.0 - 2.0 * f1[g]) * scale[g]
+        else:
+            psi[i] = -f1[g] * scale[g] - f1[p] * scale[p]
+    return sum(f1.values()) / k, psi / k
+
+
+def f1_macro_units(gold: Sequence[object], pred: Sequence[object]) -> pd.DataFrame:
+    """Pseudo-values of macro F1 (see the module's docstring): num = F + psi_i, den = 1."""
+    score, psi = f1_macro_influence(gold, pred)
+    return pd.DataFrame({"f1_macro_num": score + psi, "f1_macro_den": np.ones(len(psi))})
 
 
 def tagging_units(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> pd.DataFrame:

@@ -36,14 +36,10 @@ from xstilts.results.statistics import (
 )
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.results.suite_table import suite_columns
-from xstilts.tasks.registry import DEFAULT_SUITE, TARGET_TASKS, get_suite, get_task, suite_tasks
+from xstilts.languages import language_name
+from xstilts.tasks.registry import DEFAULT_SUITE, TARGET_TASKS, display_name, get_suite, get_task, suite_tasks
 
 CONFOUND_THRESHOLD = 0.10
-LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese", "ru": "Russian",
-                  "ar": "Arabic", "hi": "Hindi", "sw": "Swahili", "ja": "Japanese", "ko": "Korean", "tr": "Turkish",
-                  "vi": "Vietnamese", "th": "Thai", "el": "Greek", "bg": "Bulgarian", "ur": "Urdu"}
-TASK_NAMES = {"panx": "PAN-X", "udpos": "UD-POS", "xnli": "XNLI", "pawsx": "PAWS-X", "xquad": "XQuAD",
-              "mlqa": "MLQA", "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba"}
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 HEADLINE_KINDS = ("orders", "listed")  # the contrasts the headline speaks about (others: the contrast table)
 
@@ -116,7 +112,7 @@ def describe(paths: Mapping[str, ConditionPath], condition: str, other: str) -> 
     if (len(mine.stages) > 1 and theirs is not None and len(theirs.stages) > 1 and len(languages) == 1
             and languages != theirs.first_languages()):
         (language,) = languages
-        return f"{LANGUAGE_NAMES.get(language, language)}-first ({condition})"
+        return f"{language_name(language)}-first ({condition})"
     return condition
 
 
@@ -135,7 +131,7 @@ def ordered_targets(rows: pd.DataFrame) -> list[str]:
 def target_name(rows: pd.DataFrame, target: str) -> str:
     """``PAN-X``, or ``PAN-X (panx2)`` for a second target of the task."""
     task = target_task(rows, target)
-    name = TASK_NAMES.get(task, task)
+    name = display_name(task)
     return name if target == task else f"{name} ({target})"
 
 
@@ -257,8 +253,11 @@ def _method_clause(contrast: ContrastResult) -> str:
     return f"{text}; {note}" if note and "fell back" in note else text
 
 
+UNIT_NAMES = {"f1": "F1", "f1_macro": "macro F1"}
+
+
 def _unit(task: str) -> str:
-    return "F1" if primary_metric(task) == "f1" else primary_metric(task)
+    return UNIT_NAMES.get(primary_metric(task), primary_metric(task))
 
 
 def _statistics_clause(contrast: ContrastResult, correction: str, interval: tuple[float, float] | None) -> str:

@@ -6,6 +6,7 @@ languages and ``avg``; a cell is the mean and the sample standard deviation (ddo
 the task's primary metric (``results.statistics.cell_statistics``, the report's cells too):
 
 * accuracy: XNLI, PAWS-X, XCOPA and the other classification / multiple-choice tasks, Tatoeba;
+* macro F1 (x100, like accuracy): a classification task whose metric is ``f1_macro``;
 * F1: UD-POS (seqeval-0.0.12 chunk F1), PAN-X (span F1), BUCC (pair F1) and the QA tasks.
 
 QA tables show F1 (the per-language number XTREME and X-STILTs tabulate); EM stays in the store,

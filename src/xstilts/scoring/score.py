@@ -28,7 +28,8 @@ def write_predictions(task: TaskSpec, pred_dir: Path, split: str, lang: str, pre
 
 
 def score_file(task: str, lang: str, gold: Path, pred: Path) -> dict[str, float]:
-    """Metrics (x100) of one prediction file; keys by task kind: classification ``accuracy``;
+    """Metrics (x100) of one prediction file; keys by task kind: classification ``accuracy``
+    (and ``f1_macro`` for a task whose metric it is);
     tagging ``f1 precision recall accuracy``; QA ``exact_match f1``; BUCC ``f1 precision recall``;
     Tatoeba ``accuracy``."""
     spec = get_task(task)

@@ -18,6 +18,10 @@ How sets relate is each task file's ``DataRelations`` (``TaskSpec.data``):
 - A derived set was built from part of another with no row correspondence; using any row of
   the one counts as using the other. XQuAD (test) is 240 paragraphs of SQuAD v1.1 dev
   translated, and the SQuAD 2.0 dev set was built from the SQuAD 1.1 dev articles.
+- A task whose rows are compared by content (``content_rows``: a task declared in a study file)
+  is also ONE source of row contents across its splits and languages: a dev file of one
+  language that copies rows of another, or of the training file, shares those rows whatever
+  their positions.
 - The files' bytes are a source too (per language, since a file may hold several): explicit
   ``files`` are compared by their content only, so a translation made by the user is not
   recognised as parallel to the set it was translated from.
@@ -43,11 +47,16 @@ class Footprint:
     # Set for a source whose rows only align within a language: then it only counts against
     # other languages (the per-language footprint compares rows within this one).
     except_lang: str | None = None
+    # Set for a source compared by row content: the hashes of the rows used (``rows`` is None).
+    contents: frozenset[str] | None = None
 
     def overlap(self, other: Footprint) -> str | None:
         """How the two footprints share rows, in words, or None when they do not."""
         if self.source != other.source:
             return None
+        if self.contents is not None and other.contents is not None:
+            shared = len(self.contents & other.contents)
+            return f"{shared} row{'s' if shared > 1 else ''} of equal content in {self.source}" if shared else None
         if self.except_lang is not None and self.except_lang == other.except_lang:
             return None
         if self.rows is None or other.rows is None:
@@ -77,6 +86,9 @@ def footprints(selection: DataSelection, facts: DataFacts, limit: int | None = N
         else:
             prints.append(Footprint(f"{task.name} {split}-{lang}", rows))
         prints.extend(Footprint(source.name, None) for source in relations.derived_from.get(split, ()))
+    if facts.row_hashes is not None and rows is not None:
+        used = frozenset(facts.row_hashes[i] for i in rows if i < len(facts.row_hashes))
+        prints.append(Footprint(f"{selection.task} (rows by content)", None, contents=used))
     if facts.present:
         prints.append(Footprint(f"files {facts.sha256[:12]} ({lang})", rows))
     return tuple(prints)

@@ -17,6 +17,7 @@ import xstilts.tasks as tasks_package
 from xstilts.errors import MissingDataError, XstiltsError
 from xstilts.study.file_cache import FileFacts
 from xstilts.study.hashing import MISSING, files_sha256
+from xstilts.tasks.declared import row_content_hash
 from xstilts.tasks.load import has_gold, load_examples, locate
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.slices import slice_range
@@ -40,6 +41,9 @@ class DataFacts:
     # does not keeps them. None when missing.
     examples: str | None = None
     labelled: bool = False  # whether the examples carry gold (blanked test sets do not)
+    # Per row, a hash of its content (``row_content_hash``), for tasks whose rows are compared by
+    # content (``DataRelations.content_rows``: tasks declared in a study file); else None.
+    row_hashes: tuple[str, ...] | None = None
 
     @property
     def present(self) -> bool:
@@ -90,13 +94,16 @@ class DataInspector:
             files = self._files(task, selection)
             # Keyed by the readers' source too: edited reader code re-parses (then the fingerprint
             # tells whether the examples changed).
-            rows, units, fingerprint, labelled = self.cache.get(
-                "examples", files, f"{task.name}|{selection.lang}|{selection.split}|{reader_code_hash()}",
+            # A declared task's meaning (columns, labels) is not code: its hash keys the parse too.
+            declared = f"|{task.declaration_hash}" if task.declaration_hash else ""
+            rows, units, fingerprint, labelled, *row_hashes = self.cache.get(
+                "examples", files,
+                f"{task.name}|{selection.lang}|{selection.split}|{reader_code_hash()}{declared}",
                 lambda: self._count(task, selection))
         except MissingDataError as error:
             return DataFacts((), MISSING, None, None, missing=str(error))
         return DataFacts(tuple(files), files_sha256(files, self.cache), rows, units, examples=fingerprint,
-                         labelled=labelled)
+                         labelled=labelled, row_hashes=tuple(row_hashes[0]) if row_hashes else None)
 
     def _files(self, task: TaskSpec, selection: DataSelection) -> list[Path]:
         if selection.files:
@@ -105,7 +112,7 @@ class DataInspector:
             if absent:
                 raise MissingDataError(f"{selection.describe()}: no such file {absent[0]}")
             return paths
-        if self.data_dir is None:
+        if self.data_dir is None and task.needs_data_dir:
             raise MissingDataError(f"{selection.describe()}: no data directory (set data_dir or XSTILTS_DATA)")
         if task.components:
             # ANLI+ reads its components' files one after the other.
@@ -121,7 +128,10 @@ class DataInspector:
             # Unreadable data is the data checker's business; here it only leaves the count unknown.
             raise MissingDataError(f"{selection.describe()}: {error}") from None
         units = sum(len(ex.source) + len(ex.target) if isinstance(ex, RetrievalSet) else 1 for ex in examples)
-        return [len(examples), units, examples_fingerprint(examples), has_gold(examples)]
+        facts = [len(examples), units, examples_fingerprint(examples), has_gold(examples)]
+        if task.data.content_rows:
+            facts.append([row_content_hash(example) for example in examples])
+        return facts
 
 
 def examples_fingerprint(examples: list) -> str:

@@ -41,10 +41,14 @@ def load_study(path: str | Path) -> StudySpec:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(_toml_error(path, error)) from None
     try:
-        study = StudySpec.model_validate(data, context={"base_dir": path.parent.resolve()})
+        study = StudySpec.model_validate(data, context={"base_dir": path.parent.resolve(), "study_file": path})
     except ValidationError as error:
         # A misspelt key also makes its real name "missing": report the misspelling first.
         errors = sorted(error.errors(), key=lambda item: item["type"] != "extra_forbidden")
+        declared = [item for item in errors if item["loc"][:1] == ("tasks",)]
+        # A task declaration that fails is unknown to the stages and targets naming it: only its
+        # own errors count.
+        errors = declared or errors
         lines = [format_error(item) for item in errors]
         more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
         raise ConfigError(f"{path}: {lines[0]}{more}") from None
@@ -122,6 +126,9 @@ def format_error(error: dict[str, Any]) -> str:
         where = field_path(loc[:-1]) or "top level"
         return f"{where}: unknown key {key!r}{_suggestion(key, _allowed_keys(loc[:-1]))}"
     message = error["msg"].removeprefix("Value error, ")
+    subpath = getattr((error.get("ctx") or {}).get("error"), "subpath", "")
+    if subpath:  # a validator named the part of its field that is wrong (tasks.x.columns.label)
+        return f"{field_path(loc)}{'' if subpath.startswith('[') else '.'}{subpath}: {message}"
     if kind == "missing":
         message = "required but missing"
     elif kind != "value_error":

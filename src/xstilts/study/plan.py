@@ -319,9 +319,12 @@ class _PlanBuilder:
         task = get_task(selection.task)
         adapter = adapter_for_task(task)
         facts = self.facts(selection)
-        return {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
-                "files": [Path(f).name for f in selection.files], "data": facts.sha256,
-                "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
+        identity = {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
+                    "files": [Path(f).name for f in selection.files], "data": facts.sha256,
+                    "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
+        if task.declaration_hash:  # a task declared in the study file: what its declaration means
+            identity["declaration"] = task.declaration_hash
+        return identity
 
     def facts(self, selection: DataSelection) -> DataFacts:
         facts = self.inspector.facts(selection)
@@ -391,7 +394,7 @@ class _PlanBuilder:
         languages), else the task's evaluation split (dev)."""
         if task.eval_split == "test":
             return "test"
-        langs = task.languages if target.langs == "all" else target.langs
+        langs = task.suite_languages(self.study.suite) if target.langs == "all" else target.langs
         for lang in langs:
             facts = self.inspector.facts(DataSelection(task.name, lang, "test"))
             if facts.present and facts.labelled:
@@ -399,13 +402,15 @@ class _PlanBuilder:
         return task.eval_split
 
     def languages(self, target: TargetSpec, task: TaskSpec, split: str) -> tuple[str, ...]:
-        """The target's languages; "all" = every language of the task with data on disk (as
-        ``evaluate`` does), or all of them when none is there (then they are listed missing)."""
+        """The target's languages; "all" = every language the study's suite scores the task on
+        with data on disk (an XTREME study does not evaluate XTREME-R's extra languages), or all
+        of them when none is there (then they are listed missing)."""
         if target.langs != "all":
             return target.langs
-        present = tuple(lang for lang in task.languages
+        languages = task.suite_languages(self.study.suite)
+        present = tuple(lang for lang in languages
                         if self.inspector.facts(DataSelection(task.name, lang, split)).present)
-        return present or task.languages
+        return present or languages
 
     def path_reads(self, model: TrainNode | None) -> Iterator[tuple[TrainNode, list[StageTask]]]:
         """Per training from the base model down to ``model``: per task, what it trained on and the

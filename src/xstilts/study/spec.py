@@ -10,17 +10,20 @@ between sections are checked by ``xstilts.study.load``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from xstilts.errors import ConfigError, UnknownTaskError
+from xstilts.errors import ConfigError, FieldValueError, UnknownTaskError
 from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
 from xstilts.paths import default_data_dir
-from xstilts.tasks.registry import all_suites, get_task
+from xstilts.tasks.declared import TaskDeclaration, declared_task
+from xstilts.tasks.registry import all_suites, declare, get_task, is_declared
 from xstilts.tasks.slices import slice_range
+from xstilts.tasks.types import TaskSpec
 from xstilts.training.config import TrainConfig
 
 Split = Literal["train", "dev", "test"]
@@ -243,6 +246,9 @@ class ExecutionSpec(StrictModel):
     model_bytes: int | None = Field(None, gt=0, description="Size of one saved model; default from the model.")
 
 
+DECLARED_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 class StudySpec(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
     model: str
@@ -251,6 +257,8 @@ class StudySpec(StrictModel):
     seeds: list[int] = Field(min_length=1)
     description: str = ""
     hparams: HParams = Field(HParams(), description="For every training; stages and targets override.")
+    # Before stages and targets: validating it registers the tasks they may name.
+    tasks: dict[str, TaskDeclaration] = Field({}, description="Tasks declared here (no Python): [tasks.NAME].")
     stages: dict[str, StageSpec] = {}
     orders: OrdersSpec
     targets: list[TargetSpec] = Field(min_length=1)
@@ -259,6 +267,30 @@ class StudySpec(StrictModel):
     retrieval: RetrievalSpec = RetrievalSpec()
     execution: ExecutionSpec = ExecutionSpec()
     report: ReportSpec = ReportSpec()
+
+    @field_validator("tasks")
+    @classmethod
+    def _declare_tasks(cls, tasks: dict[str, TaskDeclaration], info: ValidationInfo) -> dict[str, TaskDeclaration]:
+        """Each declaration becomes a registered TaskSpec (``xstilts.tasks.declared``) in this
+        process; workers register them again from the study context before running a node."""
+        origin = str((info.context or {}).get("study_file", "the study file"))
+        for name, declaration in tasks.items():
+            if not DECLARED_NAME.match(name):
+                raise FieldValueError(name, "a task name uses lower-case letters, digits and '_', starting with a "
+                                            "letter")
+            try:
+                taken = get_task(name)
+            except UnknownTaskError:
+                taken = None
+            if taken is not None and not is_declared(taken.name):
+                raise FieldValueError(name, f"the name is taken by the registered task {taken.name} "
+                                            f"({taken.title}); choose another")
+            declare(declared_task(name, declaration, origin), f"[tasks.{name}] of {origin}")
+        return tasks
+
+    def declared_tasks(self) -> tuple[TaskSpec, ...]:
+        """The TaskSpecs of the study's own tasks (what a worker registers before a node)."""
+        return tuple(get_task(name) for name in self.tasks)
 
     @field_validator("output_dir", "data_dir")
     @classmethod

@@ -37,20 +37,24 @@ _READER_BY_SUFFIX = {".conllu": "conllu", ".json": "squad_json"}
 # ---------------------------------------------------------------- locating files
 
 
-def locate(task: TaskSpec, lang: str, split: str, data_dir: Path) -> tuple[FileLayout, list[Path]]:
-    """The first of the task's layouts with files for (lang, split) under ``data_dir``, and those
-    files in sorted order (several matches, e.g. UD treebanks, are read one after the other)."""
+def locate(task: TaskSpec, lang: str, split: str, data_dir: Path | None) -> tuple[FileLayout, list[Path]]:
+    """The first of the task's layouts with files for (lang, split) under ``data_dir`` (or the
+    layout's own root), and those files in sorted order (several matches, e.g. UD treebanks, are
+    read one after the other)."""
     tried = []
+    roots = set()
     for layout in task.layouts:
         values = _placeholder_values(task, layout, lang, split)
-        if values is None:
+        if values is None or (data_dir is None and not layout.root):
             continue
+        root = Path(layout.root) if layout.root else Path(data_dir)
+        roots.add(str(root))
         pattern = layout.pattern.format(**values)
-        tried.append(pattern)
-        files = sorted(path for path in Path(data_dir).glob(pattern) if path.is_file())
+        tried.append(str(root / pattern) if layout.root else pattern)  # a declared task's file in full
+        files = sorted(path for path in root.glob(pattern) if path.is_file())
         if files:
             return layout, files
-    what = f"{task.name} {split} data for {lang!r} under {data_dir}"
+    what = f"{task.name} {split} data for {lang!r} under {', '.join(sorted(roots)) or data_dir}"
     if task.components:
         raise MissingDataError(f"no {what}: {task.name} combines {', '.join(task.components)}; locate those")
     raise MissingDataError(f"no {what}; tried: {', '.join(tried) if tried else 'no layout serves this'}")
@@ -124,7 +128,7 @@ def load_examples(
         return [replace(ex, guid=f"{name}:{ex.guid}")
                 for name in task.components
                 for ex in load_examples(get_task(name), lang, split, data_dir, reader=reader)]
-    if data_dir is None:
+    if data_dir is None and task.needs_data_dir:
         raise MissingDataError(f"no data directory given for {task.name} {split} {lang} (nor files to read)")
     layout, paths = locate(task, lang, split, data_dir)
     values = _placeholder_values(task, layout, lang, split)

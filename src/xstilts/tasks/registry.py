@@ -20,7 +20,7 @@ from xstilts.errors import ConfigError, UnknownLanguageError, UnknownTaskError
 from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
 from xstilts.tasks import catalog, suites
 from xstilts.tasks.suites import Suite
-from xstilts.tasks.types import TaskSpec
+from xstilts.tasks.types import METRIC_KINDS, TaskSpec
 
 ENTRY_POINT_GROUP = "xstilts.tasks"
 # The suite whose tasks are "the target tasks" where none is named.
@@ -29,6 +29,7 @@ DEFAULT_SUITE = "xtreme"
 _TASKS: dict[str, TaskSpec] = {}
 _ORIGIN: dict[str, str] = {}  # task name -> where it was declared (for clash messages)
 _ALIASES: dict[str, str] = {}
+_DECLARED: set[str] = set()  # tasks declared in study files (``declare``)
 _SUITES: dict[str, Suite] = {}
 
 
@@ -36,6 +37,10 @@ def register(spec: TaskSpec, origin: str = "a caller") -> TaskSpec:
     """Add one task; a name or alias that is taken is an error naming both declarations."""
     if not isinstance(spec, TaskSpec):
         raise ConfigError(f"{origin}: expected a TaskSpec, got {type(spec).__name__}")
+    kinds = METRIC_KINDS.get(spec.metric)
+    if kinds is not None and spec.kind not in kinds:
+        raise ConfigError(f"task {spec.name!r} from {origin}: metric {spec.metric.value} is for "
+                          f"{' and '.join(kind.value for kind in kinds)} tasks, not {spec.kind.value}")
     for name in (spec.name, *spec.aliases):
         taken = _TASKS.get(name) or _TASKS.get(_ALIASES.get(name, ""))
         if taken is not None:
@@ -44,6 +49,54 @@ def register(spec: TaskSpec, origin: str = "a caller") -> TaskSpec:
     _ORIGIN[spec.name] = origin
     _ALIASES.update({alias: spec.name for alias in spec.aliases})
     return spec
+
+
+def declare(spec: TaskSpec, origin: str) -> TaskSpec:
+    """Add a task declared in a study file (``xstilts.tasks.declared``), in the planning process and
+    in every worker before it runs a node. It may replace a task declared the same way (a later
+    study, or the same study again), never a task of the catalog or of an entry point."""
+    _ensure_loaded()
+    for name in (spec.name, *spec.aliases):
+        taken = _TASKS.get(name) or _TASKS.get(_ALIASES.get(name, ""))
+        if taken is not None and taken.name not in _DECLARED:
+            raise ConfigError(f"task {name!r} from {origin}: the name is taken by the registered task "
+                              f"{taken.name} ({_ORIGIN[taken.name]})")
+    if _TASKS.get(spec.name) == spec and _ORIGIN.get(spec.name) == origin:
+        return _TASKS[spec.name]
+    _forget(spec.name)
+    register(spec, origin)
+    _DECLARED.add(spec.name)
+    return spec
+
+
+def forget_declared() -> None:
+    """Remove every task declared by a study file (tests that load several studies)."""
+    for name in list(_DECLARED):
+        _forget(name)
+
+
+def is_declared(name: str) -> bool:
+    """Whether ``name`` is a task declared in a study file (not in the catalog or an entry point)."""
+    return name in _DECLARED
+
+
+def source_of(name: str) -> str:
+    """Where a task comes from, in words: "study file" (a ``[tasks.NAME]`` table), "entry point
+    NAME (MODULE)" (an installed package) or "xstilts" (the package's own catalog)."""
+    task = get_task(name)
+    if task.name in _DECLARED:
+        return "study file"
+    origin = _ORIGIN[task.name]
+    return origin if origin.startswith("entry point") else "xstilts"
+
+
+def _forget(name: str) -> None:
+    old = _TASKS.pop(name, None)
+    _ORIGIN.pop(name, None)
+    _DECLARED.discard(name)
+    if old is not None:
+        for alias in old.aliases:
+            _ALIASES.pop(alias, None)
 
 
 def _declared(module: ModuleType) -> tuple[TaskSpec, ...]:
@@ -103,6 +156,15 @@ def get_task(name: str) -> TaskSpec:
         known = ", ".join(sorted(_TASKS))
         raise UnknownTaskError(f"unknown task {name!r}; known tasks: {known}")
     return _TASKS[key]
+
+
+def display_name(name: str) -> str:
+    """A task's name in tables and reports (``PAN-X``); the name itself for a task this process
+    does not know (rows read from another study's store)."""
+    try:
+        return get_task(name).display_name
+    except UnknownTaskError:
+        return name
 
 
 def all_tasks() -> list[TaskSpec]:

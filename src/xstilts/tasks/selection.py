@@ -58,7 +58,7 @@ def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Exam
     task = get_task(selection.task)
     lang = check_language(task, selection.lang)
     files = [Path(f) for f in selection.files] or None
-    if files is None and data_dir is None:
+    if files is None and data_dir is None and task.needs_data_dir:
         raise ConfigError(f"{selection.task}: no data directory given (--data DIR) and no explicit files")
     examples = load_examples(task, lang, selection.split, data_dir, files=files)
     return apply_slice(examples, selection.slice)

@@ -26,6 +26,7 @@ class Metric(str, Enum):
     """How a task is scored; semantics in ``xstilts.metrics`` follow XTREME's official scorer."""
 
     ACCURACY = "accuracy"
+    F1_MACRO = "f1_macro"  # classification: macro-averaged F1 over the labels present, accuracy beside it
     POS_F1 = "pos_f1"  # seqeval-0.0.12 chunking of bare UPOS tags, token accuracy beside it
     SPAN_F1 = "span_f1"  # IOB2 entity spans, conlleval-style
     SQUAD = "squad"  # SQuAD v1.1 normalisation
@@ -140,6 +141,9 @@ class FileLayout:
     options: tuple[tuple[str, object], ...] = ()
     split_names: tuple[tuple[str, str], ...] = ()  # our split -> the name this layout uses
     splits: tuple[str, ...] = ()  # the splits this layout serves; empty = any
+    # An absolute folder the pattern is relative to instead of the data directory (a task declared
+    # in a study file reads its files next to the study); empty = the data directory.
+    root: str = ""
 
     def split_name(self, split: str) -> str:
         return dict(self.split_names).get(split, split)
@@ -198,7 +202,10 @@ class DataRelations:
     - ``shared``: split -> the SharedSet it reads;
     - ``derived_from``: split -> sets it was built from without a row correspondence (XQuAD is
       SQuAD v1.1 dev translated): using any row of one counts as using the other;
-    - ``train_rows``: the full training set's size, when ``shared`` does not give it.
+    - ``train_rows``: the full training set's size, when ``shared`` does not give it;
+    - ``content_rows``: rows are also compared by their content across the task's splits and
+      languages (a task declared in a study file: its dev file of one language may copy rows of
+      another, or of its training file).
     """
 
     parallel: bool = False
@@ -206,6 +213,7 @@ class DataRelations:
     shared: Mapping[str, SharedSet] = field(default_factory=dict)
     derived_from: Mapping[str, tuple[SharedSet, ...]] = field(default_factory=dict)
     train_rows: int | None = None
+    content_rows: bool = False
 
     def reference_rows(self, split: str) -> int | None:
         """Rows of the task's full ``split`` (docs/reference.md section 1), when known."""
@@ -245,8 +253,13 @@ class SuiteMember:
 
 
 # How a metric ranks models: the score key that selects checkpoints and fills tables.
-_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.TATOEBA_ACCURACY: "accuracy", Metric.PERPLEXITY: "perplexity",
-            Metric.MAP_AT_20: "map_at_20"}
+_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.F1_MACRO: "f1_macro", Metric.TATOEBA_ACCURACY: "accuracy",
+            Metric.PERPLEXITY: "perplexity", Metric.MAP_AT_20: "map_at_20"}
+# Metrics that only some kinds' scorers compute (the others are each one kind's own): a task
+# declaring one on another kind is refused where it is registered.
+METRIC_KINDS: dict[Metric, tuple[TaskKind, ...]] = {
+    Metric.F1_MACRO: (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION),
+}
 # Metric keys where a smaller value is the better model.
 LOWER_IS_BETTER = frozenset({"perplexity"})
 
@@ -293,6 +306,10 @@ class TaskSpec:
     data: DataRelations = DataRelations()
     hub: HubSource | None = None
     suites: tuple[SuiteMember, ...] = ()
+    # A hash of what a task declared outside the package's code (a study file's [tasks.NAME])
+    # means: part of the identity of every node that reads it (catalog tasks are covered by the
+    # hash of the readers' and task files' code). Empty for catalog tasks.
+    declaration_hash: str = ""
 
     # ------------------------------------------------------------ what the kind implies
 
@@ -317,6 +334,11 @@ class TaskSpec:
         return self.labels is None and self.kind is TaskKind.TAGGING
 
     # ------------------------------------------------------------ facts for other layers
+
+    @property
+    def needs_data_dir(self) -> bool:
+        """Whether some layout reads under the data directory (not only under its own root)."""
+        return any(not layout.root for layout in self.layouts) or not self.layouts
 
     @property
     def title(self) -> str:

@@ -1,28 +1,21 @@
 """UD-POS: Universal Dependencies part-of-speech tagging (UPOS), scored as XTREME does."""
 
+from xstilts.languages import language_name
 from xstilts.tasks.families import TRAIN_DEV_TEST, XTREME_CLASSIFY
 from xstilts.tasks.types import FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec, TrainingDefaults
 
 UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
              "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X")
 
-# google/xtreme names its UD-POS configs by language name ("udpos.English").
-UD_NAMES: dict[str, str] = {
-    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "de": "German", "el": "Greek", "en": "English",
-    "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French",
-    "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
-    "kk": "Kazakh", "ko": "Korean", "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian",
-    "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
-    "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese",
-    "lt": "Lithuanian", "pl": "Polish", "uk": "Ukrainian", "wo": "Wolof", "ro": "Romanian",
-}
 XTREME_LANGUAGES = tuple("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl "
                          "tr ur vi yo zh".split())
+LANGUAGES = XTREME_LANGUAGES + ("lt", "pl", "uk", "wo", "ro")  # XTREME-R's additions
+# google/xtreme names its UD-POS configs by the language's English name ("udpos.English").
+UD_NAMES: dict[str, str] = {code: language_name(code) for code in LANGUAGES}
 
 TASK = TaskSpec(
     name="udpos", display_name="UD-POS", aliases=("pos",), kind=TaskKind.TAGGING, metric=Metric.POS_F1,
-    languages=tuple("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl "
-                    "tr ur vi yo zh lt pl uk wo ro".split()),
+    languages=LANGUAGES,
     labels=UPOS_TAGS, description="Universal Dependencies part-of-speech tagging (UPOS).",
     layouts=(
         # XTREME download layout: word \t UPOS, blank line between sentences.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xstilts.errors import ConfigError
+from xstilts.tasks.readers.columns import jsonl_multiple_choice, jsonl_tagging, tsv_multiple_choice, tsv_tagging
 from xstilts.tasks.readers.conll import conll_tagging, token_tag_lines
 from xstilts.tasks.readers.conllu import conllu
 from xstilts.tasks.readers.jsonl import jsonl_classification
@@ -32,12 +33,13 @@ READERS: dict[str, Callable] = {
     for reader in (
         tsv_classification, jsonl_classification, conll_tagging, token_tag_lines, conllu, squad_json,
         hellaswag_jsonl, cosmosqa_csv, cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, xcopa_jsonl, bucc, tatoeba,
-        text_lines, lareqa_xquad, mewslix_jsonl,
+        text_lines, lareqa_xquad, mewslix_jsonl, tsv_tagging, jsonl_tagging, tsv_multiple_choice,
+        jsonl_multiple_choice,
     )
 }
 # Readers that check labels against the task's label set.
 LABELLED_READERS = frozenset({"tsv_classification", "jsonl_classification", "conll_tagging", "token_tag_lines",
-                              "conllu"})
+                              "conllu", "tsv_tagging", "jsonl_tagging"})
 
 
 def get_reader(name: str) -> Callable:
