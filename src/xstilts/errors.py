@@ -24,7 +24,7 @@ class XstiltsError(Exception):
         return _rebuild, (type(self), self.args, self.__dict__)
 
 
-def _rebuild(cls: type[XstiltsError], args: tuple[Any, ...], attributes: dict[str, Any]) -> XstiltsError:
+def _rebuild(cls: type[Exception], args: tuple[Any, ...], attributes: dict[str, Any]) -> Exception:
     error = cls.__new__(cls, *args)  # BaseException.__new__ sets .args; __init__ is not called
     error.args = args
     error.__dict__.update(attributes)
@@ -65,6 +65,9 @@ class FieldValueError(ValueError):
     def __init__(self, subpath: str, message: str):
         self.subpath = subpath
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a ValueError (pydantic wants one), pickled like ours
+        return _rebuild, (type(self), self.args, self.__dict__)
 
 
 class WorkerDiedError(XstiltsError):
