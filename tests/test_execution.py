@@ -178,6 +178,8 @@ def _reading(plan, node_id: str) -> set[str]:
     return found
 
 
+# Slow (a real study around the crash): worker deaths are in the default suite via test_local_workers.
+@pytest.mark.slow
 def test_a_segfault_in_one_node_costs_that_node_only_and_a_rerun_completes(reference, tmp_path, tiny_model_dir,
                                                                            shared_data, monkeypatch):
     from xstilts.execution import scheduler
