@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from xstilts.errors import DataFormatError, MissingDataError, decode_error
+from xstilts.tasks.readers.common import json_lines
 from xstilts.tasks.types import RetrievalSet, SentencePair
 
 # Sentence-final punctuation (Latin, CJK full-width, Devanagari danda, Arabic and Urdu question
@@ -135,23 +135,6 @@ def lareqa_xquad(path: Path, lang: str, *, pool: str, sibling: str) -> list[Retr
 # ---------------------------------------------------------------- Mewsli-X
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataFormatError(path, number, f"invalid JSON ({error.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataFormatError(path, number, "expected a JSON object")
-                yield number, row
-    except UnicodeDecodeError as error:
-        raise decode_error(path, error) from None
-
-
 def _span(node: object, path: Path, line: int, what: str) -> tuple[int, int]:
     if not isinstance(node, dict) or not isinstance(node.get("start"), int) or not isinstance(node.get("end"), int):
         raise DataFormatError(path, line, f"{what}: expected {{\"start\": int, \"end\": int}}")
@@ -176,7 +159,7 @@ def mewslix_jsonl(path: Path, lang: str, *, entities: str) -> list[RetrievalSet]
         raise MissingDataError(f"{entity_path}: Mewsli-X's candidate entities are missing "
                                "(run: xstilts data fetch mewslix)")
     candidates = []
-    for number, row in _jsonl(entity_path):
+    for number, row in json_lines(entity_path):
         entity_id = row.get("entity_id")
         description = row.get("description")
         if not isinstance(entity_id, str) or not isinstance(description, str):
@@ -185,7 +168,7 @@ def mewslix_jsonl(path: Path, lang: str, *, entities: str) -> list[RetrievalSet]
         text = " ".join(description[b:e] for b, e in spans) if spans else description
         candidates.append(SentencePair(entity_id, " ".join(text.splitlines()).replace("  ", " ").strip()))
     queries, gold = [], []
-    for number, row in _jsonl(path):
+    for number, row in json_lines(path):
         context = row.get("context")
         if not isinstance(context, dict) or not isinstance(context.get("text"), str):
             raise DataFormatError(path, number, "expected a 'context' object with a 'text' string")
