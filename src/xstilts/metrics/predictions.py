@@ -111,16 +111,20 @@ def read_tag_sentences(path: Path, labels: Collection[str] | None = None,
     return [tags for _, tags in sentences]
 
 
-def read_qa_predictions(path: Path) -> dict[str, str]:
-    """A JSON object mapping question ids to answer texts."""
+def _read_json_object(path: Path, shape: str) -> dict:
+    """The file's one JSON object (``shape`` says what it should map, for the error line)."""
     try:
         data = json.loads("\n".join(_read_lines(path)))
     except json.JSONDecodeError as error:
-        raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg}); expected "
-                                                  "{question id: answer text}") from None
+        raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg}); expected {shape}") from None
     if not isinstance(data, dict):
-        raise DataFormatError(path, None, f"expected a JSON object {{question id: answer text}}, "
-                                          f"found a {type(data).__name__}")
+        raise DataFormatError(path, None, f"expected a JSON object {shape}, found a {type(data).__name__}")
+    return data
+
+
+def read_qa_predictions(path: Path) -> dict[str, str]:
+    """A JSON object mapping question ids to answer texts."""
+    data = _read_json_object(path, "{question id: answer text}")
     for question_id, answer in data.items():
         if not isinstance(answer, str):
             raise DataFormatError(path, None, f"answer of question {question_id!r} is a "
@@ -131,14 +135,7 @@ def read_qa_predictions(path: Path) -> dict[str, str]:
 def read_rankings(path: Path) -> dict[str, list[str]]:
     """A JSON object mapping each query id to its retrieved ids, best first (Mewsli-X's and
     LAReQA's predictions, XTREME-R's ``test-LANG.json``)."""
-    try:
-        data = json.loads("\n".join(_read_lines(path)))
-    except json.JSONDecodeError as error:
-        raise DataFormatError(path, error.lineno, f"invalid JSON ({error.msg}); expected "
-                                                  "{query id: [retrieved ids, best first]}") from None
-    if not isinstance(data, dict):
-        raise DataFormatError(path, None, "expected a JSON object {query id: [retrieved ids, best first]}, "
-                                          f"found a {type(data).__name__}")
+    data = _read_json_object(path, "{query id: [retrieved ids, best first]}")
     for query_id, ranked in data.items():
         if not isinstance(ranked, list) or not all(isinstance(item, str) for item in ranked):
             raise DataFormatError(path, None, f"query {query_id!r}: expected a list of id strings, "
