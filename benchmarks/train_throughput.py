@@ -16,6 +16,7 @@ loop time) / (xstilts' loop time).
     ... --set trim_vocabulary=false    # an xstilts switch off, to measure what it buys
     ... --precision bf16               # both in bf16 autocast (default: fp32 on a CPU, bf16 on a GPU)
     ... --precision defaults           # each system's own default precision
+    ... --set compile=true             # xstilts with torch.compile (the loop time includes compiling)
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
             "loop_cpu_seconds": marks["cpu_end"] - marks["cpu_begin"],
             "examples": min(len(task_data.train), steps * payload["batch_size"]),
             "real_tokens": _real_tokens(task_data, load_tokenizer(payload["model"]), payload["max_length"]),
-            "non_embedding_weights": weights, "gpu_peak_mb": _gpu_memory(), "vocabulary": result.vocabulary}
+            "non_embedding_weights": weights, "gpu_peak_mb": _gpu_memory(), "vocabulary": result.vocabulary,
+            "compiled_graphs": result.numerics.get("compiled_graphs")}
 
 
 # ------------------------------------------------------------------ parent side
@@ -267,6 +269,8 @@ def main() -> None:
             line += f", useful {tflops:.1f} TFLOP/s ({100 * tflops / peak:.1f}% of peak)"
         if r.get("vocabulary") and index == 0:
             line += f", vocabulary {r['vocabulary']}"
+        if r.get("compiled_graphs") is not None:
+            line += f", compiled graphs {r['compiled_graphs']}"
         print(line, flush=True)
 
     results = alternate(systems, args.rounds, run, show)

@@ -240,6 +240,7 @@ def train(
     eval_every: Optional[int] = typer.Option(None, help="Evaluate on dev every N steps (default: each epoch)."),
     patience: Optional[int] = typer.Option(None, help="Early stopping after N evaluations without improvement."),
     mixed_precision: Optional[str] = typer.Option(None, help="auto | no | bf16 | fp16 (auto: bf16 where the GPU or CPU multiplies bf16 natively, else fp32)."),
+    compile_encoder: Optional[str] = typer.Option(None, "--compile", help="false (default) | true | auto: torch.compile the encoder (auto: on a CUDA device, where it was measured to pay)."),
     freeze_embeddings: Optional[bool] = typer.Option(None, help="Freeze the word embeddings (big CPU saving)."),
     max_train_examples: Optional[int] = typer.Option(None, help="Use only the first N training examples."),
     max_eval_examples: Optional[int] = typer.Option(None, help="Use only the first N dev examples."),
@@ -267,7 +268,7 @@ def train(
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
-        mlm_whole_word=mlm_whole_word,
+        mlm_whole_word=mlm_whole_word, compile=compile_encoder,
         preset=preset, carry_head=carry_head,
     )
     train_sel, dev_sel = stage_selections(spec, lang=lang, split=train_split, train_slice=train_slice,

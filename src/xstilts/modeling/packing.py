@@ -31,6 +31,10 @@ PACKABLE_ATTENTION = ("sdpa", "eager")
 ROW_CAPACITY = 128
 # Rows are padded to a multiple of this many positions (friendlier shapes for GPU kernels).
 ROW_MULTIPLE = 8
+# With static rows (a compiled encoder: xstilts.modeling.compilation), the row count is rounded up
+# to a multiple of this, and every row has ROW_CAPACITY positions (or a multiple, for a sequence
+# longer than that): a few shapes per training instead of one per batch.
+ROW_BUCKET = 4
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class PackingSupport:
 
     position_offset: int | None
     reason: str | None = None  # why not, when position_offset is None
+    static_rows: bool = False  # bucket the packed shape (a compiled encoder recompiles per shape)
 
     @property
     def packable(self) -> bool:
@@ -82,12 +87,14 @@ def first_fit_rows(lengths: list[int], capacity: int) -> list[list[int]]:
 
 
 def pack_batch(batch: dict[str, torch.Tensor], position_offset: int, pad_token_id: int,
-               capacity: int = ROW_CAPACITY) -> dict[str, torch.Tensor]:
+               capacity: int = ROW_CAPACITY, static_rows: bool = False) -> dict[str, torch.Tensor]:
     """Add packed encoder inputs to a padded CPU batch (its other columns are kept as they are).
 
     ``packed_*``: [rows, row length]; ``packed_segments`` numbers each position's sequence from 1
     (0: row padding); ``unpack_index`` [batch, length] points every padded position at its packed
-    position in the flattened rows, or at one extra zero row for padding.
+    position in the flattened rows, or at one extra zero row for padding. ``static_rows``: rows of
+    a multiple of ``capacity`` positions, their count a multiple of ``ROW_BUCKET`` (extra rows are
+    all padding).
     """
     input_ids = batch["input_ids"]
     if input_ids.dim() != 2:
@@ -95,14 +102,17 @@ def pack_batch(batch: dict[str, torch.Tensor], position_offset: int, pad_token_i
     lengths = batch["attention_mask"].sum(dim=1).tolist()
     rows = first_fit_rows(lengths, max(capacity, max(lengths)))
     row_length = max(sum(lengths[i] for i in row) for row in rows)
-    row_length = -(-row_length // ROW_MULTIPLE) * ROW_MULTIPLE
-    shape = (len(rows), row_length)
+    multiple, row_count = ROW_MULTIPLE, len(rows)
+    if static_rows:
+        multiple, row_count = capacity, -(-len(rows) // ROW_BUCKET) * ROW_BUCKET
+    row_length = -(-row_length // multiple) * multiple
+    shape = (row_count, row_length)
     packed_ids = torch.full(shape, pad_token_id, dtype=torch.long)
     positions = torch.zeros(shape, dtype=torch.long)
     segments = torch.zeros(shape, dtype=torch.long)
     types = torch.zeros(shape, dtype=torch.long)
     token_types = batch.get("token_type_ids")
-    padding_slot = len(rows) * row_length
+    padding_slot = row_count * row_length
     unpack = torch.full(input_ids.shape, padding_slot, dtype=torch.long)
     for r, row in enumerate(rows):
         start = 0

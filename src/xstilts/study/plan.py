@@ -46,11 +46,21 @@ from xstilts.tasks.slices import slice_range
 from xstilts.tasks.types import TaskSpec
 from xstilts.training.config import TrainConfig, dev_selects
 from xstilts.training.precision import resolve_mixed_precision
+from xstilts.modeling.compilation import resolve_compile
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval;
 # vocabulary trimming and sequence packing equal the plain computation up to float rounding).
 NOT_IN_IDENTITY = frozenset({"checkpoint_every", "trim_vocabulary", "pack_sequences"})
+
+
+def config_identity(config: TrainConfig, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What of ``config`` a node id hashes. ``compile`` only when on (compiled dropout draws differ
+    from eager ones; xstilts.modeling.compilation), so that nodes planned before it existed keep their ids."""
+    values = config.model_dump(exclude=set(NOT_IN_IDENTITY | exclude))
+    if values.get("compile") is False:
+        del values["compile"]
+    return values
 
 
 class StageTask(NamedTuple):
@@ -281,11 +291,12 @@ class _PlanBuilder:
                where: str) -> TrainConfig:
         """The preset's defaults for the stage's tasks (which must agree where nothing overrides
         them), then the study's hyper-parameters, then the stage's or target's, then the seed;
-        ``mixed_precision`` "auto" resolved on this machine."""
+        ``mixed_precision`` and ``compile`` "auto" resolved on this machine."""
         given = {**overrides(self.study.hparams), **stage_overrides}
         defaults = agreed_defaults(tasks, target, given, where)
         config = TrainConfig(**{**defaults, **given, "seed": seed})
-        return config.model_copy(update={"mixed_precision": resolved_precision(config.mixed_precision)})
+        return config.model_copy(update={"mixed_precision": resolved_precision(config.mixed_precision),
+                                         "compile": resolve_compile(config.compile)})
 
     def train_node(self, label: str, tasks: tuple[StageTask, ...], sampling: Sampling, temperature: float,
                    config: TrainConfig, parent: TrainNode | None, is_target: bool) -> TrainNode:
@@ -299,7 +310,7 @@ class _PlanBuilder:
             # Sampling only matters when a stage has several tasks.
             "sampling": sampling if multi else None,
             "temperature": temperature if multi and sampling == "temperature" else None,
-            "config": config.model_dump(exclude=set(NOT_IN_IDENTITY)),
+            "config": config_identity(config),
         }
         node_id = stable_hash(identity)
         if node_id not in self.train_nodes:
@@ -426,7 +437,7 @@ class _PlanBuilder:
             "node": node.id, "label": node.label, "is_target": node.is_target,
             "train": [_selection_fact(task.train) for task in reads],
             "select": [_selection_fact(task.dev) for task in reads if task.dev is not None],
-            "config": node.config.model_dump(exclude={"seed", *NOT_IN_IDENTITY}),
+            "config": config_identity(node.config, frozenset({"seed"})),
             "examples": list(node.examples),
         } for node, reads in self.path_reads(model))
 

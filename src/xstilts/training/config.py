@@ -47,6 +47,10 @@ class TrainConfig(BaseModel):
                             "jiant's SQuAD featurisation); overlap = windows overlap by doc_stride (HF run_qa).")
     seed: int = Field(1, ge=0, lt=2**32, description="Random seed (numpy accepts 0 .. 2**32-1).")
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
+    compile: bool | Literal["auto"] = Field(
+        False, description="torch.compile the encoder (auto: where measured to pay, i.e. on a CUDA device; "
+                           "xstilts.modeling.compilation). Part of a node's identity when on: compiled dropout "
+                           "draws differ from eager ones.")
     eval_every: int | None = Field(None, gt=0, description="Evaluate on English dev every N steps (default: each epoch).")
     early_stopping_patience: int | None = Field(None, gt=0, description="Evaluations without improvement before stopping.")
     select_best: bool = Field(True, description="Keep the best dev checkpoint (else the last).")

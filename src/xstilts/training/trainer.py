@@ -20,7 +20,8 @@ a node's id without losing sharing between machines. Keys (all strings or number
 a one-worker run by ~1e-5) and ``threads_from`` (what that number came from: the CPUs the process
 may use split among the workers, ``XSTILTS_TORCH_THREADS``, or torch's default; xstilts.threads),
 ``processes`` (accelerate processes), ``torch``, ``transformers``,
-``accelerate`` and ``python`` versions, and ``group_by_length``.
+``accelerate`` and ``python`` versions, ``group_by_length``, and ``compile`` (whether the encoder
+ran compiled; with ``compiled_graphs``, the graphs compiled by the end: shapes that recompiled).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ import torch
 from xstilts.errors import ConfigError
 from xstilts.files import link_tree, write_json_atomic
 from xstilts.modeling.collate import length_grouped_indices, row_length
+from xstilts.modeling.compilation import compile_encoder, compiled_graphs, resolve_compile
 from xstilts.modeling.feature_cache import cached_features
 from xstilts.modeling.inference import predict_logits
 from xstilts.modeling.kinds import adapter_for_task
@@ -207,7 +209,8 @@ class Trainer:
         config = self.config
         precision = resolve_mixed_precision(config.mixed_precision)
         accelerator = make_accelerator(precision)
-        self.numerics = numerics_record(accelerator, precision, config.group_by_length)
+        self.compiled = resolve_compile(config.compile, accelerator.device.type)
+        self.numerics = {**numerics_record(accelerator, precision, config.group_by_length), "compile": self.compiled}
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
 
@@ -230,6 +233,9 @@ class Trainer:
         self.pad_token_id = tokenizer.pad_token_id
         self._configure_parameters(model)
         self.trimming, vocabulary = self._trim_vocabulary(model, tasks, tokenizer)
+        if self.compiled:  # after trimming: the compiled graph reads the trimmed embedding
+            self.graphs_before = compiled_graphs()  # a worker process compiles for many nodes
+            compile_encoder(model.encoder)
         self.checkpoint_seconds = 0.0
 
         optimizer = _optimizer(model, config)
@@ -370,6 +376,8 @@ class Trainer:
         support = packing_support(model.encoder)
         if not support.packable:
             return {"packed": [], "reason": support.reason}
+        if self.compiled:
+            support = replace(support, static_rows=True)
         for task in tasks:
             if task.adapter.packable:
                 task.packing = support
@@ -419,7 +427,8 @@ class Trainer:
             seed = (self.config.seed, step, accelerator.process_index, i)
             batch = task.collator(task.rows(micro), seed=seed)
             if task.packing is not None:
-                batch = pack_batch(batch, task.packing.position_offset, self.pad_token_id)
+                batch = pack_batch(batch, task.packing.position_offset, self.pad_token_id,
+                                   static_rows=task.packing.static_rows)
             batch = _to_device(batch, device)
             last = i == len(micro_batches) - 1
             sync = accelerator.no_sync(model) if not last and accelerator.num_processes > 1 else nullcontext()
@@ -500,6 +509,8 @@ class Trainer:
             else:
                 save(final)
         metrics = sorted({t.data.task.primary_metric for t in tasks if t.dev_rows})
+        if self.compiled:
+            self.numerics["compiled_graphs"] = compiled_graphs() - self.graphs_before
         result = TrainResult(
             run_dir=str(self.run_dir), model_dir=str(final), steps=position["step"],
             epochs=round(position["step"] / steps_per_epoch, 4), selected=selected,
