@@ -17,6 +17,7 @@ loop time) / (xstilts' loop time).
     ... --precision bf16               # both in bf16 autocast (default: fp32 on a CPU, bf16 on a GPU)
     ... --precision defaults           # each system's own default precision
     ... --set compile=true             # xstilts with torch.compile (the loop time includes compiling)
+    ... --background-load 2            # two CPU-bound processes run throughout (a loaded machine)
 """
 
 from __future__ import annotations
@@ -211,6 +212,17 @@ def bf16_matmul_peak() -> float | None:
     return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e12
 
 
+def start_background_load(count: int) -> list:
+    """``count`` busy-looping processes (each keeps one CPU busy) and a one-line note of them."""
+    import subprocess
+
+    processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    if processes:
+        print(f"# background load: {count} CPU-bound processes running from before the first run to the end",
+              flush=True)
+    return processes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=E5_SMALL)
@@ -227,6 +239,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="An xstilts TrainConfig override (JSON value), e.g. trim_vocabulary=false.")
     parser.add_argument("--json", type=Path, default=None, help="Also write every run's figures here.")
+    parser.add_argument("--background-load", type=int, default=0, metavar="N",
+                        help="Start N CPU-bound processes before the first run and keep them running to the "
+                             "end: the systems start, and train, on a loaded machine.")
     args = parser.parse_args()
 
     from xstilts.paths import default_data_dir
@@ -242,7 +257,8 @@ def main() -> None:
     print_header("training throughput: HF Trainer vs xstilts train",
                  dict(model=args.model_config or args.model, examples=args.examples, steps=steps,
                       batch=args.batch_size, max_length=args.max_length, rounds=args.rounds, precision=precision,
-                      overrides=overrides))
+                      overrides=overrides, background_load=args.background_load))
+    load = start_background_load(args.background_load)
     peak = bf16_matmul_peak()
     if peak:
         print(f"# measured bf16 matmul peak: {peak:.0f} TFLOP/s")
@@ -273,7 +289,11 @@ def main() -> None:
             line += f", compiled graphs {r['compiled_graphs']}"
         print(line, flush=True)
 
-    results = alternate(systems, args.rounds, run, show)
+    try:
+        results = alternate(systems, args.rounds, run, show)
+    finally:
+        for process in load:
+            process.kill()
     if args.json:
         args.json.write_text(json.dumps({"systems": results, "settings": base}, indent=2) + "\n")
     loops = {s: [r["loop_seconds"] for r in results[s]] for s in systems}
