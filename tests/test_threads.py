@@ -145,3 +145,21 @@ def test_a_training_records_its_threads_and_where_they_came_from(monkeypatch):
         assert threads_record() == {"torch_threads": 2, "threads_from": "set by the caller"}
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_lone_train_or_evaluate_uses_the_cpus_the_process_may_use(monkeypatch):
+    import torch
+
+    from xstilts import threads
+    from xstilts.cli import _use_process_cpus
+    from xstilts.threads import threads_record
+
+    monkeypatch.setattr(threads, "_applied", None)
+    monkeypatch.delenv(threads.OVERRIDE, raising=False)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: threads.CpuBudget(1.5, "cgroup v2 cpu.max 150000/100000"))
+    before = torch.get_num_threads()
+    try:
+        _use_process_cpus()  # `xstilts train` / `evaluate` outside a study: the quota, not torch's core count
+        assert threads_record() == {"torch_threads": 1, "threads_from": "cgroup v2 cpu.max 150000/100000 / 1 worker"}
+    finally:
+        torch.set_num_threads(before)

@@ -284,6 +284,7 @@ def train(
     identity = run_record([{"train": train_sel.record(), "dev": dev_sel.record() if dev_sel else None}],
                           config.model_dump(), semantics=TRAINING_SEMANTICS_VERSION, parent=parent,
                           base_model=None if parent else {"reference": model})
+    _use_process_cpus()
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
         result = Trainer(stage, config, out, progress=on_event).run(model, identity)
     _print_json(result.to_json())
@@ -334,11 +335,20 @@ def evaluate(
         raise ConfigError(refusal(model, spec.name, split, flagged))
     ModelRef.of(model).check()  # after the guard: a contaminated run is refused whatever its weights
     retrieval = {"layer": layer, "pooling": pooling, "prefix": prefix}
+    _use_process_cpus()
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,
                               batch_size=batch_size, max_examples=max_examples, retrieval=retrieval,
                               contaminated=flagged, progress=on_event)
     _print_json({k: summary[k] for k in ("task", "per_language", "average")})
+
+
+def _use_process_cpus() -> None:
+    """Torch threads for a lone train/evaluate: the CPUs this process may use (affinity and cgroup
+    quota, as a study's workers get; torch alone ignores the quota), recorded with the run."""
+    from xstilts.threads import apply_threads, choose_threads
+
+    apply_threads(choose_threads(1))
 
 
 def _check_out_arg(out: Path) -> None:
