@@ -92,3 +92,15 @@ def test_a_node_that_keeps_crashing_its_worker_fails_alone(backend, tmp_path):
     assert len(os.listdir(attempts)) == LOST_WORKER_RETRIES + 1
     release.touch()
     assert backend.result(_finish(backend, neighbour)) == "neighbour"
+
+
+def _threads_record() -> dict:
+    from xstilts.threads import threads_record
+
+    return threads_record()
+
+
+def test_a_node_takes_its_threads_from_the_cpus_ray_assigned_it(backend, monkeypatch):
+    monkeypatch.delenv("XSTILTS_TORCH_THREADS", raising=False)
+    record = backend.result(_finish(backend, backend.submit(_threads_record)))
+    assert record == {"torch_threads": 1, "threads_from": "Ray assigned 1 CPUs / 1 worker"}  # cpus_per_node = 1

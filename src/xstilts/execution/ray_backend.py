@@ -9,6 +9,9 @@ which starves them on a busy machine; set RAY_worker_niceness yourself to choose
 authentication on without its notice on every run, and keeps its session files in a private
 temporary folder removed at shutdown (folders of runs that were killed are removed next time).
 
+Threads: a task sets its torch threads on the Ray node that runs it, from the CPUs Ray assigned
+it (``cpus_per_node``; ``XSTILTS_TORCH_THREADS`` still wins), not from the driver's machine.
+
 Failures: a node's own exception (a bad file, a wrong setting: deterministic) is never retried;
 the node fails with it and a re-run resumes. A lost worker or Ray node (killed, out of memory,
 crashed) is retried ``LOST_WORKER_RETRIES`` times by Ray, resuming from the node's checkpoints;
@@ -66,7 +69,7 @@ class RayBackend:
         if self._call is None:
             # max_retries counts lost workers only; retry_exceptions=False: an exception the node
             # raised is reported as it is (a re-run of the study resumes the node).
-            self._call = self.ray.remote(max_retries=LOST_WORKER_RETRIES, retry_exceptions=False)(call_portably)
+            self._call = self.ray.remote(max_retries=LOST_WORKER_RETRIES, retry_exceptions=False)(call_in_ray_worker)
         # The task's name is the node function's: Ray's worker shows it as "ray::run_train_node".
         return self._call.options(num_cpus=self.cpus_per_node, num_gpus=gpus,
                                   name=function.__name__).remote(function, *args)
@@ -91,6 +94,18 @@ class RayBackend:
         self.ray.shutdown()
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def call_in_ray_worker(function: Callable[..., Any], *args: Any) -> Any:
+    """Runs on the Ray node: torch threads from the CPUs Ray gave this task, then the node."""
+    import ray
+
+    from xstilts.threads import CpuBudget, apply_threads, choose_threads
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    if cpus:
+        apply_threads(choose_threads(1, budget=CpuBudget(float(cpus), f"Ray assigned {float(cpus):g} CPUs")))
+    return call_portably(function, *args)
 
 
 _TEMP_PREFIX = "xstilts-ray-"

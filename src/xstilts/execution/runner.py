@@ -69,14 +69,17 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     ModelRef.of(study.model).check()  # a wrong base model fails at once, in one line, not in every worker
     check_output_dir(study.output_dir)
     # The CPUs this process may use (affinity, cgroup quota) shared out; never the load of a moment.
-    threads = choose_threads(workers)
+    # Ray tasks choose on the node that runs them, from the CPUs Ray assigned (ray_backend).
+    threads = choose_threads(workers) if executor == "local" else None
     context = StudyContext(study_dir=str(study.output_dir), data_dir=str(plan.data_dir) if plan.data_dir else None,
-                           base_model=study.model, torch_threads=threads.threads, threads_from=threads.source,
-                           plan_hash=plan.plan_hash(), tasks=study.declared_tasks())
+                           base_model=study.model, torch_threads=threads.threads if threads else None,
+                           threads_from=threads.source if threads else "", plan_hash=plan.plan_hash(),
+                           tasks=study.declared_tasks())
     console = console or Console(stderr=True)
     backend = make_backend(executor, workers, ray_address)  # a wrong --executor fails alone, in one line
-    console.print(f"{workers} worker{'s' if workers > 1 else ''}, {threads.threads} torch thread"
-                  f"{'s' if threads.threads > 1 else ''} each ({threads.source})", markup=False, highlight=False)
+    each = (f"{threads.threads} torch thread{'s' if threads.threads > 1 else ''} each ({threads.source})" if threads
+            else "torch threads from the CPUs Ray assigns each node")
+    console.print(f"{workers} worker{'s' if workers > 1 else ''}, {each}", markup=False, highlight=False)
     scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
     if console.is_terminal and sys.stdout.isatty():
         summary = _run_with_bar(plan, context, backend, console, f"{study.name} ({executor})", scheduler_args)
