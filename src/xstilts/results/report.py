@@ -761,7 +761,8 @@ def _eval_precisions(rows: pd.DataFrame) -> str:
         by_precision.setdefault(precision, set()).add(str(target))
     if len(by_precision) <= 1:
         return next(iter(by_precision), "fp32")
-    return "; ".join(f"{precision} ({', '.join(sorted(targets))})" for precision, targets in sorted(by_precision.items()))
+    return "; ".join(f"{precision} ({', '.join(sorted(targets))})"
+                     for precision, targets in sorted(by_precision.items()))
 
 
 def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOptions) -> Section:
