@@ -105,8 +105,10 @@ def fill_store(plan, value_shift: float = 0.0, seed: int = 0, effects: dict[str,
                  for lang in node.langs}
         per_language = {lang: {metric: score_from_units(frame, metric) for metric in ("f1", "accuracy")
                                if f"{metric}_num" in frame} for lang, frame in units.items()}
+        # As zero_shot.evaluate records it: eval_precision in the settings only when not fp32.
+        precision = {} if node.eval_precision == "fp32" else {"eval_precision": node.eval_precision}
         summary = {"split": node.split, "per_language": per_language,
-                   "settings": {"split": node.split, "max_length": 128, "task": node.task}}
+                   "settings": {"split": node.split, "max_length": 128, "task": node.task, **precision}}
         refs = {lang: write_examples(study_dir, frame) for lang, frame in units.items()}
         rows = build_result_rows(node, summary, study_dir=study_dir, base_model=plan.study.model,
                                  plan_hash=plan.plan_hash(), examples_refs=refs)
@@ -537,6 +539,22 @@ def test_two_targets_of_one_task_are_reported_apart(tmp_path):
     exported = tmp_path / "rows.csv"
     _cli(["results", "export", str(path), "--out", str(exported)])
     assert set(pd.read_csv(exported)["target"]) == {"panx", "panx2"}
+
+
+def _provenance_text(plan, rows) -> str:
+    (provenance,) = [s for s in _report(plan, rows).sections if s.title == "Provenance"]
+    return "\n".join(provenance.paragraphs)
+
+
+def test_provenance_shows_the_evaluation_precision(tmp_path):
+    from xstilts.results.report import _eval_precisions
+
+    fp32_rows = pd.DataFrame({"target": ["panx", "tatoeba"], "settings": ['{"max_length": 128}', "{}"]})
+    assert _eval_precisions(fp32_rows) == "fp32"  # rows record no eval_precision when it is fp32
+    # bf16 for the study, fp32 kept by one target.
+    targets = '[[targets]]\ntask = "tatoeba"\nlangs = ["de"]\neval_precision = "fp32"'
+    _, plan, rows = small_study(tmp_path, "bf16", seeds='[1]\neval_precision = "bf16"', targets=targets)
+    assert "Evaluation precision: bf16 (panx); fp32 (tatoeba)\n" in _provenance_text(plan, rows)
 
 
 def test_stats_contrast_reads_scores_made_anywhere(tmp_path):

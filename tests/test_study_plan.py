@@ -386,3 +386,24 @@ train = { files = ["my-squad.json"], dev = false }
     (node,) = [n for n in plan.train_nodes if n.is_target]
     assert node.tasks[0].train.task == "squad_v1"
     assert {e.task for e in plan.evals_on(node.id)} == {"xquad", "mlqa"}
+
+
+def test_eval_precision_enters_the_evaluation_identity_only_when_bf16(tmp_path):
+    plain = plan_for(tmp_path)
+    explicit = plan_for(tmp_path, STUDY.replace("seeds = [1, 2]", 'seeds = [1, 2]\neval_precision = "fp32"'),
+                        folder="fp32")
+    # fp32 is the default: written out or not, every id stays what it was before the option existed.
+    assert [e.id for e in explicit.eval_nodes] == [e.id for e in plain.eval_nodes]
+    assert {e.eval_precision for e in plain.eval_nodes} == {"fp32"}
+    one_target = plan_for(tmp_path, STUDY.replace('task = "tatoeba"', 'task = "tatoeba"\neval_precision = "bf16"'),
+                          folder="bf16")
+    assert [n.id for n in one_target.train_nodes] == [n.id for n in plain.train_nodes]  # trainings untouched
+    for before, after in zip(plain.eval_nodes, one_target.eval_nodes):
+        assert (after.id != before.id) == (after.task == "tatoeba")
+        assert after.eval_precision == ("bf16" if after.task == "tatoeba" else "fp32")
+
+
+def test_a_bad_eval_precision_is_a_one_line_error_naming_the_field(tmp_path):
+    with pytest.raises(ConfigError, match=r"eval_precision: .*'fp32' or 'bf16'") as error:
+        plan_for(tmp_path, STUDY.replace("seeds = [1, 2]", 'seeds = [1, 2]\neval_precision = "fp16"'))
+    assert "\n" not in str(error.value)

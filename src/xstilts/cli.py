@@ -309,6 +309,8 @@ def evaluate(
                                          "use, e.g. e5's 'query: ', else none)."),
     allow_contaminated: bool = typer.Option(False, help="Score rows the run trained or selected on anyway; "
                                             "recorded in metrics.json as contaminated."),
+    eval_precision: str = typer.Option("fp32", help="fp32 | bf16: bf16 autocast of the forward passes (faster "
+                                       "where bf16 is native; a few predictions may change)."),
 ) -> None:
     """Zero-shot evaluation on every language of TASK; writes predictions and metrics.json.
 
@@ -323,6 +325,9 @@ def evaluate(
     from xstilts.tasks.registry import get_task
     from xstilts.tasks.slices import slice_range
 
+    from xstilts.modeling.eval_precision import check_eval_precision
+
+    check_eval_precision(eval_precision, "--eval-precision")
     spec = get_task(task)
     slice_range(eval_slice, 0)
     _check_out_arg(out)
@@ -339,8 +344,8 @@ def evaluate(
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,
                               batch_size=batch_size, max_examples=max_examples, retrieval=retrieval,
-                              contaminated=flagged, progress=on_event)
-    _print_json({k: summary[k] for k in ("task", "per_language", "average")})
+                              contaminated=flagged, progress=on_event, eval_precision=eval_precision)
+    _print_json({k: summary[k] for k in ("task", "per_language", "average", "eval_precision")})
 
 
 def _use_process_cpus() -> None:

@@ -402,6 +402,12 @@ CASES: list[Case] = [
          absent=("ev",)),
     Case("evaluate-batch-size-text", (*EVAL, "--model", "{tiny}", "--batch-size", "x"), "--batch-size", {}, MODEL,
          absent=("ev",)),
+    Case("evaluate-bad-precision", (*EVAL, "--model", "{tiny}", "--eval-precision", "fp16"),
+         "--eval-precision: expected 'fp32' or 'bf16', got 'fp16'", {}, MODEL, absent=("ev",)),
+    Case("plan-bad-eval-precision", ("plan", "{tmp}/s.toml"), "eval_precision: input should be 'fp32' or 'bf16'",
+         {"s.toml": study(**_r("seeds = [1]", 'seeds = [1]\neval_precision = "fp16"'))}, MODEL),
+    Case("plan-bad-target-eval-precision", ("plan", "{tmp}/s.toml"), "targets[0].eval_precision: input should be",
+         {"s.toml": study(**_r('langs = ["en"]', 'langs = ["en"]\neval_precision = "half"'))}, MODEL),
     # ------------------------------------------------------------ a task declared in the study file
     Case("plan-declared-bad-column", ("plan", "{tmp}/s.toml"), "tasks.mine.columns.label: expected a column number",
          declared("label = 2", 'label = "gold"')),

@@ -19,6 +19,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from xstilts.errors import ConfigError
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, eval_autocast
 from xstilts.modeling.retrieval_record import recorded_retrieval
 
 Pooling = Literal["mean", "cls"]
@@ -104,8 +105,11 @@ def encoder_depth(model: nn.Module) -> int:
 
 def embed_sentences(model: nn.Module, tokenizer: Any, sentences: Sequence[str], settings: RetrievalSettings,
                     device: torch.device | str | None = None,
-                    progress: ProgressCallback | None = None) -> np.ndarray:
-    """One float32 vector per sentence, in the order given, shape (len(sentences), hidden)."""
+                    progress: ProgressCallback | None = None,
+                    precision: str = DEFAULT_EVAL_PRECISION) -> np.ndarray:
+    """One float32 vector per sentence, in the order given, shape (len(sentences), hidden).
+    ``precision`` "bf16" runs the encoder under bf16 autocast (``eval_precision``); pooling and
+    normalisation stay float32."""
     encoder = base_encoder(model)
     settings = settings.resolve(encoder_depth(encoder))
     device = torch.device(device) if device is not None else next(encoder.parameters()).device
@@ -122,7 +126,7 @@ def embed_sentences(model: nn.Module, tokenizer: Any, sentences: Sequence[str], 
                 rows = order[start:start + settings.batch_size]
                 batch = tokenizer.pad({key: [values[i] for i in rows] for key, values in encoded.items()},
                                       return_tensors="pt")
-                vectors.append(_embed_batch(encoder, batch.to(device), settings))
+                vectors.append(_embed_batch(encoder, batch.to(device), settings, precision))
                 if progress is not None:
                     progress(start + len(rows), len(order))
     finally:
@@ -135,8 +139,9 @@ def embed_sentences(model: nn.Module, tokenizer: Any, sentences: Sequence[str], 
     return result
 
 
-def _embed_batch(encoder: nn.Module, batch: Any, settings: RetrievalSettings) -> np.ndarray:
-    hidden_states = encoder(**batch, output_hidden_states=True).hidden_states
+def _embed_batch(encoder: nn.Module, batch: Any, settings: RetrievalSettings, precision: str) -> np.ndarray:
+    with eval_autocast(precision, batch["input_ids"].device):
+        hidden_states = encoder(**batch, output_hidden_states=True).hidden_states
     states = hidden_states[settings.layer].float()
     if settings.pooling == "cls":
         pooled = states[:, 0]

@@ -27,6 +27,7 @@ from torch import nn
 
 from xstilts.errors import ConfigError
 from xstilts.evaluation.embeddings import ProgressCallback, RetrievalSettings, embed_sentences, encoder_depth
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.metrics.retrieval import (
     Candidate, bucc_f1, bucc_optimal_threshold, bucc_pairs_at_threshold, gold_rankings, map_at_k, tatoeba_accuracy,
 )
@@ -71,7 +72,8 @@ def tatoeba_predict(src_emb: np.ndarray, trg_emb: np.ndarray) -> list[int]:
 
 def evaluate_tatoeba(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalSet,
                      settings: RetrievalSettings, device: torch.device | str | None = None,
-                     progress: ProgressCallback | None = None) -> dict[str, Any]:
+                     progress: ProgressCallback | None = None,
+                     precision: str = DEFAULT_EVAL_PRECISION) -> dict[str, Any]:
     """Accuracy (x100) of English -> other-language top-1 cosine search.
 
     ``predictions[i]`` is the position in the other-language side of the sentence retrieved for
@@ -79,8 +81,8 @@ def evaluate_tatoeba(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalS
     """
     english, other = _english_first(retrieval_set)
     predictions = tatoeba_predict(
-        embed_sentences(model, tokenizer, [s.text for s in english], settings, device, progress),
-        embed_sentences(model, tokenizer, [s.text for s in other], settings, device, progress))
+        embed_sentences(model, tokenizer, [s.text for s in english], settings, device, progress, precision),
+        embed_sentences(model, tokenizer, [s.text for s in other], settings, device, progress, precision))
     return {
         **tatoeba_accuracy(predictions, _gold_positions(retrieval_set, english, other)),
         "num_queries": len(english),
@@ -119,7 +121,8 @@ def rank_pool(query_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray
 
 def evaluate_ranked(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalSet, settings: RetrievalSettings,
                     device: torch.device | str | None = None, pool_vectors: dict[tuple, np.ndarray] | None = None,
-                    k: int = 20, progress: ProgressCallback | None = None) -> dict[str, Any]:
+                    k: int = 20, progress: ProgressCallback | None = None,
+                    precision: str = DEFAULT_EVAL_PRECISION) -> dict[str, Any]:
     """mAP@k (x100) of every query against the whole pool (LAReQA, Mewsli-X: XTREME-R's protocol
     with cosine similarity of the encoder's sentence vectors). ``pool_vectors`` keeps the pool's
     vectors between the languages of one task (every LAReQA language shares one pool).
@@ -129,9 +132,9 @@ def evaluate_ranked(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalSe
     cache = pool_vectors if pool_vectors is not None else {}
     if key not in cache:
         cache[key] = embed_sentences(model, tokenizer, [item.text for item in retrieval_set.target], settings,
-                                     device, progress)
+                                     device, progress, precision)
     queries = embed_sentences(model, tokenizer, [item.text for item in retrieval_set.source], settings, device,
-                              progress)
+                              progress, precision)
     ranked = rank_pool(queries, cache[key], k)
     predictions = {query.id: [retrieval_set.target[int(i)].id for i in row]
                    for query, row in zip(retrieval_set.source, ranked)}
@@ -206,19 +209,21 @@ def _id_groups(ids: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
 
 def mine_candidates(model: nn.Module, tokenizer: Any, retrieval_set: RetrievalSet, settings: RetrievalSettings,
                     k: int = 4, keep_repeated: bool = False, device: torch.device | str | None = None,
-                    progress: ProgressCallback | None = None) -> list[Candidate]:
+                    progress: ProgressCallback | None = None,
+                    precision: str = DEFAULT_EVAL_PRECISION) -> list[Candidate]:
     """Embed both corpora (each distinct sentence once) and mine BUCC candidates."""
     src_texts, src_ids = unique_sentences(retrieval_set.source)
     trg_texts, trg_ids = unique_sentences(retrieval_set.target)
-    src_emb = embed_sentences(model, tokenizer, src_texts, settings, device, progress)
-    trg_emb = embed_sentences(model, tokenizer, trg_texts, settings, device, progress)
+    src_emb = embed_sentences(model, tokenizer, src_texts, settings, device, progress, precision)
+    trg_emb = embed_sentences(model, tokenizer, trg_texts, settings, device, progress, precision)
     return bucc_candidates(src_ids, src_emb, trg_ids, trg_emb, k, keep_repeated)
 
 
 def evaluate_bucc(model: nn.Module, tokenizer: Any, dev_set: RetrievalSet, test_set: RetrievalSet | None,
                   settings: RetrievalSettings, k: int = 4, keep_repeated: bool = False,
                   device: torch.device | str | None = None,
-                  progress: ProgressCallback | None = None) -> dict[str, Any]:
+                  progress: ProgressCallback | None = None,
+                  precision: str = DEFAULT_EVAL_PRECISION) -> dict[str, Any]:
     """BUCC F1 (x100) with the threshold tuned on the dev gold.
 
     With a test set the dev threshold is applied to the test candidates (F1 only when the test
@@ -228,7 +233,7 @@ def evaluate_bucc(model: nn.Module, tokenizer: Any, dev_set: RetrievalSet, test_
     if not dev_set.gold:
         raise ConfigError(f"{dev_set.guid}: BUCC threshold tuning needs a dev set with gold pairs")
     mine = dict(model=model, tokenizer=tokenizer, settings=settings, k=k, keep_repeated=keep_repeated,
-                device=device, progress=progress)
+                device=device, progress=progress, precision=precision)
     dev_candidates = mine_candidates(retrieval_set=dev_set, **mine)
     threshold = bucc_optimal_threshold(dev_candidates, dev_set.gold)
     scored_set = dev_set if test_set is None else test_set

@@ -17,6 +17,7 @@ import torch
 from xstilts.errors import MissingDataError
 from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
 from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_ranked, evaluate_tatoeba
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, write_predictions
 from xstilts.tasks.load import load_examples
@@ -24,19 +25,22 @@ from xstilts.tasks.types import Example, Metric, TaskSpec
 
 Progress = Callable[[str, dict[str, Any]], None]
 _DROP = ("predictions", "settings")
-# (encoder, tokenizer, task, lang, split, data dir, settings, device, progress, per-task cache) ->
+# (encoder, tokenizer, task, lang, split, data dir, settings, device, progress, per-task cache,
+#  eval precision) ->
 # (result of xstilts.evaluation.retrieval, the gold the predictions are scored against)
 Protocol = Callable[..., tuple[dict[str, Any], list[Example]]]
 
 
 def _tatoeba(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
-             device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
+             device: torch.device, progress: Progress, cache: dict,
+          precision: str) -> tuple[dict[str, Any], list[Example]]:
     (pairs,) = load_examples(task, lang, split, data_dir)
-    return evaluate_tatoeba(encoder, tokenizer, pairs, settings, device), [pairs]
+    return evaluate_tatoeba(encoder, tokenizer, pairs, settings, device, precision=precision), [pairs]
 
 
 def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
-          device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
+          device: torch.device, progress: Progress, cache: dict,
+          precision: str) -> tuple[dict[str, Any], list[Example]]:
     (dev,) = load_examples(task, lang, "dev", data_dir)
     test = None
     if split != "dev":
@@ -45,14 +49,16 @@ def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: P
         except MissingDataError:
             # Without test gold the dev F1 with a dev-tuned threshold is reported: an oracle.
             progress("note", {"lang": lang, "message": f"no {split} data: scoring dev with an oracle threshold"})
-    result = evaluate_bucc(encoder, tokenizer, dev, test, settings, device=device)
+    result = evaluate_bucc(encoder, tokenizer, dev, test, settings, device=device, precision=precision)
     return result, [dev if test is None else test]
 
 
 def _ranked(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
-            device: torch.device, progress: Progress, cache: dict) -> tuple[dict[str, Any], list[Example]]:
+            device: torch.device, progress: Progress, cache: dict,
+          precision: str) -> tuple[dict[str, Any], list[Example]]:
     (pool,) = load_examples(task, lang, split, data_dir)
-    return evaluate_ranked(encoder, tokenizer, pool, settings, device, pool_vectors=cache), [pool]
+    result = evaluate_ranked(encoder, tokenizer, pool, settings, device, pool_vectors=cache, precision=precision)
+    return result, [pool]
 
 
 PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.BUCC_F1: _bucc,
@@ -60,7 +66,8 @@ PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.B
 
 
 def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
-                            out_dir: Path, options: dict[str, Any], progress: Progress
+                            out_dir: Path, options: dict[str, Any], progress: Progress,
+                            precision: str = DEFAULT_EVAL_PRECISION
                             ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """Per language: the metrics, the settings used and the per-example pieces (where the metric has them)."""
     protocol = PROTOCOLS[task.metric]
@@ -75,7 +82,8 @@ def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list
     cache: dict = {}  # what the languages of one task share (the LAReQA pool's vectors)
     for lang in languages:
         progress("language", {"lang": lang})
-        result, gold = protocol(encoder, tokenizer, task, lang, split, data_dir, settings, device, progress, cache)
+        result, gold = protocol(encoder, tokenizer, task, lang, split, data_dir, settings, device, progress, cache,
+                                precision)
         scored_split = "dev" if result.get("oracle_threshold") else split
         path = write_predictions(task, out_dir / "predictions", scored_split, lang, result["predictions"])
         pieces = example_units(task, lang, gold, f"{task.name} {split}-{lang}", path)

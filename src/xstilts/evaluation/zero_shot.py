@@ -5,7 +5,10 @@ written in XTREME's prediction format and scored with the exact metrics. The sum
 ``EVAL_DIR/metrics.json``::
 
     {"task": T, "model": ..., "split": ..., "per_language": {LANG: {METRIC: value}},
-     "average": {METRIC: value}, "settings": {...}}
+     "average": {METRIC: value}, "settings": {...}, "eval_precision": "fp32" | "bf16"}
+
+``settings`` (what the result rows record and hash) holds ``eval_precision`` only when it is not
+the default fp32, so that fp32 results keep the settings hash they had before the option existed.
 
 The returned summary also holds ``per_example``: per language, the per-example pieces of its
 metrics (``xstilts.metrics.per_example``; BUCC has none), read back from the written prediction
@@ -25,6 +28,7 @@ from xstilts.errors import ConfigError, MissingDataError
 from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
 from xstilts.files import write_json_atomic
 from xstilts.metrics.per_example import check_units
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, check_eval_precision
 from xstilts.modeling.feature_cache import cached_features
 from xstilts.modeling.inference import predict_logits
 from xstilts.modeling.kinds import adapter_for_task
@@ -70,11 +74,13 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
              split: str | None = None, eval_slice: str | None = None, batch_size: int = 64,
              max_length: int | None = None, max_examples: int | None = None,
              retrieval: dict[str, Any] | None = None, contaminated: dict[str, str] | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+             progress: Progress | None = None, eval_precision: str = DEFAULT_EVAL_PRECISION) -> dict[str, Any]:
     """Evaluate ``model`` on ``langs`` of a task; ``eval_slice`` keeps only those rows of every
     language (e.g. "[1245:]" when the first half of a parallel set was used for training).
     ``contaminated`` (language -> reason, from the caller's guard) is recorded in metrics.json.
-    The split defaults to the labelled test split when the data has one, else the task's dev."""
+    The split defaults to the labelled test split when the data has one, else the task's dev.
+    ``eval_precision`` "bf16" runs the forward passes under bf16 autocast (xstilts.modeling.eval_precision)."""
+    check_eval_precision(eval_precision)
     task = get_task(task_name)
     requested = None if isinstance(langs, str) and langs.strip().lower() == "all" else languages_to_evaluate(
         task, langs, data_dir, task.eval_split)
@@ -87,14 +93,18 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     started = time.time()
     if task.trainable:
         per_language, settings, units = _evaluate_with_head(reference, task, languages, data_dir, split, out_dir,
-                                                            batch_size, max_length, max_examples, eval_slice, progress)
+                                                            batch_size, max_length, max_examples, eval_slice, progress,
+                                                            eval_precision)
     else:  # retrieval: sentence vectors straight from the encoder
         per_language, settings, units = evaluate_retrieval_task(reference, task, languages, data_dir, split, out_dir,
-                                                                retrieval or {}, progress)
+                                                                retrieval or {}, progress, eval_precision)
+    if eval_precision != DEFAULT_EVAL_PRECISION:
+        settings = {**settings, "eval_precision": eval_precision}
     summary = {
         "task": task.name, "model": str(reference.saved or reference.text), "split": split,
         "per_language": per_language, "average": _mean_metrics(per_language),
         "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
+        "eval_precision": eval_precision,
         "wall_seconds": round(time.time() - started, 2),
         "contaminated": dict(contaminated or {}),
     }
@@ -120,7 +130,7 @@ def feature_settings(model: ModelRef | str | Path, task: TaskSpec, max_length: i
 
 def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
-                        eval_slice: str | None, progress: Progress
+                        eval_slice: str | None, progress: Progress, precision: str
                         ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, Any]]:
     model = reference.load_model(dtype=torch.float32)
     head = head_name(task)
@@ -144,7 +154,8 @@ def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str
         features = cached_features(adapter, examples, tokenizer, labels, settings).to_list()
         logits = predict_logits(model, head, features, collator, batch_size, device,
                                 per_token=adapter.per_token_logits,
-                                on_batch=lambda n: progress("batch", {"rows": n, "total": len(features)}))
+                                on_batch=lambda n: progress("batch", {"rows": n, "total": len(features)}),
+                                precision=precision)
         predictions = adapter.decode(logits, features, examples, labels)
         path = write_predictions(task, out_dir / "predictions", split, lang, predictions)
         # Scored from the written file by the same code as `xstilts score`: what is reported is

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, eval_autocast
+
 
 def _to_numpy(logits: Any) -> Any:
     if isinstance(logits, (tuple, list)):
@@ -31,11 +33,14 @@ def _trim(row_logits: Any, length: int) -> Any:
 
 def predict_logits(model: Any, head_name: str, features: Sequence[dict[str, Any]], collator: Callable,
                    batch_size: int, device: torch.device | str, *, per_token: bool = False,
-                   on_batch: Callable[[int], None] | None = None) -> list[Any]:
+                   on_batch: Callable[[int], None] | None = None,
+                   precision: str = DEFAULT_EVAL_PRECISION) -> list[Any]:
     """Logits per feature row (a numpy array, or a tuple of arrays for QA start/end).
 
     Rows are processed longest-first in batches (less padding) and returned in input order.
     With ``per_token`` (tagging, QA) each row's logits are cut back to its unpadded length.
+    ``precision`` "bf16" runs the forward passes under bf16 autocast (``eval_precision``); the
+    logits come back as float32 either way.
     """
     lengths = np.array([len(row["input_ids"]) if not isinstance(row["input_ids"][0], list)
                         else max(len(x) for x in row["input_ids"]) for row in features])
@@ -47,7 +52,8 @@ def predict_logits(model: Any, head_name: str, features: Sequence[dict[str, Any]
             index = order[start:start + batch_size]
             batch = collator([features[i] for i in index])
             batch = {k: v.to(device) for k, v in batch.items() if k not in ("labels", "start_positions", "end_positions")}
-            _, logits = model(head_name, batch)
+            with eval_autocast(precision, device):
+                _, logits = model(head_name, batch)
             for i, row_logits in zip(index, _split_rows(_to_numpy(logits), len(index))):
                 results[i] = _trim(row_logits, int(lengths[i])) if per_token else row_logits
             if on_batch is not None:

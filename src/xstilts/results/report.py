@@ -752,6 +752,19 @@ def differing_hyperparameters(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+def _eval_precisions(rows: pd.DataFrame) -> str:
+    """"fp32", "bf16", or per precision its targets when they differ. Rows record eval_precision in
+    their settings only when it is not fp32 (xstilts.evaluation.zero_shot)."""
+    by_precision: dict[str, set[str]] = {}
+    for target, settings in zip(rows["target"], rows["settings"]):
+        precision = (json.loads(settings) if isinstance(settings, str) else settings).get("eval_precision", "fp32")
+        by_precision.setdefault(precision, set()).add(str(target))
+    if len(by_precision) <= 1:
+        return next(iter(by_precision), "fp32")
+    return "; ".join(f"{precision} ({', '.join(sorted(targets))})"
+                     for precision, targets in sorted(by_precision.items()))
+
+
 def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOptions) -> Section:
     retrieval = sorted({json.dumps((json.loads(s) if isinstance(s, str) else s).get("retrieval"), sort_keys=True)
                         for s in rows["settings"]
@@ -765,6 +778,7 @@ def _provenance(rows: pd.DataFrame, facts: Mapping[str, Any], options: ReportOpt
         f"Selection rule: {'; '.join(selection) or 'no training selects a checkpoint (last weights)'}; stages with "
         "dev = false keep their last weights",
         f"Retrieval: {'; '.join(retrieval) or 'none'}",
+        f"Evaluation precision: {_eval_precisions(rows)}",
         f"Report made {facts.get('date', '?')} on {facts.get('machine', '?')}; rows recorded "
         f"{rows['created_at'].min() if not rows.empty else '-'} to {rows['created_at'].max() if not rows.empty else '-'}",
         f"Statistics: {METHOD_NAMES[options.test]} (generalises over {GENERALISES_OVER[options.test]}), "

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from xstilts.errors import ConfigError
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.modeling.kinds import adapter_for_task
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
@@ -111,6 +112,7 @@ class EvalNode:
     # "condition": the result of ``order``; "trajectory": the model after some of ``order``'s
     # stages, evaluated for the report's stage trajectories (a target's ``trajectory`` setting).
     role: str = "condition"
+    eval_precision: str = DEFAULT_EVAL_PRECISION  # of the forward passes: "fp32" | "bf16"
 
 
 @dataclass
@@ -372,10 +374,14 @@ class _PlanBuilder:
         # use (e5: "query: ", last layer, mean) or the defaults (XLM-R: XTREME's layer rule).
         settings = ({"max_length": target.eval_max_length} if task.trainable
                     else self.study.retrieval_for(target).model_dump(exclude_unset=True))
-        eval_id = stable_hash({
+        identity = {
             "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,
             "slice": target.eval_slice, "settings": settings, "data": {lang: f.sha256 for lang, f in facts.items()},
-        })
+        }
+        precision = self.study.eval_precision_for(target)
+        if precision != DEFAULT_EVAL_PRECISION:  # only then: fp32 evaluations keep the ids they always had
+            identity["eval_precision"] = precision
+        eval_id = stable_hash(identity)
         existing = self.eval_nodes.get(eval_id)
         if existing is not None:
             if role == "condition" and existing.role == "condition" and existing.order != order.name:
@@ -392,7 +398,7 @@ class _PlanBuilder:
             eval_id, model.id if model else None, target.label, task.name, langs, split, target.eval_slice,
             order.name, (seed,), self.stage_path(order, model) if role == "trajectory" else order.stages,
             contaminated_cells(evaluated, self.used_data(model)), settings,
-            self.units(task, target.eval_slice, facts.values()), self.path_facts(model), role,
+            self.units(task, target.eval_slice, facts.values()), self.path_facts(model), role, precision,
         )
 
     def stage_path(self, order: Order, model: TrainNode | None) -> tuple[str, ...]:

@@ -82,6 +82,8 @@ def _add_level(branch: Tree, plan: Plan, parent: str | None, orders: dict[str, l
 def _eval_line(evaluation: EvalNode) -> str:
     langs = evaluation.langs
     line = f"eval {escape(evaluation.target)} ({' '.join(langs) if len(langs) <= 6 else f'{len(langs)} languages'})"
+    if evaluation.eval_precision != "fp32":
+        line += f" [dim]({evaluation.eval_precision})[/]"
     if evaluation.role == "trajectory":
         line += " [dim](trajectory point)[/]"
     if len(evaluation.seeds) > 1:

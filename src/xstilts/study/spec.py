@@ -29,6 +29,8 @@ from xstilts.training.config import TrainConfig
 Split = Literal["train", "dev", "test"]
 Sampling = Literal["proportional", "temperature", "uniform"]
 Keep = Literal["best", "leaves"]
+# Numeric precision of evaluation forward passes (xstilts.modeling.eval_precision).
+EvalPrecision = Literal["fp32", "bf16"]
 # "all" once named a third policy but kept exactly what "best" keeps: it is refused with this line.
 KEEP_ALL_REMOVED = 'keep "all" is gone: it kept the same models as "best" (every node\'s selected model); use "best"'
 
@@ -174,6 +176,8 @@ class TargetSpec(StrictModel):
     eval_split: Split | None = None
     eval_slice: str | None = None
     eval_max_length: int | None = Field(None, gt=8)
+    eval_precision: EvalPrecision | None = Field(None, description="Overrides the study's eval_precision for "
+                                                                  "this target.")
     train: SelectionSpec = SelectionSpec()
     hparams: HParams = HParams()
     retrieval: RetrievalSpec | None = None
@@ -265,6 +269,10 @@ class StudySpec(StrictModel):
     suite: str = Field("xtreme", description='The benchmark whose table and score the report and `results show` '
                                             'give: "xtreme" (XTREME) or "xtreme-r" (XTREME-R).')
     retrieval: RetrievalSpec = RetrievalSpec()
+    eval_precision: EvalPrecision = Field(
+        "fp32", description='Precision of every evaluation\'s forward passes: "fp32", or "bf16" autocast (weights '
+                            "stay fp32; several times faster on a CPU with AVX512-BF16/AMX or a bf16 GPU; a few "
+                            "predictions change: benchmarks/README.md). Training dev evaluation stays fp32.")
     execution: ExecutionSpec = ExecutionSpec()
     report: ReportSpec = ReportSpec()
 
@@ -324,6 +332,10 @@ class StudySpec(StrictModel):
 
     def resolved_data_dir(self) -> Path | None:
         return self.data_dir or default_data_dir()
+
+    def eval_precision_for(self, target: TargetSpec) -> str:
+        """The target's own eval_precision, else the study's."""
+        return target.eval_precision or self.eval_precision
 
     def retrieval_for(self, target: TargetSpec) -> RetrievalSpec:
         """The study's retrieval settings with the target's own settings on top."""
