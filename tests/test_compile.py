@@ -81,3 +81,30 @@ def test_compiled_training_matches_eager_without_dropout(tmp_path, shared_data, 
     eager, compiled = (_weights(Path(results[flag].model_dir)) for flag in (False, True))
     for name in eager:
         np.testing.assert_allclose(compiled[name], eager[name], atol=1e-4, rtol=1e-3, err_msg=name)
+
+
+def test_evaluations_compile_with_the_study_setting_and_keep_their_ids(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "cache"))
+    before = plan_for(tmp_path, folder="one")
+    on = plan_for(tmp_path, STUDY.replace("max_steps = 5", "max_steps = 5\ncompile = true"), folder="two")
+    assert not any(node.compile for node in before.eval_nodes)
+    assert all(node.compile for node in on.eval_nodes)
+    # Retrieval of the base model (no training under it) is the same evaluation, compiled or not.
+    shared = {n.id for n in before.eval_nodes if n.model_node is None} & {n.id for n in on.eval_nodes}
+    assert shared
+
+
+@pytest.mark.slow  # compiling takes a minute or more on 2 CPU cores
+def test_compiled_evaluation_gives_the_eager_predictions(tmp_path, shared_data, tiny_model_dir):
+    from xstilts.evaluation.zero_shot import evaluate
+
+    stage = StageData([prepare_task_data(DataSelection("xnli", "en", "dev", "[:16]"), None, shared_data)])
+    run = Trainer(stage, TrainConfig(max_steps=1, batch_size=8, max_length=48, select_best=False,
+                                     mixed_precision="no"), tmp_path / "run").run(str(tiny_model_dir))
+    summaries = {flag: evaluate(run.model_dir, "xnli", shared_data, tmp_path / f"eval-{flag}", langs="de,en",
+                                max_examples=40, compile=flag) for flag in (False, True)}
+    assert summaries[True]["numerics"]["compile"] is True
+    assert summaries[True]["per_language"] == summaries[False]["per_language"]
+    for lang in ("de", "en"):
+        files = [sorted((tmp_path / f"eval-{flag}" / "predictions").rglob(f"*{lang}*")) for flag in (False, True)]
+        assert [f.read_text() for f in files[0]] == [f.read_text() for f in files[1]]

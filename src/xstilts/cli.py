@@ -307,6 +307,8 @@ def evaluate(
     pooling: Optional[str] = typer.Option(None, help="Retrieval: mean | cls (default: recorded use, else mean)."),
     prefix: Optional[str] = typer.Option(None, help="Retrieval: text put before every sentence (default: recorded "
                                          "use, e.g. e5's 'query: ', else none)."),
+    compile_encoder: bool = typer.Option(False, "--compile", help="torch.compile the encoder (pays on a GPU; "
+                                         "same predictions up to float rounding)."),
     allow_contaminated: bool = typer.Option(False, help="Score rows the run trained or selected on anyway; "
                                             "recorded in metrics.json as contaminated."),
     eval_precision: str = typer.Option("fp32", help="fp32 | bf16: bf16 autocast of the forward passes (faster "
@@ -344,7 +346,7 @@ def evaluate(
     with evaluation_progress(err_console, task) as on_event:
         summary = evaluate_fn(model, task, data_dir, out, langs=langs, split=split, eval_slice=eval_slice,
                               batch_size=batch_size, max_examples=max_examples, retrieval=retrieval,
-                              contaminated=flagged, progress=on_event, eval_precision=eval_precision)
+                              contaminated=flagged, progress=on_event, compile=compile_encoder, eval_precision=eval_precision)
     _print_json({k: summary[k] for k in ("task", "per_language", "average", "eval_precision")})
 
 

@@ -17,6 +17,7 @@ import torch
 from xstilts.errors import MissingDataError
 from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
 from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_ranked, evaluate_tatoeba
+from xstilts.modeling.compilation import compile_encoder
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, write_predictions
@@ -67,7 +68,7 @@ PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.B
 
 def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                             out_dir: Path, options: dict[str, Any], progress: Progress,
-                            precision: str = DEFAULT_EVAL_PRECISION
+                            precision: str = DEFAULT_EVAL_PRECISION, compile: bool = False
                             ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """Per language: the metrics, the settings used and the per-example pieces (where the metric has them)."""
     protocol = PROTOCOLS[task.metric]
@@ -76,6 +77,8 @@ def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list
     encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
+    if compile:
+        compile_encoder(encoder)
     per_language: dict[str, dict[str, Any]] = {}
     resolved: dict[str, Any] = {}
     units: dict[str, Any] = {}

@@ -5,7 +5,8 @@ written in XTREME's prediction format and scored with the exact metrics. The sum
 ``EVAL_DIR/metrics.json``::
 
     {"task": T, "model": ..., "split": ..., "per_language": {LANG: {METRIC: value}},
-     "average": {METRIC: value}, "settings": {...}, "eval_precision": "fp32" | "bf16"}
+     "average": {METRIC: value}, "settings": {...}, "eval_precision": "fp32" | "bf16",
+     "numerics": {"compile": bool, "torch_threads": N, "threads_from": ...}}
 
 ``settings`` (what the result rows record and hash) holds ``eval_precision`` only when it is not
 the default fp32, so that fp32 results keep the settings hash they had before the option existed.
@@ -29,6 +30,7 @@ from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
 from xstilts.files import write_json_atomic
 from xstilts.metrics.per_example import check_units
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, check_eval_precision
+from xstilts.modeling.compilation import compile_encoder
 from xstilts.modeling.feature_cache import cached_features
 from xstilts.modeling.inference import predict_logits
 from xstilts.modeling.kinds import adapter_for_task
@@ -39,6 +41,7 @@ from xstilts.tasks.load import default_eval_split, load_examples, locate
 from xstilts.tasks.registry import check_language, get_task, head_name
 from xstilts.tasks.slices import apply_slice
 from xstilts.tasks.types import TaskSpec
+from xstilts.threads import threads_record
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -74,12 +77,14 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
              split: str | None = None, eval_slice: str | None = None, batch_size: int = 64,
              max_length: int | None = None, max_examples: int | None = None,
              retrieval: dict[str, Any] | None = None, contaminated: dict[str, str] | None = None,
-             progress: Progress | None = None, eval_precision: str = DEFAULT_EVAL_PRECISION) -> dict[str, Any]:
+             progress: Progress | None = None, eval_precision: str = DEFAULT_EVAL_PRECISION,
+             compile: bool = False) -> dict[str, Any]:
     """Evaluate ``model`` on ``langs`` of a task; ``eval_slice`` keeps only those rows of every
     language (e.g. "[1245:]" when the first half of a parallel set was used for training).
     ``contaminated`` (language -> reason, from the caller's guard) is recorded in metrics.json.
     The split defaults to the labelled test split when the data has one, else the task's dev.
-    ``eval_precision`` "bf16" runs the forward passes under bf16 autocast (xstilts.modeling.eval_precision)."""
+    ``eval_precision`` "bf16" runs the forward passes under bf16 autocast (xstilts.modeling.eval_precision);
+    ``compile`` runs the encoder compiled (xstilts.modeling.compilation)."""
     check_eval_precision(eval_precision)
     task = get_task(task_name)
     requested = None if isinstance(langs, str) and langs.strip().lower() == "all" else languages_to_evaluate(
@@ -94,10 +99,10 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     if task.trainable:
         per_language, settings, units = _evaluate_with_head(reference, task, languages, data_dir, split, out_dir,
                                                             batch_size, max_length, max_examples, eval_slice, progress,
-                                                            eval_precision)
+                                                            eval_precision, compile)
     else:  # retrieval: sentence vectors straight from the encoder
         per_language, settings, units = evaluate_retrieval_task(reference, task, languages, data_dir, split, out_dir,
-                                                                retrieval or {}, progress, eval_precision)
+                                                                retrieval or {}, progress, eval_precision, compile)
     if eval_precision != DEFAULT_EVAL_PRECISION:
         settings = {**settings, "eval_precision": eval_precision}
     summary = {
@@ -105,6 +110,8 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
         "per_language": per_language, "average": _mean_metrics(per_language),
         "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
         "eval_precision": eval_precision,
+        # Unhashed numerics, as a training's result.json records them.
+        "numerics": {"compile": compile, **threads_record()},
         "wall_seconds": round(time.time() - started, 2),
         "contaminated": dict(contaminated or {}),
     }
@@ -130,9 +137,11 @@ def feature_settings(model: ModelRef | str | Path, task: TaskSpec, max_length: i
 
 def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
-                        eval_slice: str | None, progress: Progress, precision: str
+                        eval_slice: str | None, progress: Progress, precision: str, compile: bool
                         ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, Any]]:
     model = reference.load_model(dtype=torch.float32)
+    if compile:
+        compile_encoder(model.encoder)
     head = head_name(task)
     if head not in model.head_specs:
         raise ConfigError(f"{reference.saved or reference.text}: the model has no {head!r} head; train it on "

@@ -152,7 +152,8 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
     max_length = node.settings.get("max_length") if task.trainable else None
     summary = evaluate(context.model_of(node.model_node), node.task, Path(context.data_dir) if context.data_dir else None,
                        context.eval_dir(node.id), langs=list(node.langs), split=node.split, eval_slice=node.eval_slice,
-                       max_length=max_length, retrieval=retrieval, eval_precision=node.eval_precision)
+                       max_length=max_length, retrieval=retrieval, eval_precision=node.eval_precision,
+                       compile=node.compile)
     refs = {lang: write_examples(context.study_dir, units)
             for lang, units in summary.get("per_example", {}).items() if units is not None}
     # Beside metrics.json, so that rows rebuilt from the eval folder find their per-example outputs.

@@ -113,6 +113,10 @@ class EvalNode:
     # stages, evaluated for the report's stage trajectories (a target's ``trajectory`` setting).
     role: str = "condition"
     eval_precision: str = DEFAULT_EVAL_PRECISION  # of the forward passes: "fp32" | "bf16"
+    # torch.compile of the encoder (the study's or target's ``compile`` hyper-parameter, "auto"
+    # resolved here). Not in the id: inference has no random draws, so compiled and eager logits
+    # agree to float rounding (tests/test_compile.py).
+    compile: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -399,6 +403,7 @@ class _PlanBuilder:
             order.name, (seed,), self.stage_path(order, model) if role == "trajectory" else order.stages,
             contaminated_cells(evaluated, self.used_data(model)), settings,
             self.units(task, target.eval_slice, facts.values()), self.path_facts(model), role, precision,
+            resolve_compile(overrides(target.hparams).get("compile", self.study.hparams.compile) or False),
         )
 
     def stage_path(self, order: Order, model: TrainNode | None) -> tuple[str, ...]:
