@@ -16,6 +16,8 @@ loop time) / (xstilts' loop time).
     ... --set trim_vocabulary=false    # an xstilts switch off, to measure what it buys
     ... --precision bf16               # both in bf16 autocast (default: fp32 on a CPU, bf16 on a GPU)
     ... --precision defaults           # each system's own default precision
+    ... --systems xstilts,xstilts-serial  # what prefetching the next step's batches buys
+                                          # (xstilts-serial: prefetch and background checkpoints off)
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from side_by_side import (  # noqa: E402
     scratch_dir,
 )
 
-SYSTEMS = ("hf-pad", "hf-dynamic", "xstilts")
+SYSTEMS = ("hf-pad", "hf-dynamic", "xstilts")  # and "xstilts-serial", on request
 LEARNING_RATE = 2e-5
 
 
@@ -174,7 +176,9 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
             marks["end"], marks["cpu_end"] = time.perf_counter(), time.process_time()
 
     run_dir = scratch_dir("xstilts-train-") / "run"
-    result = Trainer(StageData([task_data]), config, run_dir, progress=clock).run(payload["model"])
+    serial = payload["system"] == "xstilts-serial"
+    result = Trainer(StageData([task_data]), config, run_dir, progress=clock, prefetch=not serial,
+                     background_checkpoints=not serial).run(payload["model"])
     ended = time.perf_counter()
     from xstilts.modeling.reference import ModelRef
 
@@ -256,7 +260,7 @@ def main() -> None:
 
     def show(system: str, index: int, r: dict[str, Any]) -> None:
         loop = r["loop_seconds"]
-        line = (f"round {index + 1} {system:10s}: loop {loop:7.2f} s, {r['examples'] / loop:7.1f} examples/s, "
+        line = (f"round {index + 1} {system:14s}: loop {loop:7.2f} s, {r['examples'] / loop:7.1f} examples/s, "
                 f"{r['real_tokens'] / loop:8.0f} real tokens/s, end-to-end {r['end_to_end_seconds']:7.2f} s, "
                 f"loop CPU {r['loop_cpu_seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
         if r.get("gpu_peak_mb"):
@@ -276,6 +280,9 @@ def main() -> None:
     for s in systems:
         print(f"median {s:10s}: loop {median(loops[s]):.2f} s, "
               f"end-to-end {median([r['end_to_end_seconds'] for r in results[s]]):.2f} s")
+    if "xstilts" in systems and "xstilts-serial" in systems:
+        print(f"xstilts-serial / xstilts (what prefetch buys), median of rounds: loop "
+              f"{median_ratio(loops['xstilts-serial'], loops['xstilts']):.3f}x")
     hf = [s for s in systems if s.startswith("hf")]
     if "xstilts" not in systems or not hf:
         return

@@ -148,6 +148,22 @@ def test_a_failed_background_write_is_raised_by_the_run(monkeypatch, tmp_path, s
     assert not (run_dir / RESULT_FILE).exists() and not (run_dir / "checkpoint.new").exists()
 
 
+def test_a_failed_write_does_not_hide_the_error_that_stopped_the_run(monkeypatch, tmp_path, shared_data,
+                                                                    tiny_model_dir):
+    def full_disk(folder):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+    def crash_at_step_3(event, info):
+        if event == "step" and info["step"] == 3:
+            raise _Crash("stopped")
+
+    monkeypatch.setattr(checkpoint, "write_manifest", full_disk)
+    with pytest.raises(_Crash) as failure:
+        _run(shared_data, tiny_model_dir, tmp_path / "both", ("panx",), overlap=True, progress=crash_at_step_3)
+    assert any("No space left on device" in note for note in failure.value.__notes__)
+    assert _no_thread_left()
+
+
 def test_the_writer_raises_the_error_of_its_write_at_the_next_submit_or_wait(tmp_path):
     class Broken(Exception):
         pass

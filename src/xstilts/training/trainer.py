@@ -401,8 +401,9 @@ class Trainer:
             try:
                 writer.wait()
             except BaseException as write_error:  # noqa: BLE001
-                self._warn(f"the checkpoint written in the background failed too: {write_error!r}")
-                error.add_note(f"the checkpoint written in the background failed too: {write_error!r}")
+                note = f"the checkpoint written in the background failed too: {write_error!r}"
+                print_warning(note)  # not self._warn: the progress callback may be what failed
+                error.add_note(note)
             raise
         finally:
             if prefetcher is not None:
