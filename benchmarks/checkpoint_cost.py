@@ -51,17 +51,22 @@ def measure(trim: bool, steps: int, examples: int, background: bool = True, ever
     stage = StageData([prepare_task_data(DataSelection("xnli", "en", "dev", f"[:{examples}]"), None,
                                          default_data_dir())])
     config = TrainConfig(max_steps=steps, batch_size=8, max_length=64, checkpoint_every=every, trim_vocabulary=trim)
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"state_mb": float("nan"), "model_mb": float("nan"), "model_own_mb": float("nan")}
 
     def on_event(event: str, info: dict[str, Any]) -> None:
         if event == "start":
             seen["loop_start"] = time.perf_counter()
-        if event == "step" and info["step"] == steps:  # the last checkpoint still exists now
+        if event == "step" and info["step"] == steps:
             seen["loop_s"] = time.perf_counter() - seen.pop("loop_start")
-            checkpoint = run_dir / "checkpoint"
-            seen["state_mb"] = os.path.getsize(checkpoint / "training_state.pt") / 2**20
-            total, own = folder_bytes(checkpoint / "model")
-            seen["model_mb"], seen["model_own_mb"] = total / 2**20, own / 2**20
+        checkpoint = run_dir / "checkpoint"
+        # The newest checkpoint on disk (written in the background, it may lag behind a step or more).
+        if event == "step" and (checkpoint / "manifest.json").is_file():
+            try:
+                state_mb = os.path.getsize(checkpoint / "training_state.pt") / 2**20
+                total, own = folder_bytes(checkpoint / "model")
+            except FileNotFoundError:  # swapped for a newer one meanwhile
+                return
+            seen["state_mb"], seen["model_mb"], seen["model_own_mb"] = state_mb, total / 2**20, own / 2**20
 
     result = Trainer(stage, config, run_dir, progress=on_event, background_checkpoints=background,
                      prefetch=background).run("multilingual-e5-small")

@@ -149,7 +149,6 @@ class CheckpointWriter:
             return
 
         def write() -> None:
-            _lower_thread_priority()
             try:
                 write_checkpoint(run_dir, save_model, state)
             except BaseException as error:  # handed to the main thread by wait()
@@ -167,15 +166,6 @@ class CheckpointWriter:
         error, self._error = self._error, None
         if error is not None:
             raise error
-
-
-def _lower_thread_priority() -> None:
-    """Nice 19 for the calling thread (Linux: a thread id is a process id to setpriority). Training
-    on the CPU keeps every core busy: the writer should take what the step leaves idle, not slow it."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):  # not Linux, or not permitted: normal priority
-        pass
 
 
 def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) -> Path | None:

@@ -7,9 +7,9 @@ Design choices that make runs reproducible and resumable:
   micro-batches. The data order therefore does not depend on the hardware or on restarts.
 - A checkpoint (model, optimizer, scheduler, RNG states, data positions) is written atomically
   every ``checkpoint_every`` steps and at every evaluation. Restarting after ``kill -9`` continues
-  from it and ends with the same weights and metrics as an uninterrupted run. The step loop only
-  captures the state (CPU copies) and goes on; a background thread writes it, one write at a time,
-  and an error of the write is raised in the loop at the next checkpoint or at the end.
+  from it and ends with the same weights and metrics as an uninterrupted run. On a GPU the step
+  loop only captures the state (CPU copies) and goes on; a background thread writes it, one write
+  at a time, and an error of the write is raised in the loop at the next checkpoint or at the end.
 - The next step's batches (rows, collation, MLM masks, packing) are made in a background thread
   while the current step trains: the same tensors as without, since they depend on (seed, step,
   process, micro-batch) only, and the recorded position is that of the steps trained.
@@ -174,11 +174,12 @@ def _data_position(position: dict[str, Any]) -> dict[str, list[int]]:
     return {"epochs": list(position["epochs"]), "batch_in_epoch": list(position["batch_in_epoch"])}
 
 
-def _switch(value: bool | None, variable: str) -> bool:
-    """A Trainer switch: the argument when given, else the environment variable ("0" is off), else on."""
+def _switch(value: bool | None, variable: str, default: bool = True) -> bool:
+    """A Trainer switch: the argument when given, else the environment variable ("0" off, "1" on), else ``default``."""
     if value is not None:
         return value
-    return os.environ.get(variable, "1").strip().lower() not in ("0", "false", "no", "off")
+    setting = os.environ.get(variable, "").strip().lower()
+    return default if not setting else setting not in ("0", "false", "no", "off")
 
 
 @dataclass
@@ -219,9 +220,11 @@ class Trainer:
     """Trains one stage. ``progress`` receives (event, info) callbacks for the CLI's progress bars.
 
     ``prefetch`` (default: on unless ``XSTILTS_PREFETCH=0``) prepares the next step's batches in a
-    background thread; ``background_checkpoints`` (default: on unless
-    ``XSTILTS_BACKGROUND_CHECKPOINTS=0``) writes checkpoints in one. Neither changes a result (the
-    switches exist to test and measure that), so neither is part of TrainConfig or a node's id.
+    background thread; ``background_checkpoints`` writes checkpoints in one (default: on when
+    training on a GPU, off on the CPU, ``XSTILTS_BACKGROUND_CHECKPOINTS=0|1`` overrides: training on
+    the CPU keeps every core busy, and on 2 shared cores a writer thread slowed the steps by more
+    than it saved, benchmarks/README.md). Neither changes a result (the switches exist to test and
+    measure that), so neither is part of TrainConfig or a node's id.
     """
 
     def __init__(self, stage: StageData, config: TrainConfig, run_dir: Path, *, progress: Progress | None = None,
@@ -234,7 +237,7 @@ class Trainer:
         self.progress = progress or (lambda event, info: None)
         self.masking = MaskingSettings(config.mlm_probability, config.mlm_whole_word)
         self.prefetch = _switch(prefetch, "XSTILTS_PREFETCH")
-        self.background_checkpoints = _switch(background_checkpoints, "XSTILTS_BACKGROUND_CHECKPOINTS")
+        self.background_checkpoints = background_checkpoints  # None: by device, see run()
 
     def run(self, model_source: str | Path, identity: dict[str, Any] | None = None) -> TrainResult:
         done = load_result(self.run_dir)
@@ -302,7 +305,8 @@ class Trainer:
         parent_encoder = source.saved / ENCODER_DIR if source.saved is not None else None
 
         trimming = self.trimming
-        writer = CheckpointWriter(background=self.background_checkpoints)
+        writer = CheckpointWriter(background=_switch(self.background_checkpoints, "XSTILTS_BACKGROUND_CHECKPOINTS",
+                                                     default=accelerator.device.type == "cuda"))
 
         def wait_for_checkpoint() -> None:
             waiting = time.perf_counter()
