@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
 $PY benchmarks/train_throughput.py --model-config xlm-roberta-large --batch-size 32 --examples 1600 \
     --rounds 3 --json "$OUT/train_xlmr_large.json" 2>&1 | tee "$OUT/train_xlmr_large.txt"
 $PY benchmarks/train_throughput.py --model-config xlm-roberta-large --batch-size 32 --examples 1600 \
-    --rounds 3 --set compile=true --json "$OUT/train_xlmr_large_compiled.json" 2>&1 | tee "$OUT/train_xlmr_large_compiled.txt"
+    --rounds 3 --systems hf-pad,xstilts-compiled --json "$OUT/train_xlmr_large_compiled.json" 2>&1 | tee "$OUT/train_xlmr_large_compiled.txt"
 $PY benchmarks/train_throughput.py --batch-size 32 --examples 2400 --rounds 3 2>&1 | tee "$OUT/train_e5_small.txt"
 $PY benchmarks/eval_throughput.py --max-examples 256 --rounds 3 2>&1 | tee "$OUT/eval.txt"
 $PY benchmarks/ddp_smoke.py --steps 6 2>&1 | tee "$OUT/ddp.txt"

@@ -16,8 +16,11 @@ loop time) / (xstilts' loop time).
     ... --set trim_vocabulary=false    # an xstilts switch off, to measure what it buys
     ... --precision bf16               # both in bf16 autocast (default: fp32 on a CPU, bf16 on a GPU)
     ... --precision defaults           # each system's own default precision
-    ... --set compile=true             # xstilts with torch.compile (the loop time includes compiling)
+    ... --systems hf-dynamic,xstilts,xstilts-compiled  # also xstilts with torch.compile (compile = true;
+                                                       # its loop time includes compiling)
     ... --background-load 2            # two CPU-bound processes run throughout (a loaded machine)
+    ... --systems xstilts,xstilts-serial  # what prefetching the next step's batches buys
+                                          # (xstilts-serial: prefetch and background checkpoints off)
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from side_by_side import (  # noqa: E402
     scratch_dir,
 )
 
-SYSTEMS = ("hf-pad", "hf-dynamic", "xstilts")
+SYSTEMS = ("hf-pad", "hf-dynamic", "xstilts")  # and "xstilts-serial", "xstilts-compiled", on request
 LEARNING_RATE = 2e-5
 
 
@@ -164,7 +167,8 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     config = TrainConfig(max_steps=steps, batch_size=payload["batch_size"], max_length=payload["max_length"],
                          learning_rate=LEARNING_RATE, weight_decay=0.01, warmup_ratio=0.1, seed=payload["seed"],
                          checkpoint_every=10**9,
-                         **{"mixed_precision": XSTILTS_PRECISION[payload["precision"]], **payload.get("overrides", {})})
+                         **{"mixed_precision": XSTILTS_PRECISION[payload["precision"]], **payload.get("overrides", {}),
+                            **({"compile": True} if payload["system"] == "xstilts-compiled" else {})})
     marks: dict[str, float] = {}
 
     def clock(event: str, info: dict[str, Any]) -> None:
@@ -176,7 +180,9 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
             marks["end"], marks["cpu_end"] = time.perf_counter(), time.process_time()
 
     run_dir = scratch_dir("xstilts-train-") / "run"
-    result = Trainer(StageData([task_data]), config, run_dir, progress=clock).run(payload["model"])
+    serial = payload["system"] == "xstilts-serial"
+    result = Trainer(StageData([task_data]), config, run_dir, progress=clock, prefetch=not serial,
+                     background_checkpoints=not serial).run(payload["model"])
     ended = time.perf_counter()
     from xstilts.modeling.reference import ModelRef
 
@@ -274,7 +280,7 @@ def main() -> None:
 
     def show(system: str, index: int, r: dict[str, Any]) -> None:
         loop = r["loop_seconds"]
-        line = (f"round {index + 1} {system:10s}: loop {loop:7.2f} s, {r['examples'] / loop:7.1f} examples/s, "
+        line = (f"round {index + 1} {system:14s}: loop {loop:7.2f} s, {r['examples'] / loop:7.1f} examples/s, "
                 f"{r['real_tokens'] / loop:8.0f} real tokens/s, end-to-end {r['end_to_end_seconds']:7.2f} s, "
                 f"loop CPU {r['loop_cpu_seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
         if r.get("gpu_peak_mb"):
@@ -300,19 +306,26 @@ def main() -> None:
     for s in systems:
         print(f"median {s:10s}: loop {median(loops[s]):.2f} s, "
               f"end-to-end {median([r['end_to_end_seconds'] for r in results[s]]):.2f} s")
+    if "xstilts" in systems and "xstilts-serial" in systems:
+        print(f"xstilts-serial / xstilts (what prefetch buys), median of rounds: loop "
+              f"{median_ratio(loops['xstilts-serial'], loops['xstilts']):.3f}x")
+    if "xstilts" in systems and "xstilts-compiled" in systems:
+        print(f"xstilts / xstilts-compiled (what torch.compile buys), median of rounds: loop "
+              f"{median_ratio(loops['xstilts'], loops['xstilts-compiled']):.3f}x")
     hf = [s for s in systems if s.startswith("hf")]
-    if "xstilts" not in systems or not hf:
+    # `speedup:` is of plain xstilts when it ran, else of the xstilts variant that did (gpu_checks.sh).
+    ours = next((s for s in ("xstilts", "xstilts-compiled", "xstilts-serial") if s in systems), None)
+    if ours is None or not hf:
         return
     fastest = min(hf, key=lambda s: median(loops[s]))
     for s in hf:
-        print(f"{s} / xstilts, median of rounds: loop {median_ratio(loops[s], loops['xstilts']):.2f}x, end-to-end "
-              f"{median_ratio([r['end_to_end_seconds'] for r in results[s]], [r['end_to_end_seconds'] for r in results['xstilts']]):.2f}x")
+        print(f"{s} / {ours}, median of rounds: loop {median_ratio(loops[s], loops[ours]):.2f}x, end-to-end "
+              f"{median_ratio([r['end_to_end_seconds'] for r in results[s]], [r['end_to_end_seconds'] for r in results[ours]]):.2f}x")
     cpu = {s: [r["loop_cpu_seconds"] for r in results[s]] for s in systems}
-    print(f"{fastest} / xstilts in loop CPU seconds (less sensitive to other load), median of rounds: "
-          f"{median_ratio(cpu[fastest], cpu['xstilts']):.2f}x")
+    print(f"{fastest} / {ours} in loop CPU seconds (less sensitive to other load), median of rounds: "
+          f"{median_ratio(cpu[fastest], cpu[ours]):.2f}x")
     print(f"faster HF configuration: {fastest}")
-    print(f"speedup: {median_ratio(loops[fastest], loops['xstilts']):.2f}")
-
+    print(f"speedup: {median_ratio(loops[fastest], loops[ours]):.2f}")
 
 if __name__ == "__main__":
     payload = child_payload()

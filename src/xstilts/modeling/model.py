@@ -24,7 +24,7 @@ from torch import nn
 
 from xstilts.errors import ConfigError, MissingDataError
 from xstilts.files import link_or_copy, staged_directory
-from xstilts.modeling.encoder_files import save_encoder
+from xstilts.modeling.encoder_files import EncoderSnapshot, encoder_snapshot, snapshot_tensor
 from xstilts.modeling.kinds import KindAdapter, get_adapter
 from xstilts.modeling.loading import load_encoder
 from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
@@ -110,20 +110,16 @@ class MultiTaskModel(nn.Module):
         written from ``tokenizer``. Word embeddings identical to those of the encoder folder
         ``embeddings_from`` are hard-linked, not written again (see ``encoder_files``).
         """
-        with staged_directory(Path(directory)) as staging:
-            save_encoder(self.encoder, staging / ENCODER_DIR, embeddings_from)
-            if tokenizer_files is not None and _has_tokenizer_files(tokenizer_files):
-                for name in TOKENIZER_FILES:
-                    if (tokenizer_files / name).is_file():
-                        link_or_copy(tokenizer_files / name, staging / ENCODER_DIR / name)
-            elif tokenizer is not None:
-                tokenizer.save_pretrained(staging / ENCODER_DIR)
-            weights = {f"{name}.{key}": tensor.detach().contiguous().cpu()
-                       for name, head in self.heads.items() for key, tensor in head.state_dict().items()}
-            save_file(weights, staging / HEADS_WEIGHTS)
-            metadata = {"format": FORMAT_VERSION,
-                        "heads": {name: spec.to_json() for name, spec in self.head_specs.items()}}
-            (staging / HEADS_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+        self.snapshot(copy=False).save(directory, tokenizer, tokenizer_files, embeddings_from)
+
+    def snapshot(self, copy: bool = True) -> ModelSnapshot:
+        """The model as it is now, to be saved later (``ModelSnapshot.save``), e.g. by a background
+        thread while training changes the live weights. ``copy``: CPU copies of every trainable
+        weight (memory for one more set of them; frozen weights are shared, never changed)."""
+        heads = {f"{name}.{key}": snapshot_tensor(tensor, copy)
+                 for name, head in self.heads.items() for key, tensor in head.state_dict(keep_vars=True).items()}
+        metadata = {"format": FORMAT_VERSION, "heads": {name: spec.to_json() for name, spec in self.head_specs.items()}}
+        return ModelSnapshot(encoder_snapshot(self.encoder, copy), heads, metadata)
 
     @classmethod
     def load(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> MultiTaskModel:
@@ -149,6 +145,29 @@ class MultiTaskModel(nn.Module):
 # retrieval use so it travels with every stage.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
                    "vocab.txt", "added_tokens.json", RETRIEVAL_RECORD)
+
+
+@dataclass
+class ModelSnapshot:
+    """A MultiTaskModel's weights (CPU tensors) and head metadata, captured by ``snapshot``."""
+
+    encoder: EncoderSnapshot
+    heads: dict[str, torch.Tensor]
+    metadata: dict[str, Any]
+
+    def save(self, directory: str | Path, tokenizer: Any = None, tokenizer_files: Path | None = None,
+             embeddings_from: Path | None = None) -> None:
+        """As ``MultiTaskModel.save``."""
+        with staged_directory(Path(directory)) as staging:
+            self.encoder.save(staging / ENCODER_DIR, embeddings_from)
+            if tokenizer_files is not None and _has_tokenizer_files(tokenizer_files):
+                for name in TOKENIZER_FILES:
+                    if (tokenizer_files / name).is_file():
+                        link_or_copy(tokenizer_files / name, staging / ENCODER_DIR / name)
+            elif tokenizer is not None:
+                tokenizer.save_pretrained(staging / ENCODER_DIR)
+            save_file(self.heads, staging / HEADS_WEIGHTS)
+            (staging / HEADS_METADATA).write_text(json.dumps(self.metadata, indent=2, ensure_ascii=False) + "\n")
 
 
 def _has_tokenizer_files(folder: Path) -> bool:

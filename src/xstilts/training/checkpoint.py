@@ -14,12 +14,14 @@ previous good checkpoint, or from the start.
 
 from __future__ import annotations
 
+import copy
 import errno
 import json
 import os
 import random
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,21 +70,42 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
                     scheduler: Any, progress: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
     """Write model + optimizer + scheduler + RNG + ``progress`` (+ ``extra`` entries of the training
     state) as RUN_DIR/checkpoint, atomically."""
+    return write_checkpoint(run_dir, save_model,
+                            lambda: training_state(optimizer, scheduler, progress, extra, copy=False))
+
+
+def training_state(optimizer: torch.optim.Optimizer, scheduler: Any, progress: dict[str, Any],
+                   extra: dict[str, Any] | None = None, copy: bool = True) -> dict[str, Any]:
+    """What ``training_state.pt`` holds, as of now (RNG states included). ``copy``: tensors copied
+    to the CPU and containers copied, so training may go on while it is written; the optimizer's
+    moments are twice the trainable weights: that much host memory until the write is done."""
+    copied = _copied if copy else (lambda value: value)
+    return {"optimizer": copied(optimizer.state_dict()), "scheduler": copied(scheduler.state_dict()),
+            "rng": capture_rng(), "progress": copied(progress), **copied(extra or {})}
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(item) for item in value)
+    return copy.deepcopy(value)
+
+
+def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None],
+                     state: dict[str, Any] | Callable[[], dict[str, Any]]) -> Path:
+    """Write RUN_DIR/checkpoint atomically: ``save_model(folder)`` writes the model and ``state``
+    (or what it returns) becomes ``training_state.pt``."""
     run_dir = Path(run_dir)
     staging = run_dir / _NEW
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         save_model(staging / "model")
-        state = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": capture_rng(),
-            "progress": progress,
-            **(extra or {}),
-        }
         with atomic_path(staging / STATE_FILE) as tmp_state:
-            torch.save(state, tmp_state)
+            torch.save(state() if callable(state) else state, tmp_state)
         write_manifest(staging)
         _fsync_dir(staging)
     except BaseException as error:
@@ -101,6 +124,48 @@ def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer
     _fsync_dir(run_dir)
     shutil.rmtree(old, ignore_errors=True)
     return current
+
+
+class CheckpointWriter:
+    """Writes checkpoints in a background thread, at most one in flight: the step loop only waits
+    for the capture of the state (and for a previous write still under way). The rename protocol
+    is ``write_checkpoint``'s, so a kill at any instant still leaves a complete checkpoint.
+
+    An error of the write (e.g. OSError(ENOSPC)) is raised, as it was raised in the thread, by
+    the next ``submit`` or ``wait``. ``background=False`` writes in the caller's thread.
+    """
+
+    def __init__(self, background: bool = True):
+        self.background = background
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, run_dir: Path, save_model: Callable[[Path], None], state: dict[str, Any]) -> None:
+        """Write a checkpoint of a captured ``state`` (``training_state(..., copy=True)``) and model
+        (``save_model`` writes weights captured at the same step)."""
+        self.wait()
+        if not self.background:
+            write_checkpoint(run_dir, save_model, state)
+            return
+
+        def write() -> None:
+            try:
+                write_checkpoint(run_dir, save_model, state)
+            except BaseException as error:  # handed to the main thread by wait()
+                self._error = error
+
+        # Not a daemon: an interpreter exiting meanwhile still finishes the checkpoint.
+        self._thread = threading.Thread(target=write, name="xstilts-checkpoint-writer")
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Return once no write is in flight; raise the error of the last one, if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 def find_checkpoint(run_dir: Path, warn: Callable[[str], None] | None = None) -> Path | None:

@@ -7,7 +7,12 @@ Design choices that make runs reproducible and resumable:
   micro-batches. The data order therefore does not depend on the hardware or on restarts.
 - A checkpoint (model, optimizer, scheduler, RNG states, data positions) is written atomically
   every ``checkpoint_every`` steps and at every evaluation. Restarting after ``kill -9`` continues
-  from it and ends with the same weights and metrics as an uninterrupted run.
+  from it and ends with the same weights and metrics as an uninterrupted run. On a GPU the step
+  loop only captures the state (CPU copies) and goes on; a background thread writes it, one write
+  at a time, and an error of the write is raised in the loop at the next checkpoint or at the end.
+- The next step's batches (rows, collation, MLM masks, packing) are made in a background thread
+  while the current step trains: the same tensors as without, since they depend on (seed, step,
+  process, micro-batch) only, and the recorded position is that of the steps trained.
 - The run directory is finished only when ``result.json`` exists (written last, atomically);
   a finished stage is never retrained.
 - Target fine-tuning (``StageData.target``) starts from a fresh head, as jiant does for X-STILTs,
@@ -32,6 +37,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -54,7 +61,8 @@ from xstilts.modeling.reference import BEST_DIR, MODEL_DIR, RESULT_FILE, RUN_REC
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import higher_is_better
 from xstilts.training.checkpoint import (
-    find_checkpoint, load_training_state, print_warning, remove_checkpoints, restore_rng, save_checkpoint,
+    CheckpointWriter, find_checkpoint, load_training_state, print_warning, remove_checkpoints, restore_rng,
+    training_state,
 )
 from xstilts.training.config import TrainConfig
 from xstilts.threads import threads_record
@@ -84,7 +92,9 @@ class TrainResult:
     stopped_early: bool = False
     numerics: dict[str, Any] = field(default_factory=dict)
     vocabulary: dict[str, Any] | None = None  # vocabulary trimming: rows trained, or why it was off
-    checkpoint_seconds: float = 0.0  # of wall_seconds, spent writing resumable checkpoints (this process)
+    # Of wall_seconds, what the step loop waited for resumable checkpoints (this process): capturing
+    # the state of the step, and waiting for a write still under way in the background.
+    checkpoint_seconds: float = 0.0
     packing: dict[str, Any] | None = None  # sequence packing: the tasks trained packed, or why not
 
     def to_json(self) -> dict[str, Any]:
@@ -158,7 +168,32 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str
     pinned memory with ``non_blocking`` lets the copy queue behind the running step instead."""
     if device.type != "cuda":
         return {k: v.to(device) for k, v in batch.items()}
-    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return {k: (v if v.is_pinned() else v.pin_memory()).to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _data_position(position: dict[str, Any]) -> dict[str, list[int]]:
+    """The data part of a run's position (a copy): each task's epoch and next batch in it."""
+    return {"epochs": list(position["epochs"]), "batch_in_epoch": list(position["batch_in_epoch"])}
+
+
+def _switch(value: bool | None, variable: str, default: bool = True) -> bool:
+    """A Trainer switch: the argument when given, else the environment variable ("0" off, "1" on), else ``default``."""
+    if value is not None:
+        return value
+    setting = os.environ.get(variable, "").strip().lower()
+    return default if not setting else setting not in ("0", "false", "no", "off")
+
+
+@dataclass
+class _PreparedStep:
+    """One optimizer step's input: its task and this process's micro-batches as CPU tensors, and
+    the data position once its batch is taken (it becomes the run's position when the step is trained)."""
+
+    step: int
+    task: int
+    micro_batches: list[tuple[dict[str, torch.Tensor], int]]  # (batch, rows)
+    rows: int
+    data_position: dict[str, list[int]]
 
 
 @dataclass
@@ -184,9 +219,18 @@ class _TaskFeatures:
 
 
 class Trainer:
-    """Trains one stage. ``progress`` receives (event, info) callbacks for the CLI's progress bars."""
+    """Trains one stage. ``progress`` receives (event, info) callbacks for the CLI's progress bars.
 
-    def __init__(self, stage: StageData, config: TrainConfig, run_dir: Path, *, progress: Progress | None = None):
+    ``prefetch`` (default: on unless ``XSTILTS_PREFETCH=0``) prepares the next step's batches in a
+    background thread; ``background_checkpoints`` writes checkpoints in one (default: on when
+    training on a GPU, off on the CPU, ``XSTILTS_BACKGROUND_CHECKPOINTS=0|1`` overrides: training on
+    the CPU keeps every core busy, and on 2 shared cores a writer thread slowed the steps by more
+    than it saved, benchmarks/README.md). Neither changes a result (the switches exist to test and
+    measure that), so neither is part of TrainConfig or a node's id.
+    """
+
+    def __init__(self, stage: StageData, config: TrainConfig, run_dir: Path, *, progress: Progress | None = None,
+                 prefetch: bool | None = None, background_checkpoints: bool | None = None):
         if not stage.tasks:
             raise ConfigError("a training stage needs at least one task")
         self.stage = stage
@@ -194,6 +238,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.progress = progress or (lambda event, info: None)
         self.masking = MaskingSettings(config.mlm_probability, config.mlm_whole_word)
+        self.prefetch = _switch(prefetch, "XSTILTS_PREFETCH")
+        self.background_checkpoints = background_checkpoints  # None: by device, see run()
 
     def run(self, model_source: str | Path, identity: dict[str, Any] | None = None) -> TrainResult:
         done = load_result(self.run_dir)
@@ -265,56 +311,113 @@ class Trainer:
         parent_encoder = source.saved / ENCODER_DIR if source.saved is not None else None
 
         trimming = self.trimming
+        writer = CheckpointWriter(background=_switch(self.background_checkpoints, "XSTILTS_BACKGROUND_CHECKPOINTS",
+                                                     default=accelerator.device.type == "cuda"))
+
+        def wait_for_checkpoint() -> None:
+            waiting = time.perf_counter()
+            try:
+                writer.wait()
+            finally:
+                self.checkpoint_seconds += time.perf_counter() - waiting
 
         def save(directory: Path) -> None:
+            # best/ may be what the checkpoint in flight links from: replace it only once written.
+            wait_for_checkpoint()
             with trimming.original_embeddings(decayed=True) if trimming else nullcontext():
                 unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
 
-        def save_for_checkpoint(directory: Path) -> None:
+        def checkpoint_model() -> Callable[[Path], None]:
+            """What writes the checkpoint's model folder, holding the weights of now. In the
+            background the weights are CPU copies (host memory for one more set of the trainable
+            weights until written); frozen ones (trimming's original rows) are shared, not copied."""
+            copy = writer.background
             if trimming is not None:
                 # The checkpoint keeps the untouched original embeddings (linked from the parent
                 # stage or the previous checkpoint: never a second copy) and the trained rows sit in
                 # the training state: resuming is bit-exact.
-                previous = self.run_dir / "checkpoint" / MODEL_DIR / ENCODER_DIR
-                linked_from = parent_encoder or (previous if previous.is_dir() else None)
                 with trimming.original_embeddings(decayed=False):
-                    unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
-                return
-            # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite.
+                    snapshot = unwrapped.snapshot(copy=copy)
+
+                def write_trimmed(directory: Path) -> None:
+                    # Looked up when written: the previous checkpoint is complete by then (one write at a time).
+                    previous = self.run_dir / "checkpoint" / MODEL_DIR / ENCODER_DIR
+                    linked_from = parent_encoder or (previous if previous.is_dir() else None)
+                    snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
+                return write_trimmed
+            # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite
+            # (best/ is replaced only after the write is done, see save()).
             best = position["best"]
             if best is not None and best["step"] == position["step"] and (self.run_dir / BEST_DIR).is_dir():
-                link_tree(self.run_dir / BEST_DIR, directory)
-            else:
-                save(directory)
+                return lambda directory: link_tree(self.run_dir / BEST_DIR, directory)
+            snapshot = unwrapped.snapshot(copy=copy)
+            return lambda directory: snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files,
+                                                   embeddings_from=parent_encoder)
 
         eval_every = config.eval_every or steps_per_epoch
         has_dev = any(t.dev_rows for t in tasks)
         stopped_early = False
         batch_cache: dict[int, tuple[int, list[np.ndarray]]] = {}
 
+        def prepare(step: int, data_position: dict[str, list[int]]) -> _PreparedStep:
+            return self._prepare_step(step, data_position, tasks, probabilities, batch_cache, accelerator)
+
+        # One step ahead at most: step N+1's batches are made while step N trains (torch releases
+        # the GIL). Each is a function of (seed, step, process, micro-batch) alone, as without it.
+        prefetcher = ThreadPoolExecutor(1, thread_name_prefix="xstilts-prefetch") if self.prefetch else None
+        upcoming: Future | None = None
+
         self.progress("start", {"total_steps": total_steps, "done_steps": position["step"],
                                 "features": sum(len(t.lengths) for t in tasks), "steps_per_epoch": steps_per_epoch})
-        while position["step"] < total_steps and not stopped_early:
-            index = self._pick_task(position["step"], probabilities)
-            global_batch = self._next_batch(tasks[index], index, position, batch_cache)
-            rows = global_batch[accelerator.process_index::accelerator.num_processes]
-            loss = self._optimizer_step(model, optimizer, scheduler, accelerator, tasks[index], rows, position["step"])
-            position["step"] += 1
-            step = position["step"]
-            on_cpu = accelerator.device.type == "cpu"
-            loss = float(loss) if on_cpu or step % GPU_LOSS_EVERY == 0 or step == total_steps else None
-            self.progress("step", {"step": step, "loss": loss, "task": tasks[index].data.task.name})
-            evaluate_now = has_dev and (step % eval_every == 0 or step == total_steps)
-            if evaluate_now:
-                scores = self._evaluate(unwrapped, tasks, accelerator.device) if accelerator.is_main_process else None
-                stopped_early = self._record_eval(save, position, scores, accelerator)
-            finishing = step >= total_steps or stopped_early  # result.json follows at once
-            if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
-                writing = time.perf_counter()
-                save_checkpoint(self.run_dir, save_for_checkpoint, optimizer, scheduler, position,
-                                extra={"vocabulary": trimming.state()} if trimming else None)
-                self.checkpoint_seconds += time.perf_counter() - writing
-            accelerator.wait_for_everyone()
+        try:
+            while position["step"] < total_steps and not stopped_early:
+                if upcoming is not None:
+                    prepared, upcoming = upcoming.result(), None  # re-raises an error of the prefetch thread
+                else:
+                    prepared = prepare(position["step"], _data_position(position))
+                if prefetcher is not None and prepared.step + 1 < total_steps:
+                    upcoming = prefetcher.submit(prepare, prepared.step + 1, prepared.data_position)
+                task = tasks[prepared.task]
+                loss = self._optimizer_step(model, optimizer, scheduler, accelerator, task, prepared)
+                # The position of the steps trained, never the prefetched one's: checkpoints record it.
+                position.update(_data_position(prepared.data_position))
+                position["step"] += 1
+                step = position["step"]
+                on_cpu = accelerator.device.type == "cpu"
+                loss = float(loss) if on_cpu or step % GPU_LOSS_EVERY == 0 or step == total_steps else None
+                self.progress("step", {"step": step, "loss": loss, "task": task.data.task.name})
+                evaluate_now = has_dev and (step % eval_every == 0 or step == total_steps)
+                if evaluate_now:
+                    if upcoming is not None:
+                        wait_for([upcoming])  # evaluation uses the same collators: not at the same time
+                    scores = self._evaluate(unwrapped, tasks, accelerator.device) if accelerator.is_main_process else None
+                    stopped_early = self._record_eval(save, position, scores, accelerator)
+                finishing = step >= total_steps or stopped_early  # result.json follows at once
+                if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
+                    wait_for_checkpoint()  # the previous write, before capturing anything
+                    capturing = time.perf_counter()
+                    try:
+                        # The state of this very step; written while the next steps train.
+                        writer.submit(self.run_dir, checkpoint_model(), training_state(
+                            optimizer, scheduler, position, {"vocabulary": trimming.state()} if trimming else None,
+                            copy=writer.background))
+                    finally:
+                        self.checkpoint_seconds += time.perf_counter() - capturing
+                accelerator.wait_for_everyone()
+            wait_for_checkpoint()  # before result.json and the checkpoints' removal
+        except BaseException as error:
+            # The checkpoint in flight is finished (what a rerun resumes from); its own failure
+            # must not hide the error that stopped the run, nor be lost.
+            try:
+                writer.wait()
+            except BaseException as write_error:  # noqa: BLE001
+                note = f"the checkpoint written in the background failed too: {write_error!r}"
+                print_warning(note)  # not self._warn: the progress callback may be what failed
+                error.add_note(note)
+            raise
+        finally:
+            if prefetcher is not None:
+                prefetcher.shutdown(wait=True, cancel_futures=True)  # no thread outlives the run
 
         return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early,
                             vocabulary, packing)
@@ -416,26 +519,44 @@ class Trainer:
             position["batch_in_epoch"][index] = 0
         return batch
 
-    def _optimizer_step(self, model, optimizer, scheduler, accelerator, task: _TaskFeatures, rows: np.ndarray,
-                        step: int) -> torch.Tensor:
-        model.train()
-        micro_batches = [m for m in np.array_split(rows, self.config.grad_accumulation) if len(m)]
-        device = accelerator.device
-        total_loss = torch.zeros((), device=device)
-        for i, micro in enumerate(micro_batches):
+    def _prepare_step(self, step: int, data_position: dict[str, list[int]], tasks: list[_TaskFeatures],
+                      probabilities: list[float], cache: dict[int, tuple[int, list[np.ndarray]]],
+                      accelerator) -> _PreparedStep:
+        """Step ``step``'s task and micro-batches (CPU tensors, pinned for a GPU), from the data
+        position after the previous step (not changed: the result carries the next one). Runs in the
+        prefetch thread: nothing here may use a global RNG (MLM masks have their own generator)."""
+        index = self._pick_task(step, probabilities)
+        task = tasks[index]
+        data_position = {key: list(values) for key, values in data_position.items()}
+        global_batch = self._next_batch(task, index, data_position, cache)
+        rows = global_batch[accelerator.process_index::accelerator.num_processes]
+        pin = accelerator.device.type == "cuda"
+        micro_batches = []
+        for i, micro in enumerate(m for m in np.array_split(rows, self.config.grad_accumulation) if len(m)):
             # Per-batch randomness (MLM masks) is a function of (seed, step, process, micro-batch).
             seed = (self.config.seed, step, accelerator.process_index, i)
             batch = task.collator(task.rows(micro), seed=seed)
             if task.packing is not None:
                 batch = pack_batch(batch, task.packing.position_offset, self.pad_token_id,
                                    static_rows=task.packing.static_rows)
+            if pin:
+                batch = {k: v.pin_memory() for k, v in batch.items()}
+            micro_batches.append((batch, len(micro)))
+        return _PreparedStep(step, index, micro_batches, len(rows), data_position)
+
+    def _optimizer_step(self, model, optimizer, scheduler, accelerator, task: _TaskFeatures,
+                        prepared: _PreparedStep) -> torch.Tensor:
+        model.train()
+        device = accelerator.device
+        total_loss = torch.zeros((), device=device)
+        for i, (batch, rows) in enumerate(prepared.micro_batches):
             batch = _to_device(batch, device)
-            last = i == len(micro_batches) - 1
+            last = i == len(prepared.micro_batches) - 1
             sync = accelerator.no_sync(model) if not last and accelerator.num_processes > 1 else nullcontext()
             with sync, accelerator.autocast():
                 loss, _ = model(task.data.head_name, batch)
                 # Each micro-batch's mean loss weighted by its share of this process's rows.
-                loss = loss * (len(micro) / len(rows))
+                loss = loss * (rows / prepared.rows)
                 accelerator.backward(loss)
             total_loss += loss.detach().float()
         accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
