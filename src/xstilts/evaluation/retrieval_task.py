@@ -34,7 +34,7 @@ Protocol = Callable[..., tuple[dict[str, Any], list[Example]]]
 
 def _tatoeba(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
              device: torch.device, progress: Progress, cache: dict,
-          precision: str) -> tuple[dict[str, Any], list[Example]]:
+             precision: str) -> tuple[dict[str, Any], list[Example]]:
     (pairs,) = load_examples(task, lang, split, data_dir)
     return evaluate_tatoeba(encoder, tokenizer, pairs, settings, device, precision=precision), [pairs]
 
@@ -56,7 +56,7 @@ def _bucc(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: P
 
 def _ranked(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir: Path, settings: RetrievalSettings,
             device: torch.device, progress: Progress, cache: dict,
-          precision: str) -> tuple[dict[str, Any], list[Example]]:
+            precision: str) -> tuple[dict[str, Any], list[Example]]:
     (pool,) = load_examples(task, lang, split, data_dir)
     result = evaluate_ranked(encoder, tokenizer, pool, settings, device, pool_vectors=cache, precision=precision)
     return result, [pool]

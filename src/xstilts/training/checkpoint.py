@@ -66,14 +66,6 @@ def _disk_full(path: Path) -> bool:
         return False
 
 
-def save_checkpoint(run_dir: Path, save_model: Callable[[Path], None], optimizer: torch.optim.Optimizer,
-                    scheduler: Any, progress: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
-    """Write model + optimizer + scheduler + RNG + ``progress`` (+ ``extra`` entries of the training
-    state) as RUN_DIR/checkpoint, atomically."""
-    return write_checkpoint(run_dir, save_model,
-                            lambda: training_state(optimizer, scheduler, progress, extra, copy=False))
-
-
 def training_state(optimizer: torch.optim.Optimizer, scheduler: Any, progress: dict[str, Any],
                    extra: dict[str, Any] | None = None, copy: bool = True) -> dict[str, Any]:
     """What ``training_state.pt`` holds, as of now (RNG states included). ``copy``: tensors copied
@@ -94,10 +86,9 @@ def _copied(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None],
-                     state: dict[str, Any] | Callable[[], dict[str, Any]]) -> Path:
+def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None], state: dict[str, Any]) -> Path:
     """Write RUN_DIR/checkpoint atomically: ``save_model(folder)`` writes the model and ``state``
-    (or what it returns) becomes ``training_state.pt``."""
+    (``training_state``) becomes ``training_state.pt``."""
     run_dir = Path(run_dir)
     staging = run_dir / _NEW
     shutil.rmtree(staging, ignore_errors=True)
@@ -105,7 +96,7 @@ def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None],
     try:
         save_model(staging / "model")
         with atomic_path(staging / STATE_FILE) as tmp_state:
-            torch.save(state() if callable(state) else state, tmp_state)
+            torch.save(state, tmp_state)
         write_manifest(staging)
         _fsync_dir(staging)
     except BaseException as error:
