@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from xstilts.execution.result_rows import read_examples
-from xstilts.metrics.aggregate import primary_metric
+from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows, select_rows
 from xstilts.results.statistics import paired_contrast
 from xstilts.results.store import ResultStore

@@ -66,7 +66,7 @@ def test_a_bad_compile_value_names_the_field():
     from xstilts.training.config import make_config
 
     with pytest.raises(ConfigError, match="^compile"):
-        make_config(get_task("xnli"), compile="sometimes")
+        make_config(get_task("xnli"), target=True, compile="sometimes")
 
 
 @pytest.mark.slow  # compiling even a tiny encoder takes a minute or more on 2 CPU cores

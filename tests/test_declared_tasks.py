@@ -127,7 +127,7 @@ def test_other_kinds_demand_their_own_columns(tmp_path):
          'label = "l" }', "tasks.t.metric: 'f1_macro' is not a metric of multiple_choice tasks; expected one of "
                           "accuracy (f1_macro is for single_classification and pair_classification tasks)"),
         ('kind = "tagging"\nformat = "conllu"\nmetric = "f1_macro"', "tasks.t.metric: 'f1_macro' is not a metric of "
-                                                                      "tagging tasks; expected one of span_f1, pos_f1 "
+                                                                      "tagging tasks; expected one of span_f1, accuracy, pos_f1 "
                                                                       "(f1_macro is for single_classification"),
     ]
     for body, expected in cases:

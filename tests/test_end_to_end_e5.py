@@ -45,7 +45,7 @@ def test_english_ner_training_transfers_zero_shot(e5_model, shared_data, tmp_pat
     from xstilts.training.trainer import Trainer
     from xstilts.tasks.registry import get_task
 
-    config = make_config(get_task("panx"), max_steps=60, batch_size=16, learning_rate=2e-4, max_length=64,
+    config = make_config(get_task("panx"), target=True, max_steps=60, batch_size=16, learning_rate=2e-4, max_length=64,
                          freeze_embeddings=True, eval_every=60, seed=1)
     stage = StageData([prepare_task_data(DataSelection("panx", "en", "train", "[:2000]"),
                                          DataSelection("panx", "en", "dev", "[:200]"), shared_data)])

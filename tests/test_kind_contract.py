@@ -49,7 +49,7 @@ def test_every_kind_has_a_scorer_and_every_trained_kind_an_adapter_holding_it():
 
 def test_the_prediction_suffix_has_one_owner():
     suffixes = {task.name: prediction_path(task, Path("p"), "test", task.languages[0]).suffix for task in all_tasks()
-                if task.can_be_target}
+                if task.facts.target}
     # QA answers and XTREME-R's ranked retrieval (LAReQA, Mewsli-X) are JSON.
     assert {name for name, suffix in suffixes.items() if suffix == ".json"} == {
         "xquad", "mlqa", "tydiqa", "squad_v1", "squad_v2", "lareqa", "mewslix"}

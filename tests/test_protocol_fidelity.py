@@ -43,13 +43,13 @@ def write_xnli(root: Path, langs=("en", "de"), rows: int = 20) -> None:
 
 def test_paper_preset_is_the_default_and_xtreme_preset_follows_its_scripts():
     xnli, tydiqa, mnli = get_task("xnli"), get_task("tydiqa"), get_task("mnli")
-    paper = make_config(xnli)
+    paper = make_config(xnli, target=True)
     assert (paper.preset, paper.learning_rate, paper.epochs, paper.max_length) == ("paper", 1e-5, 2, 256)
     # scripts/train_xnli.sh for xlm-roberta-large: LR 3e-5, 5 epochs, MAXL 128, batch 2 x 16.
-    xtreme = make_config(xnli, preset="xtreme")
+    xtreme = make_config(xnli, target=True, preset="xtreme")
     assert (xtreme.learning_rate, xtreme.epochs, xtreme.max_length, xtreme.batch_size) == (3e-5, 5, 128, 32)
     # scripts/train_qa.sh: LR 3e-5, 3 epochs, MAXL 384, doc_stride 128, batch 4 x 8, weight decay 1e-4.
-    qa = make_config(tydiqa, preset="xtreme")
+    qa = make_config(tydiqa, target=True, preset="xtreme")
     assert (qa.learning_rate, qa.epochs, qa.max_length, qa.doc_stride, qa.batch_size, qa.weight_decay) == \
         (3e-5, 3, 384, 128, 32, 1e-4)
     # XTREME has no intermediate stages: an intermediate task keeps the paper's values.

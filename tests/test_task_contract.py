@@ -89,8 +89,8 @@ def test_an_entry_point_task_is_used_everywhere_from_its_declaration(with_plugin
     assert get_task("pqa") is PLUGIN
     assert [task.name for task in suite_tasks("xtreme")][4:8] == ["xquad", "mlqa", "tydiqa", "plugin_qa"]
     # Training defaults: the paper's target epochs, the kind's QA windows, the XTREME preset's values.
-    assert PLUGIN.training_defaults() == {"epochs": 4, "batch_size": 16, "max_length": 384, "doc_stride": 128}
-    assert PLUGIN.training_defaults(preset="xtreme")["learning_rate"] == 5e-5
+    assert PLUGIN.training_defaults(target=True) == {"epochs": 4, "batch_size": 16, "max_length": 384, "doc_stride": 128}
+    assert PLUGIN.training_defaults(target=True, preset="xtreme")["learning_rate"] == 5e-5
     assert head_name(PLUGIN) == "plugin_qa"
     # Contamination: parallel dev rows are one source for every language; train is the shared set.
     facts = DataFacts((), "0" * 64, 100, 100)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from xstilts.errors import DataFormatError, MissingDataError
-from xstilts.metrics.aggregate import aggregate
+from xstilts.scoring.aggregate import aggregate
 from xstilts.results.suite_table import suite_columns
 from xstilts.scoring import score_folder
 from xstilts.scoring.score import score_examples, write_predictions

@@ -248,6 +248,9 @@ def train(
     mlm_whole_word: Optional[bool] = typer.Option(None, help="mlm: mask whole words (default: single sub-words)."),
     preset: Optional[str] = typer.Option(None, help="paper (default: jiant's X-STILTs values) | xtreme (XTREME's baselines)."),
     carry_head: Optional[bool] = typer.Option(None, help="Target task: keep the model's same-family head (default: fresh)."),
+    role: Optional[str] = typer.Option(None, help="target | intermediate: which defaults the task trains with, the "
+                                                  "same a study gives it in that role (default: target for a task "
+                                                  "with target fine-tuning values, e.g. every suite target)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
     from xstilts.modeling.reference import ModelRef, run_record
@@ -260,11 +263,12 @@ def train(
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
     spec = get_task(task)
+    as_target = _train_role(spec, role)
     _check_out_arg(out)
     reference = ModelRef.of(model)
     reference.check()  # a bad --model is one line before any bar or folder appears
     config = make_config(
-        spec, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+        spec, target=as_target, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
@@ -278,7 +282,7 @@ def train(
     from_files = bool(train_sel.files) and (dev_sel is None or bool(dev_sel.files))
     data_dir = data if from_files else _data_dir_or_default(data)
     stage = StageData([prepare_task_data(train_sel, dev_sel, data_dir, config.max_train_examples,
-                                         config.max_eval_examples)], target=spec.is_target)
+                                         config.max_eval_examples)], target=as_target)
     # run.json: the parent run (for the contamination guard's lineage) or the base model as given.
     parent = str(reference.run_dir.resolve()) if reference.run_dir else None
     identity = run_record([{"train": train_sel.record(), "dev": dev_sel.record() if dev_sel else None}],
@@ -288,6 +292,17 @@ def train(
     with training_progress(err_console, f"train {spec.name}-{lang}") as on_event:
         result = Trainer(stage, config, out, progress=on_event).run(model, identity)
     _print_json(result.to_json())
+
+
+def _train_role(spec, role: Optional[str]) -> bool:
+    """``--role`` as "fine-tuned as a target?"; a one-line error for anything else."""
+    if role is None:
+        return spec.default_role_is_target
+    if role not in ("target", "intermediate"):
+        raise ConfigError(f"--role: expected target or intermediate, got {role!r}")
+    if role == "target" and not spec.facts.target:
+        raise ConfigError(f"--role: {spec.name} cannot be a target ({spec.kind.value} tasks are intermediate only)")
+    return role == "target"
 
 
 @app.command("evaluate")

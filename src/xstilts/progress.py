@@ -8,6 +8,10 @@ from typing import Any, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from xstilts.metrics.registry import progress_keys
+
+SHOWN_METRICS = frozenset(progress_keys())
+
 
 def _progress(console: Console) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -52,7 +56,7 @@ def evaluation_progress(console: Console, title: str) -> Iterator[Any]:
             elif event == "batch" and state["task"] is not None:
                 bar.update(state["task"], total=info["total"], advance=info["rows"])
             elif event == "scored" and state["task"] is not None:
-                shown = {k: v for k, v in info.items() if k in ("accuracy", "f1", "exact_match", "f1_macro")}
+                shown = {k: v for k, v in info.items() if k in SHOWN_METRICS}
                 bar.update(state["task"], status=" ".join(f"{k} {v:.2f}" for k, v in shown.items()))
                 if bar.tasks[state["task"]].total is None:
                     bar.update(state["task"], total=1, completed=1)

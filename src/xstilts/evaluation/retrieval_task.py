@@ -22,7 +22,7 @@ from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, write_predictions
 from xstilts.tasks.load import load_examples
-from xstilts.tasks.types import Example, Metric, TaskSpec
+from xstilts.tasks.types import Example, TaskSpec
 
 Progress = Callable[[str, dict[str, Any]], None]
 _DROP = ("predictions", "settings")
@@ -62,8 +62,8 @@ def _ranked(encoder, tokenizer, task: TaskSpec, lang: str, split: str, data_dir:
     return result, [pool]
 
 
-PROTOCOLS: dict[Metric, Protocol] = {Metric.TATOEBA_ACCURACY: _tatoeba, Metric.BUCC_F1: _bucc,
-                                     Metric.MAP_AT_20: _ranked}
+# The retrieval kind's protocols (``xstilts.tasks.kinds``: which one a task's metric is evaluated with).
+PROTOCOLS: dict[str, Protocol] = {"bitext_search": _tatoeba, "bitext_mining": _bucc, "ranked_pool": _ranked}
 
 
 def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,
@@ -71,7 +71,7 @@ def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list
                             precision: str = DEFAULT_EVAL_PRECISION, compile: bool = False
                             ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """Per language: the metrics, the settings used and the per-example pieces (where the metric has them)."""
-    protocol = PROTOCOLS[task.metric]
+    protocol = PROTOCOLS[task.facts.protocol(task.metric)]
     merged, source = retrieval_options(reference.encoder_source(), options)
     settings = RetrievalSettings(**merged)
     encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()

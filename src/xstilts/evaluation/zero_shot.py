@@ -29,6 +29,7 @@ from xstilts.errors import ConfigError, MissingDataError
 from xstilts.evaluation.retrieval_task import evaluate_retrieval_task
 from xstilts.files import write_json_atomic
 from xstilts.metrics.per_example import check_units
+from xstilts.metrics.registry import row_keys
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, check_eval_precision
 from xstilts.modeling.compilation import compile_encoder
 from xstilts.modeling.feature_cache import cached_features
@@ -64,12 +65,10 @@ def languages_to_evaluate(task: TaskSpec, langs: str | Sequence[str], data_dir: 
     return [check_language(task, code) for code in codes]
 
 
-METRIC_KEYS = ("accuracy", "f1", "precision", "recall", "exact_match", "f1_macro")
-
-
-def _mean_metrics(per_language: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """Mean over languages (English included, as XTREME averages) of every metric all languages have."""
-    keys = [k for k in METRIC_KEYS if all(k in scores for scores in per_language.values())]
+def _mean_metrics(task: TaskSpec, per_language: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Mean over languages (English included, as XTREME averages) of every metric the task's rule produces."""
+    keys = [k for k in row_keys(task.metric, next(iter(per_language.values()), {}), task.name)
+            if all(k in scores for scores in per_language.values())]
     return {k: sum(scores[k] for scores in per_language.values()) / len(per_language) for k in keys}
 
 
@@ -96,7 +95,7 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
     languages = languages_to_evaluate(task, langs, data_dir, split)
     reference = ModelRef.of(model)
     started = time.time()
-    if task.trainable:
+    if task.facts.trains:
         per_language, settings, units = _evaluate_with_head(reference, task, languages, data_dir, split, out_dir,
                                                             batch_size, max_length, max_examples, eval_slice, progress,
                                                             eval_precision, compile)
@@ -107,7 +106,7 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
         settings = {**settings, "eval_precision": eval_precision}
     summary = {
         "task": task.name, "model": str(reference.saved or reference.text), "split": split,
-        "per_language": per_language, "average": _mean_metrics(per_language),
+        "per_language": per_language, "average": _mean_metrics(task, per_language),
         "settings": {**settings, "split": split, "slice": eval_slice, "languages": languages},
         "eval_precision": eval_precision,
         # Unhashed numerics, as a training's result.json records them.
@@ -126,7 +125,7 @@ def feature_settings(model: ModelRef | str | Path, task: TaskSpec, max_length: i
     Returns (FeatureSettings, "override" | "training" | "task defaults")."""
     reference = model if isinstance(model, ModelRef) else ModelRef.of(model)
     trained = reference.training_config()
-    values = task.training_defaults() if not trained else {}
+    values = task.training_defaults(target=True) if not trained else {}
     values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode") if k in trained})
     source = "training" if trained else "task defaults"
     if max_length:

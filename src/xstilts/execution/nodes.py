@@ -148,8 +148,8 @@ def _evaluate(context: StudyContext, node: EvalNode) -> int:
     _limit_threads(context)
     task = get_task(node.task)
     # EvalNode.settings: max_length for a task with a head, the retrieval settings otherwise.
-    retrieval = None if task.trainable else node.settings
-    max_length = node.settings.get("max_length") if task.trainable else None
+    retrieval = None if task.facts.trains else node.settings
+    max_length = node.settings.get("max_length") if task.facts.trains else None
     summary = evaluate(context.model_of(node.model_node), node.task, Path(context.data_dir) if context.data_dir else None,
                        context.eval_dir(node.id), langs=list(node.langs), split=node.split, eval_slice=node.eval_slice,
                        max_length=max_length, retrieval=retrieval, eval_precision=node.eval_precision,

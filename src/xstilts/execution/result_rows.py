@@ -20,7 +20,7 @@ import pandas as pd
 
 from xstilts.files import write_bytes_atomic
 from xstilts.modeling.reference import RESULT_FILE
-from xstilts.evaluation.zero_shot import METRIC_KEYS
+from xstilts.metrics.registry import row_keys
 from xstilts.results.store import ResultRow
 from xstilts.study.plan import is_zero_shot
 from xstilts.tasks.registry import get_task
@@ -71,7 +71,8 @@ def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str |
                       plan_hash: str, examples_refs: Mapping[str, str]) -> dict[int, list[ResultRow]]:
     """Rows of evaluation ``node`` (a plan EvalNode) per seed it stands for, from ``evaluate``'s summary."""
     # What defines the number: evaluation settings, the slice, and the scorer's metric rule.
-    settings = {**summary["settings"], "eval_slice": node.eval_slice, "metric_rule": get_task(node.task).metric.value}
+    metric = get_task(node.task).metric
+    settings = {**summary["settings"], "eval_slice": node.eval_slice, "metric_rule": metric.value}
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     trainings = trainings_with_steps(study_dir, node.path)
     selection = [{"stage": training["label"], **item} for training in node.path for item in training.get("select", ())]
@@ -79,7 +80,7 @@ def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str |
     rows: dict[int, list[ResultRow]] = {}
     for seed in node.seeds:
         rows[seed] = [
-            ResultRow(task=node.task, lang=lang, split=summary["split"], metric=metric, value=float(scores[metric]),
+            ResultRow(task=node.task, lang=lang, split=summary["split"], metric=key, value=float(scores[key]),
                       node_id=node.model_node or "base", seed=seed, order_name=node.order,
                       stage_path=list(node.stage_path), model=base_model, settings_hash=settings_hash,
                       settings=settings, contaminated=lang in node.contaminated,
@@ -90,6 +91,6 @@ def build_result_rows(node: Any, summary: Mapping[str, Any], *, study_dir: str |
                       train_examples=_intermediate_total(trainings, "examples_seen"),
                       examples_ref=examples_refs.get(lang), role=node.role)
             for lang, scores in summary["per_language"].items()
-            for metric in METRIC_KEYS if metric in scores
+            for key in row_keys(metric, scores, f"{node.task} {lang}")
         ]
     return rows

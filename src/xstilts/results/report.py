@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from xstilts.files import write_bytes_atomic
-from xstilts.metrics.aggregate import primary_metric, task_score
+from xstilts.scoring.aggregate import primary_metric, task_score
 from xstilts.results import plots
 from xstilts.results.filtering import condition_rows
 from xstilts.results.statistics import (

@@ -10,7 +10,7 @@ the task's primary metric (``results.statistics.cell_statistics``, the report's 
 * F1: UD-POS (seqeval-0.0.12 chunk F1), PAN-X (span F1), BUCC (pair F1) and the QA tasks.
 
 QA tables show F1 (the per-language number XTREME and X-STILTs tabulate); EM stays in the store,
-and XTREME's QA task score, (mean F1 + mean EM) / 2, is ``xstilts.metrics.aggregate.task_score``.
+and XTREME's QA task score, (mean F1 + mean EM) / 2, is ``xstilts.scoring.aggregate.task_score``.
 
 ``avg`` follows XTREME (plain mean over the languages, English included), taken per seed over the
 table's languages, then summarised over seeds like a language; a seed missing a language has no
@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xstilts.errors import ConfigError, UnknownTaskError
-from xstilts.metrics.aggregate import primary_metric
+from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.statistics import AVERAGE, cell_statistics, format_number, with_language_average
 from xstilts.tasks.registry import TARGET_TASKS, get_task

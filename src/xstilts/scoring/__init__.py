@@ -18,7 +18,7 @@ with blank lines between sentences for POS/NER, SQuAD JSON for QA, id pairs for 
 for Tatoeba); such a file is used when present. For each official language of each task folder it scores the file
 against the task's ``{split}`` data for that language under ``gold_dir``, found through the task's
 file layouts (the XTREME download layout or the original releases), then aggregates
-(``xstilts.metrics.aggregate``). Prediction formats: ``xstilts.metrics.predictions``.
+(``xstilts.scoring.aggregate``). Prediction formats: ``xstilts.metrics.predictions``.
 """
 
 from xstilts.scoring.folder import label_file, score_folder

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError, MissingDataError
-from xstilts.metrics import aggregate
+from xstilts.scoring import aggregate
 from xstilts.scoring.kinds import scorer_for
 from xstilts.scoring.score import score_examples, score_file
 from xstilts.tasks.load import load_examples, locate

@@ -86,13 +86,13 @@ def check_study(study: StudySpec) -> None:
 
 
 def _check_target(target: TargetSpec, path: str) -> None:
-    if not get_task(target.task).trainable:
+    if not get_task(target.task).facts.trains:
         for key in ("train", "hparams", "eval_slice", "eval_max_length"):
             if key in target.model_fields_set:
                 raise StudyIssue(f"{path}.{key}", f"{target.task} is a retrieval task: it is scored from the "
                                                   "encoder on whole sets, without fine-tuning")
     elif target.retrieval is not None:
-        retrieval = [task.name for task in all_tasks() if not task.trainable]
+        retrieval = [task.name for task in all_tasks() if not task.facts.trains]
         listed = " and ".join([", ".join(retrieval[:-1]), retrieval[-1]] if len(retrieval) > 1 else retrieval)
         raise StudyIssue(f"{path}.retrieval", f"retrieval settings apply to {listed}, not {target.task}")
 

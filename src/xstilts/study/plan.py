@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 from xstilts.errors import ConfigError
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
-from xstilts.modeling.kinds import adapter_for_task
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, DataInspector, estimated_examples, selected_rows
 from xstilts.study.hashing import model_identity, stable_hash
@@ -256,7 +255,7 @@ class _PlanBuilder:
             prefixes.append(self.intermediate_node(resolve_stage(reference, self.study), prefixes[-1], seed))
         for target in self.study.targets:
             task = get_task(target.task)
-            self.naive += len(order.stages) + (1 if task.trainable else 0)
+            self.naive += len(order.stages) + (1 if task.facts.trains else 0)
             self.eval_node(target, task, self.evaluated_model(target, task, prefixes[-1], seed), order, seed)
             if target.wants_trajectory():
                 for prefix in prefixes[:-1]:
@@ -267,7 +266,7 @@ class _PlanBuilder:
                         seed: int) -> TrainNode | None:
         """The model a target evaluates on top of ``encoder``: its fine-tuning on the target, or
         the encoder itself for a task that does not train (retrieval)."""
-        return self.target_node(target, task, encoder, seed) if task.trainable else encoder
+        return self.target_node(target, task, encoder, seed) if task.facts.trains else encoder
 
     def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
         # Canonical task order: listing a mixed stage's tasks differently is the same training.
@@ -334,11 +333,10 @@ class _PlanBuilder:
     def selection_identity(self, selection: DataSelection) -> dict[str, Any]:
         # File names, not paths: the same data elsewhere on another machine is the same node.
         task = get_task(selection.task)
-        adapter = adapter_for_task(task)
         facts = self.facts(selection)
         identity = {"task": selection.task, "lang": selection.lang, "split": selection.split, "slice": selection.slice,
                     "files": [Path(f).name for f in selection.files], "data": facts.sha256,
-                    "examples": facts.examples, "featurizer": f"{adapter.kind.value}/{adapter.version}"}
+                    "examples": facts.examples, "featurizer": f"{task.kind.value}/{task.facts.featurizer_version}"}
         if task.declaration_hash:  # a task declared in the study file: what its declaration means
             identity["declaration"] = task.declaration_hash
         return identity
@@ -376,7 +374,7 @@ class _PlanBuilder:
         facts = {lang: self.facts(selection) for lang, selection in selections.items()}
         # Retrieval: only what the study sets; the rest comes from the model folder's recorded
         # use (e5: "query: ", last layer, mean) or the defaults (XLM-R: XTREME's layer rule).
-        settings = ({"max_length": target.eval_max_length} if task.trainable
+        settings = ({"max_length": target.eval_max_length} if task.facts.trains
                     else self.study.retrieval_for(target).model_dump(exclude_unset=True))
         identity = {
             "model": model.id if model else self.study.model, "task": task.name, "langs": langs, "split": split,

@@ -119,13 +119,13 @@ class StageTaskSpec(SelectionSpec):
     @classmethod
     def _trainable_task(cls, name: str) -> str:
         name = _task_name(name)
-        if not get_task(name).trainable:
+        if not get_task(name).facts.trains:
             raise ValueError(f"{name} is a retrieval task: it is evaluated from the encoder, never trained")
         return name
 
     @model_validator(mode="after")
     def _multi_only_for_mlm(self) -> "StageTaskSpec":
-        if MULTILINGUAL in (self.lang, self.dev_lang) and not get_task(self.task).mixes_languages:
+        if MULTILINGUAL in (self.lang, self.dev_lang) and not get_task(self.task).facts.mixes_languages:
             raise ValueError(f'lang "{MULTILINGUAL}" is only for the mlm task (a mixed-language text corpus)')
         return self
 
@@ -192,7 +192,7 @@ class TargetSpec(StrictModel):
     @classmethod
     def _evaluable_task(cls, name: str) -> str:
         name = _task_name(name)
-        if not get_task(name).can_be_target:
+        if not get_task(name).facts.target:
             raise ValueError(f"{name} is an intermediate-stage task; it cannot be a target")
         return name
 
@@ -214,7 +214,7 @@ class TargetSpec(StrictModel):
 
     def wants_trajectory(self) -> bool:
         # A task scored straight from the encoder (retrieval) costs no training per prefix: on by default.
-        return self.trajectory if self.trajectory is not None else not get_task(self.task).trainable
+        return self.trajectory if self.trajectory is not None else not get_task(self.task).facts.trains
 
 
 class ReportSpec(StrictModel):

@@ -13,18 +13,6 @@ from xstilts.tasks.load import available, load_examples
 from xstilts.tasks.registry import all_tasks
 from xstilts.tasks.types import Example, QAExample, RetrievalSet, TaskKind, TaskSpec
 
-# What one counted item is, per task kind (BUCC counts its gold pairs, Tatoeba its aligned pairs).
-UNITS = {
-    TaskKind.SINGLE_CLASSIFICATION: "sentences",
-    TaskKind.PAIR_CLASSIFICATION: "pairs",
-    TaskKind.MULTIPLE_CHOICE: "questions",
-    TaskKind.TAGGING: "sentences",
-    TaskKind.EXTRACTIVE_QA: "questions",
-    TaskKind.RETRIEVAL: "gold pairs",
-    TaskKind.MLM: "lines",
-}
-
-
 @dataclass(frozen=True)
 class DataEntry:
     task: str
@@ -76,7 +64,7 @@ def _check(task: TaskSpec, lang: str, split: str, data_dir: Path, files: list[Pa
     except XstiltsError as error:
         problems.append(f"{task.name} {lang} {split}: {error}")
         count = None
-    return DataEntry(task.name, lang, split, tuple(files), count, UNITS[task.kind], lang in task.languages)
+    return DataEntry(task.name, lang, split, tuple(files), count, task.facts.data_unit, lang in task.languages)
 
 
 def qa_warnings(examples: list[Example]) -> list[str]:

@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from xstilts.errors import FieldValueError
 from xstilts.languages import KNOWN_LANGUAGES
+from xstilts.tasks.kinds import kind_facts
 from xstilts.tasks.types import DataRelations, Example, FileLayout, Metric, TaskKind, TaskSpec
 
-DeclaredKind = Literal["single_classification", "pair_classification", "tagging", "extractive_qa", "multiple_choice"]
 DeclaredFormat = Literal["tsv", "jsonl", "conllu", "squad_json"]
 PLACEHOLDERS = ("split", "lang")
 
@@ -65,16 +65,17 @@ READING: dict[tuple[str, str], _Columns] = {
                                          lists=("choices",)),
     ("multiple_choice", "jsonl"): _Columns("jsonl_multiple_choice", ("question", "choices", "label"), ("context",)),
 }
-# The metrics each kind's scorer computes; the first is the default.
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "single_classification": (Metric.ACCURACY.value, Metric.F1_MACRO.value),
-    "pair_classification": (Metric.ACCURACY.value, Metric.F1_MACRO.value),
-    "tagging": (Metric.SPAN_F1.value, Metric.POS_F1.value),
-    "extractive_qa": (Metric.SQUAD.value, Metric.MLQA.value),
-    "multiple_choice": (Metric.ACCURACY.value,),
-}
-_LABELLED_KINDS = ("single_classification", "pair_classification")
-_OPEN_LABEL_KINDS = ("tagging",)  # labels optional: without them, the tags seen in training
+
+
+def kind_metrics(kind: str) -> list[str]:
+    """The metrics a kind's scorer computes (``metrics.registry``), its default first."""
+    facts = kind_facts(kind)
+    return [facts.default_metric.value] + [m.value for m in facts.metrics if m is not facts.default_metric]
+
+
+# The kinds a study file may declare: those with a reader above.
+DECLARABLE_KINDS: tuple[str, ...] = tuple(dict.fromkeys(kind for kind, _ in READING))
+DeclaredKind = Literal[DECLARABLE_KINDS]  # type: ignore[valid-type]
 
 
 def formats_of(kind: str) -> list[str]:
@@ -185,7 +186,7 @@ class TaskDeclaration(BaseModel):
             return value
         if not isinstance(value, list) or not value:
             raise ValueError(f"expected a non-empty list of labels, got {value!r}")
-        if kind is not None and kind not in _LABELLED_KINDS + _OPEN_LABEL_KINDS:
+        if kind is not None and kind_facts(kind).labels == "none":
             raise ValueError(f"{kind} tasks take no labels (the gold is the right "
                              f"{'choice index' if kind == 'multiple_choice' else 'answer span'})")
         if not all(isinstance(label, (str, int)) and not isinstance(label, bool) for label in value):
@@ -199,16 +200,16 @@ class TaskDeclaration(BaseModel):
     @classmethod
     def _metric_of_kind(cls, metric: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind")
-        if metric is not None and kind is not None and metric not in KIND_METRICS[kind]:
-            others = [other for other, metrics in KIND_METRICS.items() if metric in metrics]
+        if metric is not None and kind is not None and metric not in kind_metrics(kind):
+            others = [other for other in DECLARABLE_KINDS if metric in kind_metrics(other)]
             where = f" ({metric} is for {' and '.join(others)} tasks)" if others else ""
             raise ValueError(f"{metric!r} is not a metric of {kind} tasks; expected one of "
-                             f"{', '.join(KIND_METRICS[kind])}{where}")
+                             f"{', '.join(kind_metrics(kind))}{where}")
         return metric
 
     @model_validator(mode="after")
     def _labels_of_classification(self) -> "TaskDeclaration":
-        if self.labels is None and self.kind in _LABELLED_KINDS:
+        if self.labels is None and kind_facts(self.kind).labels == "required":
             raise FieldValueError("labels", f"required for {self.kind} tasks: the list of labels, "
                                             'e.g. labels = ["0", "1"]')
         return self
@@ -217,7 +218,7 @@ class TaskDeclaration(BaseModel):
 
     @property
     def resolved_metric(self) -> str:
-        return self.metric or KIND_METRICS[self.kind][0]
+        return self.metric or kind_facts(self.kind).default_metric.value
 
     def meaning(self) -> dict[str, Any]:
         """What determines the parsed examples and the trained head: not the path (the files are

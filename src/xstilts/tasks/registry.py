@@ -20,7 +20,8 @@ from xstilts.errors import ConfigError, UnknownLanguageError, UnknownTaskError
 from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
 from xstilts.tasks import catalog, suites
 from xstilts.tasks.suites import Suite
-from xstilts.tasks.types import METRIC_KINDS, TaskSpec
+from xstilts.metrics.registry import scoring_rule
+from xstilts.tasks.types import TaskSpec
 
 ENTRY_POINT_GROUP = "xstilts.tasks"
 # The suite whose tasks are "the target tasks" where none is named.
@@ -37,10 +38,10 @@ def register(spec: TaskSpec, origin: str = "a caller") -> TaskSpec:
     """Add one task; a name or alias that is taken is an error naming both declarations."""
     if not isinstance(spec, TaskSpec):
         raise ConfigError(f"{origin}: expected a TaskSpec, got {type(spec).__name__}")
-    kinds = METRIC_KINDS.get(spec.metric)
-    if kinds is not None and spec.kind not in kinds:
+    kinds = scoring_rule(spec.metric).kinds
+    if spec.kind.value not in kinds:
         raise ConfigError(f"task {spec.name!r} from {origin}: metric {spec.metric.value} is for "
-                          f"{' and '.join(kind.value for kind in kinds)} tasks, not {spec.kind.value}")
+                          f"{' and '.join(kinds)} tasks, not {spec.kind.value}")
     for name in (spec.name, *spec.aliases):
         taken = _TASKS.get(name) or _TASKS.get(_ALIASES.get(name, ""))
         if taken is not None:
@@ -192,7 +193,7 @@ def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
     ``strict`` only the task's official languages are accepted.
     """
     code = lang.strip().lower()
-    if code == MULTILINGUAL and task.mixes_languages:
+    if code == MULTILINGUAL and task.facts.mixes_languages:
         return code  # a masked-LM corpus may mix languages
     if strict and code not in task.languages:
         raise UnknownLanguageError(

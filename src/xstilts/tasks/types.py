@@ -8,35 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Union
 
+# Metric and TaskKind are re-exported: task files declare theirs from here.
+from xstilts.metrics.registry import Metric, scoring_rule
+from xstilts.tasks.kinds import KindFacts, TaskKind, kind_facts
 
-class TaskKind(str, Enum):
-    SINGLE_CLASSIFICATION = "single_classification"
-    PAIR_CLASSIFICATION = "pair_classification"
-    MULTIPLE_CHOICE = "multiple_choice"
-    TAGGING = "tagging"
-    EXTRACTIVE_QA = "extractive_qa"
-    RETRIEVAL = "retrieval"
-    MLM = "mlm"  # masked language modelling on plain text (an intermediate-only kind)
-
-
-class Metric(str, Enum):
-    """How a task is scored; semantics in ``xstilts.metrics`` follow XTREME's official scorer."""
-
-    ACCURACY = "accuracy"
-    F1_MACRO = "f1_macro"  # classification: macro-averaged F1 over the labels present, accuracy beside it
-    POS_F1 = "pos_f1"  # seqeval-0.0.12 chunking of bare UPOS tags, token accuracy beside it
-    SPAN_F1 = "span_f1"  # IOB2 entity spans, conlleval-style
-    SQUAD = "squad"  # SQuAD v1.1 normalisation
-    MLQA = "mlqa"  # MLQA language-specific normalisation
-    BUCC_F1 = "bucc_f1"
-    TATOEBA_ACCURACY = "tatoeba_accuracy"
-    PERPLEXITY = "perplexity"  # masked-LM perplexity (lower is better), masked-token accuracy beside it
-    # Ranked retrieval from a pool (LAReQA, Mewsli-X): mean over queries of average precision in
-    # the top 20 (XTREME-R's mAP@20; with one gold per query, Mewsli-X's, it is MRR@20).
-    MAP_AT_20 = "map_at_20"
 
 
 # ---------------------------------------------------------------- raw examples
@@ -224,10 +201,6 @@ class DataRelations:
 
 # The intermediate-task epochs of the paper's setup (docs/reference.md section 1).
 INTERMEDIATE_EPOCHS = 3.0
-# Kind-wide values of the paper's setup: extractive QA trains at batch 16 on 384-token windows.
-KIND_TRAINING_DEFAULTS: dict[TaskKind, dict[str, object]] = {
-    TaskKind.EXTRACTIVE_QA: {"batch_size": 16, "max_length": 384, "doc_stride": 128},
-}
 
 
 @dataclass(frozen=True)
@@ -250,22 +223,6 @@ class SuiteMember:
     # The languages the suite scores the task on, where they are not all of the task's (XTREME
     # scores PAN-X on 40 languages, XTREME-R on 48): the task's ``languages`` are the union.
     languages: tuple[str, ...] = ()
-
-
-# How a metric ranks models: the score key that selects checkpoints and fills tables.
-_PRIMARY = {Metric.ACCURACY: "accuracy", Metric.F1_MACRO: "f1_macro", Metric.TATOEBA_ACCURACY: "accuracy",
-            Metric.PERPLEXITY: "perplexity", Metric.MAP_AT_20: "map_at_20"}
-# Metrics that only some kinds' scorers compute (the others are each one kind's own): a task
-# declaring one on another kind is refused where it is registered.
-METRIC_KINDS: dict[Metric, tuple[TaskKind, ...]] = {
-    Metric.F1_MACRO: (TaskKind.SINGLE_CLASSIFICATION, TaskKind.PAIR_CLASSIFICATION),
-}
-# Metric keys where a smaller value is the better model.
-LOWER_IS_BETTER = frozenset({"perplexity"})
-
-
-def higher_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 # Open tag sets (CCG supertags) are read from the training data; a dev/test tag never seen in
@@ -314,24 +271,14 @@ class TaskSpec:
     # ------------------------------------------------------------ what the kind implies
 
     @property
-    def trainable(self) -> bool:
-        """Whether the task trains a head (retrieval tasks are scored straight from the encoder)."""
-        return self.kind is not TaskKind.RETRIEVAL
-
-    @property
-    def can_be_target(self) -> bool:
-        """Whether a study may fine-tune and evaluate on it zero-shot (masked LM is intermediate only)."""
-        return self.kind is not TaskKind.MLM
-
-    @property
-    def mixes_languages(self) -> bool:
-        """Whether one selection may mix languages (lang "multi": a masked-LM text corpus)."""
-        return self.kind is TaskKind.MLM
+    def facts(self) -> KindFacts:
+        """What this task's kind is (``xstilts.tasks.kinds``): trains, may be a target, ..."""
+        return kind_facts(self.kind)
 
     @property
     def open_labels(self) -> bool:
         """Tags read from the training data (CCG supertags) rather than a fixed label list."""
-        return self.labels is None and self.kind is TaskKind.TAGGING
+        return self.labels is None and self.facts.open_labels
 
     # ------------------------------------------------------------ facts for other layers
 
@@ -345,14 +292,20 @@ class TaskSpec:
         return self.display_name or self.name
 
     @property
-    def is_target(self) -> bool:
-        """A target task of some suite (XTREME's nine)."""
+    def in_suite(self) -> bool:
+        """A member of some benchmark suite (XTREME's nine targets, XTREME-R's ten)."""
         return bool(self.suites)
+
+    @property
+    def default_role_is_target(self) -> bool:
+        """Whether ``xstilts train`` fine-tunes it as a target unless told otherwise: the task
+        declares target fine-tuning values (its paper epochs), as every suite target does."""
+        return self.facts.target and self.training.target_epochs is not None
 
     @property
     def primary_metric(self) -> str:
         """The score key that ranks models on this task: checkpoint selection, tables (QA: F1)."""
-        return _PRIMARY.get(self.metric, "f1")
+        return scoring_rule(self.metric).primary
 
     @property
     def head_name(self) -> str:
@@ -366,13 +319,12 @@ class TaskSpec:
         member = self.member_of(suite)
         return member.languages if member is not None and member.languages else self.languages
 
-    def training_defaults(self, *, target: bool | None = None, preset: str = "paper") -> dict[str, object]:
+    def training_defaults(self, *, target: bool, preset: str = "paper") -> dict[str, object]:
         """The preset's hyper-parameters for this task, as overrides on TrainConfig's defaults
-        (``target``: fine-tuned as a target; default: whether it is a suite's target task)."""
-        is_target = self.is_target if target is None else target
-        epochs = self.training.target_epochs if is_target and self.training.target_epochs else INTERMEDIATE_EPOCHS
-        values: dict[str, object] = {"epochs": epochs, **KIND_TRAINING_DEFAULTS.get(self.kind, {})}
-        if preset == "xtreme" and is_target:
+        (``target``: fine-tuned as a target, else trained as an intermediate stage)."""
+        epochs = self.training.target_epochs if target and self.training.target_epochs else INTERMEDIATE_EPOCHS
+        values: dict[str, object] = {"epochs": epochs, **self.facts.training_defaults}
+        if preset == "xtreme" and target:
             values.update(self.training.xtreme)
         if preset != "paper":
             values["preset"] = preset

@@ -53,7 +53,7 @@ class StageData:
 def prepare_task_data(train: DataSelection, dev: DataSelection | None, data_dir: Path | None,
                       max_train_examples: int | None = None, max_eval_examples: int | None = None) -> TaskData:
     task = get_task(train.task)
-    if not task.trainable:
+    if not task.facts.trains:
         raise ConfigError(f"{task.name}: retrieval tasks are not trained; evaluate them directly")
     train_examples = load_selection(train, data_dir)
     if max_train_examples:

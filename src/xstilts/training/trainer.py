@@ -59,7 +59,7 @@ from xstilts.modeling.model import ENCODER_DIR
 from xstilts.modeling.packing import pack_batch, packing_support
 from xstilts.modeling.reference import BEST_DIR, MODEL_DIR, RESULT_FILE, RUN_RECORD, ModelRef, write_run_record
 from xstilts.tasks.registry import get_task
-from xstilts.tasks.types import higher_is_better
+from xstilts.metrics.registry import higher_is_better
 from xstilts.training.checkpoint import (
     CheckpointWriter, find_checkpoint, load_training_state, print_warning, remove_checkpoints, restore_rng,
     training_state,

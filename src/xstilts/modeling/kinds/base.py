@@ -24,6 +24,7 @@ from torch import nn
 
 from xstilts.modeling.collate import PadCollator
 from xstilts.scoring.kinds import KindScorer, scorer_for_kind
+from xstilts.tasks.kinds import KindFacts, kind_facts
 from xstilts.tasks.types import Example, TaskKind
 
 
@@ -51,8 +52,6 @@ class KindAdapter(ABC):
     kind: TaskKind
     # Columns the collator pads and feeds to ``forward``; others stay as bookkeeping.
     model_columns: tuple[str, ...] = ("input_ids", "attention_mask", "labels")
-    # Bump when featurisation changes: it is part of the feature-cache key.
-    version: str = "1"
     # Whether training may pack a batch's sequences (xstilts.modeling.packing): only kinds whose
     # heads and losses ignore the hidden states of padding positions.
     packable: bool = False
@@ -62,6 +61,16 @@ class KindAdapter(ABC):
     # Why training must update every word-embedding row, if it must (a masked-LM head predicts
     # over the whole vocabulary); None lets training trim the vocabulary (``training.vocabulary``).
     whole_vocabulary: str | None = None
+
+    @property
+    def facts(self) -> KindFacts:
+        """What this kind is (``xstilts.tasks.kinds``: trains, may be a target, versions, ...)."""
+        return kind_facts(self.kind)
+
+    @property
+    def version(self) -> str:
+        """The featurisation's version: part of the feature-cache key and of training node ids."""
+        return self.facts.featurizer_version
 
     @property
     def scorer(self) -> KindScorer:

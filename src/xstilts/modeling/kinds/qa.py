@@ -36,7 +36,6 @@ TOKENIZE_BATCH = 1000  # examples per tokenizer call: the fast tokenizer paralle
 class QAAdapter(KindAdapter):
     kind = TaskKind.EXTRACTIVE_QA
     model_columns = ("input_ids", "attention_mask", "token_type_ids", "start_positions", "end_positions")
-    version = "2"
     per_token_logits = True
 
     def __init__(self, allow_no_answer: bool = False, n_best_size: int = 20, max_answer_length: int = 30,

@@ -58,7 +58,6 @@ class TaggingAdapter(KindAdapter):
     model_columns = ("input_ids", "attention_mask", "labels")
     packable = True  # padding positions have label -100 and are never decoded
     per_token_logits = True
-    version = "2"  # open tag sets: unseen tags map to UNKNOWN_TAG
 
     def featurize(self, examples: Sequence[TaggingExample], tokenizer: Any, labels: Sequence[str] | None,
                   settings: FeatureSettings) -> list[dict[str, Any]]:

@@ -19,17 +19,17 @@ from xstilts.errors import DataFormatError, MissingDataError
 from xstilts.metrics import per_example, predictions, retrieval
 from xstilts.scoring.kinds.base import KindScorer
 from xstilts.tasks.load import placeholder_values
-from xstilts.tasks.types import Example, Metric, RetrievalSet, TaskKind, TaskSpec
+from xstilts.tasks.types import Example, RetrievalSet, TaskKind, TaskSpec
 
 
 def _mines_pairs(task: TaskSpec) -> bool:
     """BUCC predicts sentence pairs; Tatoeba one retrieved index per English sentence."""
-    return task.metric is Metric.BUCC_F1
+    return task.facts.protocol(task.metric) == "bitext_mining"
 
 
 def _ranks(task: TaskSpec) -> bool:
     """LAReQA and Mewsli-X predict a ranked list of pool ids per query."""
-    return task.metric is Metric.MAP_AT_20
+    return task.facts.protocol(task.metric) == "ranked_pool"
 
 
 RANK_DEPTH = 20  # XTREME-R's mAP@20: the predictions keep the top 20

@@ -4,7 +4,8 @@ files declare their membership (``TaskSpec.suites``: group and column), so a sui
 plus the tasks that say they belong to it.
 
 The rules here are XTREME's (docs/reference.md section 2): a task's score is the mean over its
-languages of its primary metric, for extractive QA (mean F1 + mean EM) / 2; a group's score and
+languages of its metric's score keys (``metrics.registry``: the primary metric, for extractive QA
+(mean F1 + mean EM) / 2); a group's score and
 the suite's score are unweighted means of task scores, defined only when every member task is
 scored. A suite with other rules overrides these methods.
 """
@@ -14,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from xstilts.tasks.types import TaskKind, TaskSpec
-
-# Both of a QA task's metrics count towards its score.
-QA_SCORE_METRICS = ("f1", "exact_match")
+from xstilts.metrics.registry import scoring_rule
+from xstilts.tasks.types import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Suite:
 
     def score_metrics(self, task: TaskSpec) -> tuple[str, ...]:
         """The metrics whose language averages make the task's score (their mean)."""
-        return QA_SCORE_METRICS if task.kind is TaskKind.EXTRACTIVE_QA else (task.primary_metric,)
+        return scoring_rule(task.metric).task_score_keys
 
     def task_score(self, task: TaskSpec, averages: Mapping[str, float]) -> float:
         """The single number the suite reports for ``task``, given its per-metric language averages."""

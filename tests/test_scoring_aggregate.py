@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xstilts.metrics.aggregate import aggregate, metric_averages, task_score
+from xstilts.scoring.aggregate import aggregate, metric_averages, task_score
 from xstilts.tasks.registry import TARGET_TASKS, get_task
 
 # One constant per task so the expected numbers are easy to compute by hand.

@@ -19,9 +19,8 @@ from typing import Any
 
 from xstilts.tasks.registry import DEFAULT_SUITE, get_suite, get_task, suite_tasks
 from xstilts.tasks.suites import mean
-from xstilts.tasks.types import higher_is_better
 
-__all__ = ["aggregate", "higher_is_better", "metric_averages", "primary_metric", "task_score"]
+__all__ = ["aggregate", "metric_averages", "primary_metric", "task_score"]
 
 LanguageScores = Mapping[str, Mapping[str, float]]  # language -> metric name -> value
 
