@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,7 +47,7 @@ import numpy as np
 import torch
 
 from xstilts.errors import ConfigError
-from xstilts.files import link_tree, write_json_atomic
+from xstilts.files import link_tree, replace_directory, write_json_atomic
 from xstilts.modeling.collate import length_grouped_indices, row_length
 from xstilts.modeling.compilation import compile_encoder, compiled_graphs, resolve_compile
 from xstilts.modeling.feature_cache import cached_features
@@ -625,8 +624,7 @@ class Trainer:
             if selected == "best":
                 # A kill after this move and before result.json finds best/ gone and model/ in place.
                 if best_dir.is_dir():
-                    shutil.rmtree(final, ignore_errors=True)
-                    os.replace(best_dir, final)
+                    replace_directory(best_dir, final)
             else:
                 save(final)
         metrics = sorted({t.data.task.primary_metric for t in tasks if t.dev_rows})

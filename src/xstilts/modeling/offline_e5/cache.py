@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from xstilts.files import replace_directory
 from xstilts.modeling import retrieval_record
 
 MARKER_FILE = "xstilts-build.json"
@@ -37,15 +35,10 @@ def is_complete(folder: Path, source_sha256: str) -> bool:
 
 
 def publish(staging: Path, destination: Path, digest: str) -> None:
-    """Move the checked build into place (see ``prepare_model``)."""
-    if destination.exists():
-        stale = Path(tempfile.mkdtemp(prefix=f".{destination.name}.stale-", dir=destination.parent))
-        os.replace(destination, stale / destination.name)
-        shutil.rmtree(stale)
+    """Move the checked build into place (see ``prepare_model``), replacing an older build."""
     try:
-        os.replace(staging, destination)
+        replace_directory(staging, destination)
     except OSError:
         # Another process published the same build first: keep theirs.
         if not is_complete(destination, digest):
             raise
-
