@@ -136,6 +136,7 @@ def child_payload() -> dict[str, Any] | None:
 def prepared_model(name: str, model_config: str | None) -> str:
     """A model folder: the offline e5-small, or a randomly initialised encoder of a known size
     (weights do not change speed) with e5's tokenizer (XLM-R's vocabulary)."""
+    from xstilts.files import replace_directory
     from xstilts.modeling.loading import resolve_model
 
     base = resolve_model(name)
@@ -165,7 +166,7 @@ def prepared_model(name: str, model_config: str | None) -> str:
     for file in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (Path(base) / file).is_file():
             shutil.copy2(Path(base) / file, staging / file)
-    os.replace(staging, folder)
+    replace_directory(staging, folder)
     return str(folder)
 
 

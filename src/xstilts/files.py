@@ -50,6 +50,18 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+ID_LENGTH = 16  # hex digits: 64 bits, plenty for the few thousand nodes of a study
+
+
+def canonical_json(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def stable_hash(payload: Any) -> str:
+    """Short hex id of a JSON-able payload; key order and whitespace do not matter."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -76,16 +88,57 @@ def staged_directory(directory: Path) -> Iterator[Path]:
         raise
 
 
-def replace_directory(staging: Path, directory: Path) -> None:
-    """Replace ``directory`` by ``staging`` (rename cannot overwrite a non-empty directory, so an
-    existing one is first renamed aside: readers may briefly find nothing, never a half-written one)."""
-    if not directory.exists():
+def replace_directory(staging: Path, directory: Path, *, retired: Path | None = None, durable: bool = False,
+                      keep_existing: bool = False) -> bool:
+    """Move the finished folder ``staging`` into place as ``directory``; True when it was moved.
+
+    A rename cannot overwrite a non-empty directory, so an existing one is first renamed aside to
+    ``retired`` (default: beside ``staging``, named after it) and kept there until the new one is in
+    place, then removed: readers may briefly find nothing, never a half-written folder, and a kill
+    between the two renames leaves the old copy at ``retired`` (a reader that knows the name, like
+    ``find_checkpoint``, falls back to it; a copy left there by an earlier kill is removed first).
+    ``durable``: the parent folder is flushed to disk once the new one is in place, before the old
+    copy is removed. ``keep_existing``: an existing ``directory`` is another process's identical
+    result: it is kept and ``staging`` removed (False is returned).
+    """
+    staging, directory = Path(staging), Path(directory)
+    if keep_existing:
+        try:
+            os.replace(staging, directory)
+        except OSError:
+            if not directory.exists():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+            return False
+        return True
+    retired = Path(retired) if retired is not None else staging.with_name(staging.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, retired)
+    try:
         os.replace(staging, directory)
+    except OSError:
+        if directory.exists():  # another process put its own in place: the old copy is not needed
+            shutil.rmtree(retired, ignore_errors=True)
+        elif retired.exists():
+            os.replace(retired, directory)  # the old copy back rather than nothing
+        raise
+    if durable:
+        fsync_directory(directory.parent)
+    shutil.rmtree(retired, ignore_errors=True)
+    return True
+
+
+def fsync_directory(path: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk; nothing where that cannot be done."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return
-    retired = staging.with_suffix(".old")
-    os.replace(directory, retired)
-    os.replace(staging, directory)
-    shutil.rmtree(retired)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def link_or_copy(source: Path, target: Path) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.files import replace_directory
 from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter
 from xstilts.paths import features_dir
 from xstilts.tasks.types import Example
@@ -82,9 +81,6 @@ def cached_features(adapter: KindAdapter, examples: Sequence[Example], tokenizer
     staging = entry.parent / f".{key}.{uuid.uuid4().hex}.tmp"
     dataset.save_to_disk(str(staging))
     (staging / _DONE).write_text("ok\n")
-    try:
-        os.replace(staging, entry)
-    except OSError:
-        # Another process finished the same entry first: theirs is identical by construction.
-        shutil.rmtree(staging, ignore_errors=True)
+    # Another process may have finished the same entry first: theirs is identical by construction.
+    replace_directory(staging, entry, keep_existing=True)
     return load_from_disk(str(entry))

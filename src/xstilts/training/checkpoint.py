@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts.files import atomic_path, file_sha256, write_text_atomic
+from xstilts.files import atomic_path, file_sha256, fsync_directory, replace_directory, write_text_atomic
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "training_state.pt"
@@ -98,7 +98,7 @@ def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None], state: d
         with atomic_path(staging / STATE_FILE) as tmp_state:
             torch.save(state, tmp_state)
         write_manifest(staging)
-        _fsync_dir(staging)
+        fsync_directory(staging)
     except BaseException as error:
         # A full disk must not leave a half checkpoint holding the space the next try needs.
         full = not isinstance(error, OSError) and ("No space left" in str(error) or _disk_full(staging))
@@ -107,13 +107,9 @@ def write_checkpoint(run_dir: Path, save_model: Callable[[Path], None], state: d
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staging)) from error
         raise
 
-    current, old = run_dir / CHECKPOINT, run_dir / _OLD
-    shutil.rmtree(old, ignore_errors=True)
-    if current.exists():
-        os.replace(current, old)
-    os.replace(staging, current)
-    _fsync_dir(run_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    # The previous checkpoint stays as checkpoint.old until the new one is in place on disk.
+    current = run_dir / CHECKPOINT
+    replace_directory(staging, current, retired=run_dir / _OLD, durable=True)
     return current
 
 
@@ -235,12 +231,3 @@ def remove_checkpoints(run_dir: Path) -> None:
         shutil.rmtree(Path(run_dir) / name, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,7 +47,7 @@ import numpy as np
 import torch
 
 from xstilts.errors import ConfigError
-from xstilts.files import link_tree, write_json_atomic
+from xstilts.files import link_tree, replace_directory, write_json_atomic
 from xstilts.modeling.collate import length_grouped_indices, row_length
 from xstilts.modeling.compilation import compile_encoder, compiled_graphs, resolve_compile
 from xstilts.modeling.feature_cache import cached_features
@@ -215,6 +214,32 @@ class _TaskFeatures:
         return [dict(zip(picked, values)) for values in zip(*picked.values())]
 
 
+@dataclass
+class _Run:
+    """What one ``Trainer.run`` trains with, once set up (or resumed): the model and optimizer as
+    ``accelerate`` prepared them, the stage's tasks and schedule, and the position (step, each
+    task's place in its epochs, the evaluations so far), which checkpoints record."""
+
+    accelerator: Any
+    model: Any  # prepared by accelerate
+    unwrapped: Any  # the MultiTaskModel itself
+    tokenizer: Any
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    tasks: list[_TaskFeatures]
+    probabilities: list[float]  # of each task being a step's (multi-task stages)
+    steps_per_epoch: int
+    total_steps: int
+    eval_every: int
+    has_dev: bool
+    position: dict[str, Any]
+    vocabulary: dict[str, Any]  # what result.json records of vocabulary trimming
+    packing: dict[str, Any]  # ... and of sequence packing
+    writer: CheckpointWriter
+    tokenizer_files: Path | None  # copied into saved models
+    parent_encoder: Path | None  # the parent stage's encoder/, whose frozen shard saved models link
+
+
 # ------------------------------------------------------------------ the trainer
 
 
@@ -242,6 +267,8 @@ class Trainer:
         self.background_checkpoints = background_checkpoints  # None: by device, see run()
 
     def run(self, model_source: str | Path, identity: dict[str, Any] | None = None) -> TrainResult:
+        """Train the stage from ``model_source`` (or resume it from its checkpoint); a finished run
+        directory returns its result without training."""
         done = load_result(self.run_dir)
         self._check_identity(identity)
         if done is not None:
@@ -249,31 +276,23 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_run_record(self.run_dir, identity or {})
         started = time.time()
+        run = self._set_up(model_source)
+        stopped_early = self._train(run)
+        return self._finish(run, time.time() - started, stopped_early)
 
+    # -------------------------------------------------------------- set-up and resume
+
+    def _set_up(self, model_source: str | Path) -> _Run:
+        """Everything the step loop needs, from the latest good checkpoint when there is one."""
         from transformers import get_linear_schedule_with_warmup  # transformers loads slowly: only to train
 
         config = self.config
-        precision = resolve_mixed_precision(config.mixed_precision)
-        accelerator = make_accelerator(precision)
-        self.compiled = resolve_compile(config.compile, accelerator.device.type)
-        self.numerics = {**numerics_record(accelerator, precision, config.group_by_length), "compile": self.compiled}
-        torch.manual_seed(config.seed)
-        np.random.seed(config.seed)
-
+        accelerator = self._start_accelerator()
         checkpoint = find_checkpoint(self.run_dir, warn=self._warn)
         source = ModelRef.of(checkpoint / MODEL_DIR if checkpoint is not None else model_source)
         model = source.load_model(dtype=torch.float32)
         tokenizer = source.load_tokenizer()
-        for task_data in self.stage.tasks:
-            if self.stage.target and not config.carry_head and checkpoint is None:
-                model.remove_head(task_data.head_name)  # a fresh head (seeded above)
-            fresh = task_data.head_name not in model.head_specs
-            model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
-            if fresh and checkpoint is None:
-                note = model.adapter(task_data.head_name).initialize_head(model.heads[task_data.head_name],
-                                                                           source.checkpoint_folder())
-                if note:
-                    self.progress("note", {"message": note})
+        self._add_heads(model, source, fresh_start=checkpoint is None)
         tasks = self._featurize(model, tokenizer)
         packing = self._choose_packing(model, tasks)
         self.pad_token_id = tokenizer.pad_token_id
@@ -289,127 +308,103 @@ class Trainer:
         total_steps = config.max_steps or max(1, math.floor(steps_per_epoch * config.epochs))
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
         probabilities = self.stage.probabilities([len(t.lengths) for t in tasks])
-
-        position: dict[str, Any] = {"step": 0, "epochs": [0] * len(tasks), "batch_in_epoch": [0] * len(tasks),
-                                    "best": None, "history": [], "bad_evals": 0}
-        if checkpoint is not None:
-            state = load_training_state(checkpoint)
-            optimizer.load_state_dict(state["optimizer"])
-            if self.trimming is not None:
-                self.trimming.load_state(state["vocabulary"])
-            scheduler.load_state_dict(state["scheduler"])
-            restore_rng(state["rng"])
-            position = state["progress"]
-            self.progress("resume", {"step": position["step"]})
+        position = self._resume(checkpoint, optimizer, scheduler, len(tasks))
 
         model, optimizer = accelerator.prepare(model, optimizer)
-        unwrapped = accelerator.unwrap_model(model)
         tokenizer_dir = Path(source.encoder_source())
-        tokenizer_files = tokenizer_dir if tokenizer_dir.is_dir() else None
-
-        # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
-        parent_encoder = source.saved / ENCODER_DIR if source.saved is not None else None
-
-        trimming = self.trimming
         writer = CheckpointWriter(background=_switch(self.background_checkpoints, "XSTILTS_BACKGROUND_CHECKPOINTS",
                                                      default=accelerator.device.type == "cuda"))
+        return _Run(
+            accelerator=accelerator, model=model, unwrapped=accelerator.unwrap_model(model), tokenizer=tokenizer,
+            optimizer=optimizer, scheduler=scheduler, tasks=tasks, probabilities=probabilities,
+            steps_per_epoch=steps_per_epoch, total_steps=total_steps, eval_every=config.eval_every or steps_per_epoch,
+            has_dev=any(t.dev_rows for t in tasks), position=position, vocabulary=vocabulary, packing=packing,
+            writer=writer, tokenizer_files=tokenizer_dir if tokenizer_dir.is_dir() else None,
+            # Frozen embeddings stay equal to the parent stage's: its shard is linked, not rewritten.
+            parent_encoder=source.saved / ENCODER_DIR if source.saved is not None else None,
+        )
 
-        def wait_for_checkpoint() -> None:
-            waiting = time.perf_counter()
-            try:
-                writer.wait()
-            finally:
-                self.checkpoint_seconds += time.perf_counter() - waiting
+    def _start_accelerator(self):
+        """The accelerator for the stage's precision, the numerics result.json records, the seeds."""
+        config = self.config
+        precision = resolve_mixed_precision(config.mixed_precision)
+        accelerator = make_accelerator(precision)
+        self.compiled = resolve_compile(config.compile, accelerator.device.type)
+        self.numerics = {**numerics_record(accelerator, precision, config.group_by_length), "compile": self.compiled}
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)
+        return accelerator
 
-        def save(directory: Path) -> None:
-            # best/ may be what the checkpoint in flight links from: replace it only once written.
-            wait_for_checkpoint()
-            with trimming.original_embeddings(decayed=True) if trimming else nullcontext():
-                unwrapped.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=parent_encoder)
+    def _add_heads(self, model, source: ModelRef, fresh_start: bool) -> None:
+        """A head per task: a target stage starts from a fresh one (unless ``carry_head``); a new head
+        is initialised by its kind (seeded), unless the run resumes (the checkpoint holds it)."""
+        for task_data in self.stage.tasks:
+            if self.stage.target and not self.config.carry_head and fresh_start:
+                model.remove_head(task_data.head_name)  # a fresh head (seeded above)
+            fresh = task_data.head_name not in model.head_specs
+            model.add_head(task_data.head_name, task_data.task.kind, task_data.labels)
+            if fresh and fresh_start:
+                note = model.adapter(task_data.head_name).initialize_head(model.heads[task_data.head_name],
+                                                                           source.checkpoint_folder())
+                if note:
+                    self.progress("note", {"message": note})
 
-        def checkpoint_model() -> Callable[[Path], None]:
-            """What writes the checkpoint's model folder, holding the weights of now. In the
-            background the weights are CPU copies (host memory for one more set of the trainable
-            weights until written); frozen ones (trimming's original rows) are shared, not copied."""
-            copy = writer.background
-            if trimming is not None:
-                # The checkpoint keeps the untouched original embeddings (linked from the parent
-                # stage or the previous checkpoint: never a second copy) and the trained rows sit in
-                # the training state: resuming is bit-exact.
-                with trimming.original_embeddings(decayed=False):
-                    snapshot = unwrapped.snapshot(copy=copy)
+    def _resume(self, checkpoint: Path | None, optimizer, scheduler, tasks: int) -> dict[str, Any]:
+        """The run's position: the checkpoint's (its optimizer, scheduler, trimmed rows and RNG states
+        restored), else the start."""
+        if checkpoint is None:
+            return {"step": 0, "epochs": [0] * tasks, "batch_in_epoch": [0] * tasks,
+                    "best": None, "history": [], "bad_evals": 0}
+        state = load_training_state(checkpoint)
+        optimizer.load_state_dict(state["optimizer"])
+        if self.trimming is not None:
+            self.trimming.load_state(state["vocabulary"])
+        scheduler.load_state_dict(state["scheduler"])
+        restore_rng(state["rng"])
+        position = state["progress"]
+        self.progress("resume", {"step": position["step"]})
+        return position
 
-                def write_trimmed(directory: Path) -> None:
-                    # Looked up when written: the previous checkpoint is complete by then (one write at a time).
-                    previous = self.run_dir / "checkpoint" / MODEL_DIR / ENCODER_DIR
-                    linked_from = parent_encoder or (previous if previous.is_dir() else None)
-                    snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
-                return write_trimmed
-            # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite
-            # (best/ is replaced only after the write is done, see save()).
-            best = position["best"]
-            if best is not None and best["step"] == position["step"] and (self.run_dir / BEST_DIR).is_dir():
-                return lambda directory: link_tree(self.run_dir / BEST_DIR, directory)
-            snapshot = unwrapped.snapshot(copy=copy)
-            return lambda directory: snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files,
-                                                   embeddings_from=parent_encoder)
+    # -------------------------------------------------------------- the step loop
 
-        eval_every = config.eval_every or steps_per_epoch
-        has_dev = any(t.dev_rows for t in tasks)
-        stopped_early = False
+    def _train(self, run: _Run) -> bool:
+        """Train up to the last step (or an early stop, returned): each step's batches made one step
+        ahead, evaluations and resumable checkpoints when due."""
+        position = run.position
         batch_cache: dict[int, tuple[int, list[np.ndarray]]] = {}
 
         def prepare(step: int, data_position: dict[str, list[int]]) -> _PreparedStep:
-            return self._prepare_step(step, data_position, tasks, probabilities, batch_cache, accelerator)
+            return self._prepare_step(step, data_position, run.tasks, run.probabilities, batch_cache, run.accelerator)
 
         # One step ahead at most: step N+1's batches are made while step N trains (torch releases
         # the GIL). Each is a function of (seed, step, process, micro-batch) alone, as without it.
         prefetcher = ThreadPoolExecutor(1, thread_name_prefix="xstilts-prefetch") if self.prefetch else None
         upcoming: Future | None = None
+        stopped_early = False
 
-        self.progress("start", {"total_steps": total_steps, "done_steps": position["step"],
-                                "features": sum(len(t.lengths) for t in tasks), "steps_per_epoch": steps_per_epoch})
+        self.progress("start", {"total_steps": run.total_steps, "done_steps": position["step"],
+                                "features": sum(len(t.lengths) for t in run.tasks),
+                                "steps_per_epoch": run.steps_per_epoch})
         try:
-            while position["step"] < total_steps and not stopped_early:
+            while position["step"] < run.total_steps and not stopped_early:
                 if upcoming is not None:
                     prepared, upcoming = upcoming.result(), None  # re-raises an error of the prefetch thread
                 else:
                     prepared = prepare(position["step"], _data_position(position))
-                if prefetcher is not None and prepared.step + 1 < total_steps:
+                if prefetcher is not None and prepared.step + 1 < run.total_steps:
                     upcoming = prefetcher.submit(prepare, prepared.step + 1, prepared.data_position)
-                task = tasks[prepared.task]
-                loss = self._optimizer_step(model, optimizer, scheduler, accelerator, task, prepared)
-                # The position of the steps trained, never the prefetched one's: checkpoints record it.
-                position.update(_data_position(prepared.data_position))
-                position["step"] += 1
-                step = position["step"]
-                on_cpu = accelerator.device.type == "cpu"
-                loss = float(loss) if on_cpu or step % GPU_LOSS_EVERY == 0 or step == total_steps else None
-                self.progress("step", {"step": step, "loss": loss, "task": task.data.task.name})
-                evaluate_now = has_dev and (step % eval_every == 0 or step == total_steps)
-                if evaluate_now:
-                    if upcoming is not None:
-                        wait_for([upcoming])  # evaluation uses the same collators: not at the same time
-                    scores = self._evaluate(unwrapped, tasks, accelerator.device) if accelerator.is_main_process else None
-                    stopped_early = self._record_eval(save, position, scores, accelerator)
-                finishing = step >= total_steps or stopped_early  # result.json follows at once
-                if accelerator.is_main_process and not finishing and (evaluate_now or step % config.checkpoint_every == 0):
-                    wait_for_checkpoint()  # the previous write, before capturing anything
-                    capturing = time.perf_counter()
-                    try:
-                        # The state of this very step; written while the next steps train.
-                        writer.submit(self.run_dir, checkpoint_model(), training_state(
-                            optimizer, scheduler, position, {"vocabulary": trimming.state()} if trimming else None,
-                            copy=writer.background))
-                    finally:
-                        self.checkpoint_seconds += time.perf_counter() - capturing
-                accelerator.wait_for_everyone()
-            wait_for_checkpoint()  # before result.json and the checkpoints' removal
+                self._train_step(run, prepared)
+                evaluated, stopped_early = self._evaluate_if_due(run, upcoming)
+                finishing = position["step"] >= run.total_steps or stopped_early  # result.json follows at once
+                if not finishing and (evaluated or position["step"] % self.config.checkpoint_every == 0):
+                    self._write_checkpoint(run)
+                run.accelerator.wait_for_everyone()
+            self._wait_for_checkpoint(run)  # before result.json and the checkpoints' removal
         except BaseException as error:
             # The checkpoint in flight is finished (what a rerun resumes from); its own failure
             # must not hide the error that stopped the run, nor be lost.
             try:
-                writer.wait()
+                run.writer.wait()
             except BaseException as write_error:  # noqa: BLE001
                 note = f"the checkpoint written in the background failed too: {write_error!r}"
                 print_warning(note)  # not self._warn: the progress callback may be what failed
@@ -418,9 +413,78 @@ class Trainer:
         finally:
             if prefetcher is not None:
                 prefetcher.shutdown(wait=True, cancel_futures=True)  # no thread outlives the run
+        return stopped_early
 
-        return self._finish(save, accelerator, position, steps_per_epoch, tasks, time.time() - started, stopped_early,
-                            vocabulary, packing)
+    def _train_step(self, run: _Run, prepared: _PreparedStep) -> None:
+        """One optimizer step; the run's position becomes that of the steps trained."""
+        task = run.tasks[prepared.task]
+        loss = self._optimizer_step(run.model, run.optimizer, run.scheduler, run.accelerator, task, prepared)
+        position = run.position
+        # The position of the steps trained, never the prefetched one's: checkpoints record it.
+        position.update(_data_position(prepared.data_position))
+        position["step"] += 1
+        step = position["step"]
+        on_cpu = run.accelerator.device.type == "cpu"
+        loss = float(loss) if on_cpu or step % GPU_LOSS_EVERY == 0 or step == run.total_steps else None
+        self.progress("step", {"step": step, "loss": loss, "task": task.data.task.name})
+
+    # -------------------------------------------------------------- checkpoints and saved models
+
+    def _wait_for_checkpoint(self, run: _Run) -> None:
+        waiting = time.perf_counter()
+        try:
+            run.writer.wait()
+        finally:
+            self.checkpoint_seconds += time.perf_counter() - waiting
+
+    def _write_checkpoint(self, run: _Run) -> None:
+        """Checkpoint the state of this very step (main process); written while the next steps train."""
+        if not run.accelerator.is_main_process:
+            return
+        self._wait_for_checkpoint(run)  # the previous write, before capturing anything
+        capturing = time.perf_counter()
+        try:
+            run.writer.submit(self.run_dir, self._checkpoint_model(run), training_state(
+                run.optimizer, run.scheduler, run.position,
+                {"vocabulary": self.trimming.state()} if self.trimming else None, copy=run.writer.background))
+        finally:
+            self.checkpoint_seconds += time.perf_counter() - capturing
+
+    def _save(self, run: _Run, directory: Path) -> None:
+        """Save the model as it is now (best/, model/)."""
+        # best/ may be what the checkpoint in flight links from: replace it only once written.
+        self._wait_for_checkpoint(run)
+        with self.trimming.original_embeddings(decayed=True) if self.trimming else nullcontext():
+            run.unwrapped.save(directory, run.tokenizer, tokenizer_files=run.tokenizer_files,
+                               embeddings_from=run.parent_encoder)
+
+    def _checkpoint_model(self, run: _Run) -> Callable[[Path], None]:
+        """What writes the checkpoint's model folder, holding the weights of now. In the
+        background the weights are CPU copies (host memory for one more set of the trainable
+        weights until written); frozen ones (trimming's original rows) are shared, not copied."""
+        copy = run.writer.background
+        trimming, tokenizer, tokenizer_files = self.trimming, run.tokenizer, run.tokenizer_files
+        if trimming is not None:
+            # The checkpoint keeps the untouched original embeddings (linked from the parent
+            # stage or the previous checkpoint: never a second copy) and the trained rows sit in
+            # the training state: resuming is bit-exact.
+            with trimming.original_embeddings(decayed=False):
+                snapshot = run.unwrapped.snapshot(copy=copy)
+
+            def write_trimmed(directory: Path) -> None:
+                # Looked up when written: the previous checkpoint is complete by then (one write at a time).
+                previous = self.run_dir / "checkpoint" / MODEL_DIR / ENCODER_DIR
+                linked_from = run.parent_encoder or (previous if previous.is_dir() else None)
+                snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files, embeddings_from=linked_from)
+            return write_trimmed
+        # Right after an improving evaluation, best/ holds these very weights: link, don't rewrite
+        # (best/ is replaced only after the write is done, see _save()).
+        best = run.position["best"]
+        if best is not None and best["step"] == run.position["step"] and (self.run_dir / BEST_DIR).is_dir():
+            return lambda directory: link_tree(self.run_dir / BEST_DIR, directory)
+        snapshot = run.unwrapped.snapshot(copy=copy)
+        return lambda directory: snapshot.save(directory, tokenizer, tokenizer_files=tokenizer_files,
+                                               embeddings_from=run.parent_encoder)
 
     # -------------------------------------------------------------- preparation
 
@@ -569,6 +633,18 @@ class Trainer:
 
     # -------------------------------------------------------------- evaluation and selection
 
+    def _evaluate_if_due(self, run: _Run, upcoming: Future | None) -> tuple[bool, bool]:
+        """(evaluated, stop early): the dev sets are evaluated every ``eval_every`` steps and at the
+        last step, when the stage has one; the main process records and selects."""
+        step = run.position["step"]
+        if not (run.has_dev and (step % run.eval_every == 0 or step == run.total_steps)):
+            return False, False
+        if upcoming is not None:
+            wait_for([upcoming])  # evaluation uses the same collators: not at the same time
+        accelerator = run.accelerator
+        scores = self._evaluate(run.unwrapped, run.tasks, accelerator.device) if accelerator.is_main_process else None
+        return True, self._record_eval(run, scores)
+
     def _evaluate(self, model, tasks: list[_TaskFeatures], device) -> dict[str, float]:
         """Primary dev metric per (task, dev language), keyed "task:lang" (English dev by default);
         the stage score is their mean. A mixed "xnli en + xnli de" stage with both dev sets keeps both."""
@@ -597,10 +673,11 @@ class Trainer:
             return sum(higher) / len(higher), True
         return sum(scores.values()) / len(scores), False
 
-    def _record_eval(self, save: Callable[[Path], None], position: dict[str, Any], scores: dict[str, float] | None,
-                     accelerator) -> bool:
-        if not accelerator.is_main_process or scores is None:
+    def _record_eval(self, run: _Run, scores: dict[str, float] | None) -> bool:
+        """Record an evaluation in the run's history, save best/ when it improved; whether to stop early."""
+        if not run.accelerator.is_main_process or scores is None:
             return False
+        position = run.position
         score, higher = self._stage_score(scores)
         entry = {"step": position["step"], "score": score, "per_task": scores}
         position["history"].append(entry)
@@ -610,14 +687,15 @@ class Trainer:
             position["best"] = entry
             position["bad_evals"] = 0
             if self.config.select_best:
-                save(self.run_dir / BEST_DIR)
+                self._save(run, self.run_dir / BEST_DIR)
         else:
             position["bad_evals"] += 1
         patience = self.config.early_stopping_patience
         return patience is not None and position["bad_evals"] >= patience
 
-    def _finish(self, save, accelerator, position, steps_per_epoch, tasks, seconds, stopped_early,
-                vocabulary, packing) -> TrainResult:
+    def _finish(self, run: _Run, seconds: float, stopped_early: bool) -> TrainResult:
+        """model/ (the selected model), then result.json: the run is finished; checkpoints go."""
+        accelerator, position, tasks = run.accelerator, run.position, run.tasks
         final = self.run_dir / MODEL_DIR
         selected = "best" if self.config.select_best and position["best"] is not None else "last"
         if accelerator.is_main_process:
@@ -625,21 +703,20 @@ class Trainer:
             if selected == "best":
                 # A kill after this move and before result.json finds best/ gone and model/ in place.
                 if best_dir.is_dir():
-                    shutil.rmtree(final, ignore_errors=True)
-                    os.replace(best_dir, final)
+                    replace_directory(best_dir, final)
             else:
-                save(final)
+                self._save(run, final)
         metrics = sorted({t.data.task.primary_metric for t in tasks if t.dev_rows})
         if self.compiled:
             self.numerics["compiled_graphs"] = compiled_graphs() - self.graphs_before
         result = TrainResult(
             run_dir=str(self.run_dir), model_dir=str(final), steps=position["step"],
-            epochs=round(position["step"] / steps_per_epoch, 4), selected=selected,
+            epochs=round(position["step"] / run.steps_per_epoch, 4), selected=selected,
             best_dev=position["best"]["score"] if position["best"] else None,
             dev_metric="/".join(metrics) or None, history=position["history"],
             train_examples=sum(len(t.data.train) for t in tasks), train_features=sum(len(t.lengths) for t in tasks),
             wall_seconds=round(seconds, 2), stopped_early=stopped_early, numerics=self.numerics,
-            vocabulary=vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2), packing=packing,
+            vocabulary=run.vocabulary, checkpoint_seconds=round(self.checkpoint_seconds, 2), packing=run.packing,
         )
         if accelerator.is_main_process:
             write_json_atomic(self.run_dir / RESULT_FILE, result.to_json())
