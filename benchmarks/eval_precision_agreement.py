@@ -123,12 +123,13 @@ def retrieval_tasks(encoder_name: str, data: Path, tatoeba_pairs: int, bucc_sent
     from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
     from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
     from xstilts.evaluation.zero_shot import languages_to_evaluate
+    from xstilts.modeling.loading import load_encoder, load_tokenizer
     from xstilts.modeling.reference import ModelRef
     from xstilts.tasks.load import load_examples
     from xstilts.tasks.registry import get_task
 
     reference = ModelRef.of(encoder_name)
-    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
+    encoder, tokenizer = load_encoder(reference.encoder_source()), load_tokenizer(reference.encoder_source())
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     settings = RetrievalSettings(**retrieval_options(reference.encoder_source(), {})[0])
@@ -210,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from xstilts.paths import default_data_dir
-    from xstilts.training.precision import cpu_has_native_bf16
+    from xstilts.hardware import cpu_has_native_bf16
 
     data = args.data or default_data_dir()
     encoder = prepared_model(E5_SMALL, None)

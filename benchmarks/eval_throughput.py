@@ -129,6 +129,7 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     from xstilts.evaluation.embeddings import RetrievalSettings
     from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import evaluate_tatoeba
+    from xstilts.modeling.loading import load_encoder, load_tokenizer
     from xstilts.modeling.reference import ModelRef
     from xstilts.evaluation.zero_shot import evaluate
     from xstilts.tasks.registry import get_task
@@ -142,7 +143,7 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
                  max_length=MAX_LENGTH, batch_size=payload["batch_size"], eval_precision=precision)
     task = get_task("tatoeba")
     reference = ModelRef.of(payload["model"])
-    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
+    encoder, tokenizer = load_encoder(reference.encoder_source()), load_tokenizer(reference.encoder_source())
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     settings = RetrievalSettings(batch_size=payload["batch_size"])

@@ -1,6 +1,6 @@
 """Accuracy of bf16 autocast training against fp32 on this machine: the same trainings (seeds,
 data, steps) in both precisions, each seed's dev score side by side. Answers whether "auto" mixed
-precision (bf16 on a CPU with native bf16, xstilts.training.precision) may be the default.
+precision (bf16 on a CPU with native bf16, xstilts.hardware) may be the default.
 
     PYTHONPATH=src .venv/bin/python benchmarks/precision_accuracy.py --task panx --steps 150 --seeds 1,2,3
 

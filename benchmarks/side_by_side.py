@@ -29,7 +29,7 @@ E5_SMALL = "multilingual-e5-small"
 # --precision of the side-by-side scripts: the same precision on both sides ("fp32", "bf16"), or
 # each system's default ("defaults": the HF Trainer trains fp32 unless told bf16=True, which
 # XTREME's scripts do on GPUs; xstilts' "auto" is bf16 on a GPU or a CPU with native bf16, see
-# xstilts.training.precision).
+# xstilts.hardware).
 PRECISIONS = ("fp32", "bf16", "defaults")
 PRECISION_HELP = "Both systems in fp32 or bf16 autocast, or each its own default (default: fp32 on a CPU, bf16 on a GPU)."
 XSTILTS_PRECISION = {"fp32": "no", "bf16": "bf16", "defaults": "auto"}

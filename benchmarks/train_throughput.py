@@ -184,9 +184,10 @@ def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     result = Trainer(StageData([task_data]), config, run_dir, progress=clock, prefetch=not serial,
                      background_checkpoints=not serial).run(payload["model"])
     ended = time.perf_counter()
+    from xstilts.modeling.model import load_model
     from xstilts.modeling.reference import ModelRef
 
-    weights = _non_embedding_weights(ModelRef.of(result.model_dir).load_model()) if payload.get("count_weights") else None
+    weights = _non_embedding_weights(load_model(ModelRef.of(result.model_dir))) if payload.get("count_weights") else None
     return {"loop_seconds": marks["end"] - marks["begin"], "end_to_end_seconds": ended - started,
             "loop_cpu_seconds": marks["cpu_end"] - marks["cpu_begin"],
             "examples": min(len(task_data.train), steps * payload["batch_size"]),

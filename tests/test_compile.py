@@ -11,7 +11,7 @@ import torch
 
 from test_packing import PAD, _batch, _encoder, _weights
 from test_study_plan import STUDY, node_by, plan_for
-from xstilts.modeling.compilation import resolve_compile
+from xstilts.hardware import resolve_compile
 from xstilts.modeling.packing import ROW_BUCKET, encode_packed, pack_batch, packing_support
 from xstilts.study.plan import config_identity
 from xstilts.tasks.selection import DataSelection

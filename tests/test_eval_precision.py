@@ -11,7 +11,8 @@ import torch
 
 from xstilts.errors import ConfigError
 from xstilts.evaluation.embeddings import RetrievalSettings, embed_sentences
-from xstilts.modeling.eval_precision import check_eval_precision, eval_autocast
+from xstilts.modeling.eval_precision import check_eval_precision
+from xstilts.modeling.inference import eval_autocast
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import json
 import pytest
 
 from xstilts.errors import ConfigError
-from xstilts.modeling.loading import OFFLINE_MODELS
-from xstilts.modeling.reference import (
-    MODEL_DIR, RESULT_FILE, ModelRef, model_ready, read_run_record, run_lineage, run_record, write_run_record,
-)
+from xstilts.modeling.offline_e5.source import OFFLINE_MODELS
+from xstilts.modeling.run_folders import MODEL_DIR, RESULT_FILE, model_ready, read_run_record, run_lineage, run_record, write_run_record
+from xstilts.modeling.reference import ModelRef
 from xstilts.training.config import TrainConfig, dev_selects
 
 

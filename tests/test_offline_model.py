@@ -17,7 +17,8 @@ import torch
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.modeling import offline_e5
 from xstilts.evaluation.embeddings import default_retrieval_layer
-from xstilts.modeling.loading import encoder_dtype, load_encoder, load_tokenizer, resolve_model
+from xstilts.modeling.loading import encoder_dtype, load_encoder, load_tokenizer
+from xstilts.modeling.loading import resolve_model
 
 REGRESSION_SENTENCES = ["The cat sleeps on the warm windowsill.", "Москва — столица России.", "我们明天早上去公园散步。"]
 # First 8 dims of their e5 vectors ("query: ", mean-pooled last layer, L2-normalised), float32 on CPU.

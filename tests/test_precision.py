@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xstilts.training import precision
+from xstilts import hardware as precision
 from xstilts.training.config import TrainConfig
 from xstilts.tasks.selection import DataSelection
 from xstilts.training.data import StageData, prepare_task_data
@@ -13,7 +13,7 @@ from xstilts.training.trainer import Trainer
 
 @pytest.fixture
 def cpu_only(monkeypatch):
-    monkeypatch.setattr(precision.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(precision, "cuda_available", lambda: False)
     precision.cpu_has_native_bf16.cache_clear()
     yield
     precision.cpu_has_native_bf16.cache_clear()

@@ -253,7 +253,8 @@ def train(
                                                   "with target fine-tuning values, e.g. every suite target)."),
 ) -> None:
     """Train MODEL on one stage (TASK in LANG) into OUT; prints the result as JSON at the end."""
-    from xstilts.modeling.reference import ModelRef, run_record
+    from xstilts.modeling.run_folders import run_record
+    from xstilts.modeling.reference import ModelRef
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
     from xstilts.tasks.selection import stage_selections

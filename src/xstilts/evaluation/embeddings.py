@@ -19,7 +19,8 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from xstilts.errors import ConfigError
-from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, eval_autocast
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
+from xstilts.modeling.inference import eval_autocast
 from xstilts.modeling.retrieval_record import recorded_retrieval
 
 Pooling = Literal["mean", "cls"]

@@ -19,6 +19,7 @@ from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
 from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_ranked, evaluate_tatoeba
 from xstilts.modeling.compilation import compile_encoder
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
+from xstilts.modeling.loading import load_encoder, load_tokenizer
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, write_predictions
 from xstilts.tasks.load import load_examples
@@ -74,7 +75,7 @@ def evaluate_retrieval_task(reference: ModelRef, task: TaskSpec, languages: list
     protocol = PROTOCOLS[task.facts.protocol(task.metric)]
     merged, source = retrieval_options(reference.encoder_source(), options)
     settings = RetrievalSettings(**merged)
-    encoder, tokenizer = reference.load_encoder(), reference.load_tokenizer()
+    encoder, tokenizer = load_encoder(reference.encoder_source()), load_tokenizer(reference.encoder_source())
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     if compile:

@@ -36,6 +36,8 @@ from xstilts.modeling.feature_cache import cached_features
 from xstilts.modeling.inference import predict_logits
 from xstilts.modeling.kinds import adapter_for_task
 from xstilts.modeling.kinds.base import FeatureSettings
+from xstilts.modeling.loading import load_tokenizer
+from xstilts.modeling.model import load_model
 from xstilts.modeling.reference import ModelRef
 from xstilts.scoring import example_units, score_examples, write_predictions
 from xstilts.tasks.load import default_eval_split, load_examples, locate
@@ -138,7 +140,7 @@ def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str
                         out_dir: Path, batch_size: int, max_length: int | None, max_examples: int | None,
                         eval_slice: str | None, progress: Progress, precision: str, compile: bool
                         ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, Any]]:
-    model = reference.load_model(dtype=torch.float32)
+    model = load_model(reference, dtype=torch.float32)
     if compile:
         compile_encoder(model.encoder)
     head = head_name(task)
@@ -146,7 +148,7 @@ def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str
         raise ConfigError(f"{reference.saved or reference.text}: the model has no {head!r} head; train it on "
                           f"{task.name} first (heads: {', '.join(model.head_specs) or 'none'})")
     labels = model.head_specs[head].labels
-    tokenizer = reference.load_tokenizer()
+    tokenizer = load_tokenizer(reference.encoder_source())
     adapter = adapter_for_task(task)
     settings, settings_from = feature_settings(reference, task, max_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -29,8 +29,8 @@ from xstilts.errors import ConfigError
 from xstilts.evaluation.zero_shot import evaluate
 from xstilts.execution.result_rows import build_result_rows, write_examples
 from xstilts.files import write_json_atomic
-from xstilts.modeling.reference import MODEL_DIR, run_finished
-from xstilts.modeling.reference import model_ready as run_model_ready
+from xstilts.modeling.run_folders import MODEL_DIR, run_finished
+from xstilts.modeling.run_folders import model_ready as run_model_ready
 from xstilts.results.node_rows import record_from_file, write_eval_rows
 from xstilts.results.store import ResultStore, now_stamp
 from xstilts.study.plan import EvalNode, TrainNode

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from xstilts.files import write_bytes_atomic
-from xstilts.modeling.reference import RESULT_FILE
+from xstilts.modeling.run_folders import RESULT_FILE
 from xstilts.metrics.registry import row_keys
 from xstilts.results.store import ResultRow
 from xstilts.study.plan import is_zero_shot

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from xstilts.execution.nodes import StudyContext, eval_done, model_ready, record_ids, run_eval_node, run_train_node
-from xstilts.modeling.reference import MODEL_DIR, run_finished
+from xstilts.modeling.run_folders import MODEL_DIR, run_finished
 from xstilts.results.node_rows import restore_missing_rows
 from xstilts.results.store import ResultStore
 from xstilts.study.plan import EvalNode, Plan, TrainNode

@@ -1,4 +1,4 @@
-"""torch.compile of the encoder: when ``compile = "auto"`` turns it on, and how it is applied.
+"""torch.compile of the encoder: how it is applied, and why ``compile = "auto"`` (``xstilts.hardware.resolve_compile``) turns it on only on a GPU.
 
 Compiling fuses the element-wise work around the matmuls (GELU, layer norm, dropout's random
 draws, residual adds) into generated kernels. It pays where that work is a large share of a step
@@ -27,23 +27,8 @@ every size (evaluation batches, unpacked tasks).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
-
-CompileSetting = bool | Literal["auto"]
-
-
-def resolve_compile(setting: CompileSetting, device_type: str | None = None) -> bool:
-    """``"auto"`` -> on for a CUDA device, off on a CPU (see the module docstring); booleans as given.
-    ``device_type`` defaults to this machine's (cuda when a GPU is visible)."""
-    if setting != "auto":
-        return bool(setting)
-    if device_type is None:
-        device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    return device_type == "cuda"
-
 
 def compile_encoder(encoder: nn.Module) -> None:
     """Compile ``encoder`` in place (``nn.Module.compile``: its parameter names, state dict and

@@ -1,4 +1,5 @@
-"""The numeric precision of evaluation forward passes (``eval_precision``).
+"""The numeric precision of evaluation forward passes (``eval_precision``); torch-free, so planning
+reads it (the autocast itself: ``xstilts.modeling.inference.eval_autocast``).
 
 "fp32" (the default) runs every evaluation in float32. "bf16" runs the forward passes under
 ``torch.autocast(dtype=torch.bfloat16)``: weights stay float32, matmuls run in bf16, and logits
@@ -10,11 +11,8 @@ it, only slower than fp32 (bf16 is emulated there): the setting is honoured, nev
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-import torch
 
 from xstilts.errors import ConfigError
 
@@ -27,15 +25,3 @@ def check_eval_precision(value: Any, field: str = "eval_precision") -> str:
     if value not in EVAL_PRECISIONS:
         raise ConfigError(f"{field}: expected 'fp32' or 'bf16', got {value!r}")
     return value
-
-
-@contextlib.contextmanager
-def eval_autocast(precision: str, device: torch.device | str) -> Iterator[None]:
-    """bf16 autocast on ``device``'s type for "bf16"; nothing for "fp32"."""
-    check_eval_precision(precision)
-    if precision == DEFAULT_EVAL_PRECISION:
-        yield
-        return
-    device_type = torch.device(device).type
-    with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
-        yield

@@ -3,13 +3,14 @@ zero-shot evaluation)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, eval_autocast
+from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION, check_eval_precision
 
 
 def _to_numpy(logits: Any) -> Any:
@@ -59,3 +60,15 @@ def predict_logits(model: Any, head_name: str, features: Sequence[dict[str, Any]
             if on_batch is not None:
                 on_batch(len(index))
     return results
+
+
+@contextlib.contextmanager
+def eval_autocast(precision: str, device: torch.device | str) -> Iterator[None]:
+    """bf16 autocast on ``device``'s type for "bf16"; nothing for "fp32"."""
+    check_eval_precision(precision)
+    if precision == DEFAULT_EVAL_PRECISION:
+        yield
+        return
+    device_type = torch.device(device).type
+    with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+        yield

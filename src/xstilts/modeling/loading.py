@@ -9,10 +9,8 @@ from pathlib import Path
 import torch
 
 from xstilts.errors import ConfigError
-from xstilts.modeling.offline_e5 import MODEL_NAME as OFFLINE_E5, prepare_model
-
-OFFLINE_MODELS = (OFFLINE_E5,)
-
+from xstilts.modeling.offline_e5.build import prepare_model
+from xstilts.modeling.offline_e5.source import OFFLINE_MODELS
 
 def resolve_model(name_or_path: str) -> str:
     """An offline model name -> its prepared folder; a local folder -> itself; else a hub id, unchanged."""

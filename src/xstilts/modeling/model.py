@@ -27,12 +27,12 @@ from xstilts.files import link_or_copy, staged_directory
 from xstilts.modeling.encoder_files import EncoderSnapshot, encoder_snapshot, snapshot_tensor
 from xstilts.modeling.kinds import KindAdapter, get_adapter
 from xstilts.modeling.loading import load_encoder
+from xstilts.modeling.loading import resolve_model
+from xstilts.modeling.reference import ModelRef
+from xstilts.modeling.run_folders import ENCODER_DIR, HEADS_METADATA, HEADS_WEIGHTS
 from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.tasks.types import TaskKind
 
-ENCODER_DIR = "encoder"
-HEADS_WEIGHTS = "heads.safetensors"
-HEADS_METADATA = "heads.json"
 FORMAT_VERSION = 1
 
 
@@ -172,3 +172,10 @@ class ModelSnapshot:
 
 def _has_tokenizer_files(folder: Path) -> bool:
     return (folder / "tokenizer.json").is_file() or (folder / "sentencepiece.bpe.model").is_file()
+
+
+def load_model(reference: ModelRef, dtype: torch.dtype = torch.float32) -> MultiTaskModel:
+    """The model a reference names, with its heads, or a plain encoder without heads."""
+    if reference.saved is not None:
+        return MultiTaskModel.load(reference.saved, dtype=dtype)
+    return MultiTaskModel.from_pretrained_encoder(resolve_model(reference.text), dtype=dtype)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.files import ID_LENGTH, canonical_json, file_sha256, stable_hash
-from xstilts.modeling.reference import ModelRef, hub_revision
+from xstilts.modeling.identity import hub_revision, model_identity as reference_identity, saved_model_of
 from xstilts.study.file_cache import FileFacts
 
 __all__ = ["ID_LENGTH", "MISSING", "canonical_json", "files_sha256", "hub_revision", "model_identity", "stable_hash"]
@@ -29,6 +29,7 @@ def files_sha256(paths: Sequence[Path], facts: FileFacts) -> str:
 
 
 def model_identity(model: str, facts: FileFacts) -> dict[str, Any]:
-    """The base model by content, never by absolute path: ``ModelRef.identity`` (the one rule), with
+    """The base model by content, never by absolute path: ``xstilts.modeling.identity.model_identity`` (the one rule), with
     the files' sha256 cached in ``facts``."""
-    return ModelRef.of(model).identity(lambda path: facts.get("sha256", [path], "", lambda: file_sha256(path)))
+    return reference_identity(model, saved_model_of(model)[0],
+                              lambda path: facts.get("sha256", [path], "", lambda: file_sha256(path)))

@@ -45,8 +45,7 @@ from xstilts.tasks.selection import DataSelection, stage_selections
 from xstilts.tasks.slices import slice_range
 from xstilts.tasks.types import TaskSpec
 from xstilts.training.config import TrainConfig, dev_selects
-from xstilts.training.precision import resolve_mixed_precision
-from xstilts.modeling.compilation import resolve_compile
+from xstilts.hardware import resolve_compile, resolve_mixed_precision
 from xstilts.versions import TRAINING_SEMANTICS_VERSION
 
 # TrainConfig fields that do not change the weights (resuming is exact whatever the interval;

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from xstilts.hardware import describe_machine
 from xstilts.study.data_facts import DataInspector
 from xstilts.study.plan import Plan
 from xstilts.tasks.selection import DataSelection
@@ -58,21 +58,6 @@ def data_files(plan: Plan) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def machine() -> str:
-    text = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}"
-    try:
-        import torch
-
-        text += f", torch {torch.__version__}"
-        if torch.cuda.is_available():
-            text += f", GPU {torch.cuda.get_device_name(0)}"
-        else:
-            text += ", no GPU"
-    except ImportError:
-        pass
-    return text + ")"
-
-
 def environments(study_dir: Path) -> list[str]:
     """What the trainings recorded about where they ran: result.json ``numerics`` (device,
     precision as trained, torch threads, processes, library versions), one line per distinct record."""
@@ -92,6 +77,6 @@ def study_facts(plan: Plan, study_file: str | Path) -> dict[str, Any]:
         "study": plan.study.name, "study_file": str(study_file), "plan_hash": plan.plan_hash(),
         "model": model, "model_hash": model_hash, "data_files": data_files(plan),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{machine()}; training precision setting {', '.join(precisions) or '-'}",
+        "machine": f"{describe_machine()}; training precision setting {', '.join(precisions) or '-'}",
         "environments": environments(plan.study.output_dir),
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xstilts.modeling.reference import run_dir_of, run_lineage
+from xstilts.modeling.run_folders import run_dir_of, run_lineage
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, DataInspector
 from xstilts.tasks.selection import DataSelection

@@ -49,14 +49,17 @@ import torch
 from xstilts.errors import ConfigError
 from xstilts.files import link_tree, replace_directory, write_json_atomic
 from xstilts.modeling.collate import length_grouped_indices, row_length
-from xstilts.modeling.compilation import compile_encoder, compiled_graphs, resolve_compile
+from xstilts.hardware import resolve_compile, resolve_mixed_precision
+from xstilts.modeling.compilation import compile_encoder, compiled_graphs
 from xstilts.modeling.feature_cache import cached_features
 from xstilts.modeling.inference import predict_logits
 from xstilts.modeling.kinds import adapter_for_task
 from xstilts.modeling.kinds.base import FeatureSettings, MaskingSettings
-from xstilts.modeling.model import ENCODER_DIR
+from xstilts.modeling.loading import load_tokenizer
+from xstilts.modeling.model import load_model
 from xstilts.modeling.packing import pack_batch, packing_support
-from xstilts.modeling.reference import BEST_DIR, MODEL_DIR, RESULT_FILE, RUN_RECORD, ModelRef, write_run_record
+from xstilts.modeling.run_folders import BEST_DIR, ENCODER_DIR, MODEL_DIR, RESULT_FILE, RUN_RECORD, write_run_record
+from xstilts.modeling.reference import ModelRef
 from xstilts.tasks.registry import get_task
 from xstilts.metrics.registry import higher_is_better
 from xstilts.training.checkpoint import (
@@ -66,7 +69,6 @@ from xstilts.training.checkpoint import (
 from xstilts.training.config import TrainConfig
 from xstilts.threads import threads_record
 from xstilts.training.data import StageData, TaskData
-from xstilts.training.precision import resolve_mixed_precision
 from xstilts.training.vocabulary import touched_ids, trim_vocabulary, why_not_trim
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -290,8 +292,8 @@ class Trainer:
         accelerator = self._start_accelerator()
         checkpoint = find_checkpoint(self.run_dir, warn=self._warn)
         source = ModelRef.of(checkpoint / MODEL_DIR if checkpoint is not None else model_source)
-        model = source.load_model(dtype=torch.float32)
-        tokenizer = source.load_tokenizer()
+        model = load_model(source, dtype=torch.float32)
+        tokenizer = load_tokenizer(source.encoder_source())
         self._add_heads(model, source, fresh_start=checkpoint is None)
         tasks = self._featurize(model, tokenizer)
         packing = self._choose_packing(model, tasks)

