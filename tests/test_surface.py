@@ -24,6 +24,7 @@ strictly (see KNOWN_FAILURES) so the case flips to a failure once they are fixed
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,7 +197,9 @@ def stages_study(model: Path, data: Path, out: Path) -> str:
         solo, mix = stage_names(name)
         partner = PARTNER if name != PARTNER else PARTNER_OF_PARTNER
         text += f"[stages.{solo}]\ntasks = [{_stage_task(name)}]\n\n"
-        text += f"[stages.{mix}]\ntasks = [{_stage_task(name)}, {_stage_task(partner, '[:2]')}]\n\n"
+        # Three uniform draws: the stage's steps are not all the partner's (the seed fixes which).
+        text += (f"[stages.{mix}]\ntasks = [{_stage_task(name)}, {_stage_task(partner, '[:2]')}]\n"
+                 'sampling = "uniform"\nhparams = { max_steps = 3 }\n\n')
     text += "[orders]\nsingles = true\n\n" + _target(PROBE, asked_languages(FACTS[PROBE]["languages"]))
     return text
 
@@ -357,6 +360,15 @@ def test_task_in_role(case: Case, surface):
         solo, mix = stage_names(case.task)
         order = solo if case.role == "intermediate" else mix
         _check(run, PROBE, order, asked_languages(FACTS[PROBE]["languages"]), "condition", (order,))
+        # The probe's model was trained on the stage first, and the stage read the task's rows.
+        mine = run.rows[(run.rows["target"] == PROBE) & (run.rows["order_name"] == order)]
+        training = mine["training"].iloc[0]
+        training = json.loads(training) if isinstance(training, str) else training
+        stage = next(t for t in training if not t.get("is_target"))
+        read = dict(zip((item["task"] for item in stage["train"]), stage["examples"]))
+        expected = {case.task} | ({PARTNER if case.task != PARTNER else PARTNER_OF_PARTNER}
+                                  if case.role == "multitask" else set())
+        assert set(read) == expected and all(read.values()), f"stage {order} read {read}"
     else:
         run = surface["trajectory"]
         _check(run, case.task, "two", asked_languages(case.languages), "trajectory", (case.task, "first"), "first")
