@@ -3,9 +3,9 @@
 
 Cases are generated from the task registry (``all_tasks()``), never listed:
 
-- ``intermediate``: every task that trains (``task.trainable``), alone as a stage;
+- ``intermediate``: every task that trains (``task.facts.trains``), alone as a stage;
 - ``multitask``: the same tasks in a stage with two tasks (the task and a small classification task);
-- ``target``: every task that can be a target (``task.can_be_target``), evaluated in English and
+- ``target``: every task that can be a target (``task.facts.target``), evaluated in English and
   one other language where it has them (two of its languages otherwise);
 - ``trajectory``: every retrieval task, evaluated after each stage of a two-stage order;
 
@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 from surface_data import WRITERS, write_task_data
-from xstilts.tasks.declared import KIND_METRICS, READING
+from xstilts.tasks.declared import DECLARABLE_KINDS, READING, kind_metrics
 from xstilts.tasks.registry import all_tasks, get_task
 from xstilts.tasks.types import TaskKind, TaskSpec
 
@@ -58,7 +58,7 @@ DECLARED_COLUMNS = {
 }
 DECLARED_LABELS = {"single_classification": ["yes", "no"], "pair_classification": ["0", "1"],
                    "tagging": ["NOUN", "VERB", "ADJ"]}
-DECLARED_KINDS = tuple(dict.fromkeys(kind for kind, _ in READING))
+DECLARED_KINDS = DECLARABLE_KINDS
 DECLARED = {f"mine_{kind.split('_')[0]}": kind for kind in DECLARED_KINDS}
 
 ENTRY_TASK = "plugin_tags"
@@ -77,7 +77,7 @@ def _declaration(name: str, kind: str) -> str:
     fmt = next(f for k, f in READING if k == kind)
     ext = {"squad_json": "json"}.get(fmt, fmt)
     lines = [f"[tasks.{name}]", f'kind = "{kind}"', f'format = "{fmt}"', f'path = "declared/{name}/{{split}}-{{lang}}.{ext}"',
-             'langs = ["en", "de"]', f'metric = "{KIND_METRICS[kind][0]}"']
+             'langs = ["en", "de"]', f'metric = "{kind_metrics(kind)[0]}"']
     columns = DECLARED_COLUMNS[(kind, fmt)]
     if columns:
         lines.append("columns = { " + ", ".join(f"{role} = {value}" for role, value in columns.items()) + " }")
@@ -110,7 +110,7 @@ class Case:
 
 
 def _facts(spec: TaskSpec) -> dict:
-    return {"trainable": spec.trainable, "can_be_target": spec.can_be_target, "languages": spec.languages}
+    return {"trainable": spec.facts.trains, "can_be_target": spec.facts.target, "languages": spec.languages}
 
 
 EXTRA = {**{name: {"trainable": True, "can_be_target": True, "languages": ("en", "de")} for name in DECLARED},
@@ -134,10 +134,7 @@ def cases() -> list[Case]:
 
 
 # (role, task) -> the product failure it meets today; strict: the case fails once it is fixed.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    **{(role, task): "issue 22: map_at_20 rows are dropped; remove when the metric registry lands"
-       for task in ("lareqa", "mewslix") for role in ("target", "trajectory")},
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def params() -> list:
@@ -410,8 +407,6 @@ def test_the_xtreme_suite_is_complete_and_scored(surface):
     assert NUMBER.match(table["baseline"].get("XTREME score") or ""), table["baseline"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22: map_at_20 rows are dropped (LAReQA, Mewsli-X): the XTREME-R "
-                                       "score stays partial; remove when the metric registry lands")
 def test_the_xtreme_r_suite_is_complete_and_scored(surface):
     score = _suite_scores(surface["targets"], "xtreme-r")
     assert score.name == "XTREME-R score" and pd.notna(score.get("baseline")), score
