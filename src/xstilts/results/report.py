@@ -37,7 +37,7 @@ from xstilts.results.statistics import (
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.results.suite_table import suite_columns
 from xstilts.languages import language_name
-from xstilts.tasks.registry import DEFAULT_SUITE, TARGET_TASKS, display_name, get_suite, get_task, suite_tasks
+from xstilts.tasks.registry import DEFAULT_SUITE, display_name, get_suite, get_task, suite_tasks
 
 CONFOUND_THRESHOLD = 0.10
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
@@ -122,7 +122,7 @@ def target_task(rows: pd.DataFrame, target: str) -> str:
 
 def ordered_targets(rows: pd.DataFrame) -> list[str]:
     """XTREME's task order, then other tasks; a task's targets in name order."""
-    rank = {task: index for index, task in enumerate(TARGET_TASKS)}
+    rank = {task.name: index for index, task in enumerate(suite_tasks())}
     pairs = rows[["target", "task"]].drop_duplicates()
     return [target for target, task in sorted(pairs.itertuples(index=False),
                                               key=lambda pair: (rank.get(pair[1], len(rank)), pair[1], pair[0]))]

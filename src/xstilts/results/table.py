@@ -32,7 +32,7 @@ from xstilts.errors import ConfigError, UnknownTaskError
 from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.statistics import AVERAGE, cell_statistics, format_number, with_language_average
-from xstilts.tasks.registry import TARGET_TASKS, get_task
+from xstilts.tasks.registry import get_task, suite_tasks
 
 CELL_FIELDS = ("mean", "std", "n", "contaminated")
 
@@ -64,7 +64,7 @@ def build_tables(results: pd.DataFrame, *, split: str | None = None,
 
 
 def _targets(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    rank = {task: index for index, task in enumerate(TARGET_TASKS)}
+    rank = {task.name: index for index, task in enumerate(suite_tasks())}
     pairs = set(frame[["target", "task"]].itertuples(index=False, name=None))
     return sorted(pairs, key=lambda pair: (rank.get(pair[1], len(rank)), pair[1], pair[0]))
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 from pydantic.fields import FieldInfo
 
 from xstilts.errors import ConfigError, FieldValueError, UnknownTaskError
-from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
+from xstilts.languages import MULTILINGUAL, is_language
 from xstilts.paths import default_data_dir
 from xstilts.tasks.declared import TaskDeclaration, declared_task
 from xstilts.tasks.registry import all_suites, declare, get_task, is_declared
@@ -41,8 +41,8 @@ class StrictModel(BaseModel):
 
 def _known_language(code: str) -> str:
     normalized = code.strip().lower()
-    if normalized not in KNOWN_LANGUAGES:
-        raise ValueError(f"unknown language {code!r} (use two-letter XTREME codes like de, zh)")
+    if not is_language(normalized):
+        raise ValueError(f"unknown language {code!r}: not an ISO 639 / BCP 47 language code (e.g. de, zh, aym)")
     return normalized
 
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from xstilts.errors import FieldValueError
-from xstilts.languages import KNOWN_LANGUAGES
+from xstilts.languages import is_language
 from xstilts.tasks.kinds import kind_facts
 from xstilts.tasks.types import DataRelations, Example, FileLayout, Metric, TaskKind, TaskSpec
 
@@ -113,8 +113,9 @@ class TaskDeclaration(BaseModel):
             raise ValueError(f"expected a list of language codes, got {value!r}")
         codes = tuple(code.strip().lower() for code in value)
         for i, code in enumerate(codes):
-            if code not in KNOWN_LANGUAGES:
-                raise FieldValueError(f"[{i}]", f"unknown language {value[i]!r} (use two-letter XTREME codes like de, zh)")
+            if not is_language(code):
+                raise FieldValueError(f"[{i}]", f"unknown language {value[i]!r}: not an ISO 639 / BCP 47 language "
+                                                "code (e.g. de, zh, aym)")
         if len(set(codes)) != len(codes):
             raise ValueError(f"a language is listed twice in {list(value)}")
         return codes

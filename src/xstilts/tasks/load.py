@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from xstilts.errors import ConfigError, MissingDataError, decode_error
-from xstilts.languages import KNOWN_LANGUAGES, TYDIQA_NAMES, XTREME_TO_TATOEBA, to_xtreme_code
+from xstilts.languages import is_language
 from xstilts.tasks.readers import LABELLED_READERS, get_reader
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import (
@@ -30,7 +30,6 @@ from xstilts.tasks.types import (
 )
 
 SPLITS = ("train", "dev", "test")
-_LANGUAGE_FIELDS = frozenset({"lang", "lang3", "lang_name"})
 _READER_BY_SUFFIX = {".conllu": "conllu", ".json": "squad_json"}
 
 
@@ -61,17 +60,38 @@ def locate(task: TaskSpec, lang: str, split: str, data_dir: Path | None) -> tupl
 
 
 def available(task: TaskSpec, data_dir: Path) -> dict[tuple[str, str], list[Path]]:
-    """Every (language, split) of ``task`` that ``locate`` finds under ``data_dir``, with its files."""
+    """Every (language, split) of ``task`` that ``locate`` finds under ``data_dir``, with its files:
+    the task's languages, and any other language whose files a layout's name pattern finds."""
     found: dict[tuple[str, str], list[Path]] = {}
     if task.components:
         return found
-    for lang in sorted(KNOWN_LANGUAGES | set(task.languages)):
+    for lang in sorted(set(task.languages) | _languages_on_disk(task, data_dir)):
         for split in SPLITS:
             try:
                 found[(lang, split)] = locate(task, lang, split, data_dir)[1]
             except MissingDataError:
                 continue
     return found
+
+
+def _languages_on_disk(task: TaskSpec, data_dir: Path) -> set[str]:
+    """Languages named by the files a layout's pattern matches (placeholders as wildcards)."""
+    found = set()
+    for layout in task.layouts:
+        root = Path(layout.root) if layout.root else Path(data_dir)
+        if not _language_fields(task) & _fields(layout.pattern):
+            continue
+        wildcard = layout.pattern.format(**{name: "*" for name in _fields(layout.pattern)})
+        for path in root.glob(wildcard):
+            values = _match(layout.pattern, path.relative_to(root), whole_tail=True)
+            lang = _language_from(task, values) if values else None
+            if lang and is_language(lang):
+                found.add(lang)
+    return found
+
+
+def _language_fields(task: TaskSpec) -> set[str]:
+    return {"lang", *task.file_codes}
 
 
 def _fields(text: str) -> set[str]:
@@ -82,24 +102,24 @@ def _option_fields(layout: FileLayout) -> set[str]:
     return {name for _, value in layout.options if isinstance(value, str) for name in _fields(value)}
 
 
-def placeholder_values(lang: str, split_name: str) -> dict[str, str]:
-    """Values of a layout's placeholders for one language and split name."""
-    return {"lang": lang, "lang3": XTREME_TO_TATOEBA.get(lang, lang), "lang_name": TYDIQA_NAMES.get(lang, lang),
-            "split": split_name}
+def placeholder_values(task: TaskSpec, lang: str, split_name: str) -> dict[str, str]:
+    """Values of a task's layout placeholders for one language and split name (a file code the
+    task does not list for ``lang`` is the code itself)."""
+    return {"lang": lang, "split": split_name, **{name: codes.get(lang, lang) for name, codes in task.file_codes.items()}}
 
 
 def _placeholder_values(task: TaskSpec, layout: FileLayout, lang: str, split: str) -> dict[str, str] | None:
     """Placeholder values for one layout, or None when the layout cannot hold this (lang, split):
-    it does not serve the split, the language has no Tatoeba code or TyDiQA name, or the layout
+    it does not serve the split, the task's file codes have none for the language, or the layout
     names no language at all (then it holds the task's training language only)."""
     if not layout.serves(split):
         return None
     fields = _fields(layout.pattern) | _option_fields(layout)
-    if not fields & _LANGUAGE_FIELDS and lang != task.train_language:
+    if not fields & _language_fields(task) and lang != task.train_language:
         return None
-    if ("lang3" in fields and lang not in XTREME_TO_TATOEBA) or ("lang_name" in fields and lang not in TYDIQA_NAMES):
+    if any(name in fields and lang not in codes for name, codes in task.file_codes.items()):
         return None
-    return placeholder_values(lang, layout.split_name(split))
+    return placeholder_values(task, lang, layout.split_name(split))
 
 
 def _layout_options(layout: FileLayout, values: dict[str, str]) -> dict[str, object]:
@@ -145,14 +165,14 @@ def read_task_file(task: TaskSpec, path: Path, *, lang: str | None = None, reade
     """
     path = Path(path)
     layout, values = _layout_for_path(task, path)
-    lang = lang or _language_from(values)
+    lang = lang or _language_from(task, values)
     name = reader or layout.reader
     if name != layout.reader:
         return _read(task, name, path, lang or task.train_language, {})
-    if lang is None and _option_fields(layout) & _LANGUAGE_FIELDS:
+    if lang is None and _option_fields(layout) & _language_fields(task):
         raise ConfigError(f"cannot tell the language of {path} from its name; give the language explicitly")
     lang = lang or task.train_language
-    return _read(task, name, path, lang, _layout_options(layout, placeholder_values(lang, values.get("split", ""))))
+    return _read(task, name, path, lang, _layout_options(layout, placeholder_values(task, lang, values.get("split", ""))))
 
 
 def language_of_file(task: TaskSpec, path: Path) -> str | None:
@@ -161,7 +181,7 @@ def language_of_file(task: TaskSpec, path: Path) -> str | None:
         _, values = _layout_for_path(task, Path(path))
     except ConfigError:
         return None
-    return _language_from(values)
+    return _language_from(task, values)
 
 
 def _all_layouts(task: TaskSpec) -> tuple[FileLayout, ...]:
@@ -211,13 +231,14 @@ def _pattern_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(regex))
 
 
-def _language_from(values: dict[str, str]) -> str | None:
+def _language_from(task: TaskSpec, values: dict[str, str]) -> str | None:
+    """The language code a file name's placeholder values stand for (file codes read back)."""
     if "lang" in values:
         return values["lang"]
-    if "lang3" in values:
-        return to_xtreme_code(values["lang3"])
-    names = {name: code for code, name in TYDIQA_NAMES.items()}
-    return names.get(values.get("lang_name", ""))
+    for name, codes in task.file_codes.items():
+        if name in values:
+            return {code: lang for lang, code in codes.items()}.get(values[name])
+    return None
 
 
 # ---------------------------------------------------------------- cached reader calls

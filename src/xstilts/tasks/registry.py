@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from xstilts.errors import ConfigError, UnknownLanguageError, UnknownTaskError
-from xstilts.languages import KNOWN_LANGUAGES, MULTILINGUAL
+from xstilts.languages import MULTILINGUAL, check_code
 from xstilts.tasks import catalog, suites
 from xstilts.tasks.suites import Suite
 from xstilts.metrics.registry import scoring_rule
@@ -189,7 +189,7 @@ def head_name(task: TaskSpec) -> str:
 def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
     """Validate a language code for ``task``.
 
-    Any known language may be used for any task (translated or native data), but with
+    Any language code may be used for any task (translated or native data), but with
     ``strict`` only the task's official languages are accepted.
     """
     code = lang.strip().lower()
@@ -199,9 +199,7 @@ def check_language(task: TaskSpec, lang: str, *, strict: bool = False) -> str:
         raise UnknownLanguageError(
             f"language {lang!r} is not a {task.name} language; expected one of {' '.join(task.languages)}"
         )
-    if code not in KNOWN_LANGUAGES:
-        raise UnknownLanguageError(f"unknown language code {lang!r} (use two-letter XTREME codes like de, zh)")
-    return code
+    return check_code(code)
 
 
 # ---------------------------------------------------------------- suites
@@ -231,13 +229,3 @@ def suite_groups(suite: str = DEFAULT_SUITE) -> dict[str, tuple[str, ...]]:
     members = suite_tasks(suite)
     return {group: tuple(task.name for task in members if task.member_of(found.name).group == group)
             for group, _ in found.groups}
-
-
-def __getattr__(name: str) -> Any:
-    # TARGET_TASKS / GROUPS: the default suite's task names and groups, computed on first use
-    # (kept for the callers that read the constants; new code calls suite_tasks / suite_groups).
-    if name == "TARGET_TASKS":
-        return tuple(task.name for task in suite_tasks())
-    if name == "GROUPS":
-        return suite_groups()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

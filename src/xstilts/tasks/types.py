@@ -107,8 +107,9 @@ Example = Union[ClassificationExample, MultipleChoiceExample, TaggingExample, QA
 class FileLayout:
     """One way a split can lie on disk.
 
-    ``pattern`` is a glob relative to the data directory with placeholders ``{lang}`` (XTREME
-    code), ``{lang3}`` (Tatoeba code), ``{lang_name}`` (TyDiQA language name) and ``{split}``.
+    ``pattern`` is a glob relative to the data directory with placeholders ``{lang}`` (the
+    language code), ``{split}``, and any placeholder the task's ``file_codes`` define (Tatoeba's
+    ``{lang3}``, TyDiQA's ``{lang_name}``).
     Several files matching one pattern are concatenated in sorted order (UD: several treebanks).
     ``reader`` names a function in ``xstilts.tasks.readers`` and ``options`` are passed to it.
     """
@@ -238,7 +239,7 @@ class TaskSpec:
     name: str
     kind: TaskKind
     metric: Metric
-    languages: tuple[str, ...]
+    languages: tuple[str, ...]  # its official languages; () = any language (a masked-LM corpus)
     layouts: tuple[FileLayout, ...]
     display_name: str = ""  # in tables and reports; default: the name
     description: str = ""
@@ -263,6 +264,10 @@ class TaskSpec:
     data: DataRelations = DataRelations()
     hub: HubSource | None = None
     suites: tuple[SuiteMember, ...] = ()
+    # Codes its files use for a language, where they are not its language code: placeholder ->
+    # {language code: code in file names} (Tatoeba's {lang3}: "deu"; TyDiQA's {lang_name}:
+    # "arabic"). A layout with such a placeholder holds only the languages listed.
+    file_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # A hash of what a task declared outside the package's code (a study file's [tasks.NAME])
     # means: part of the identity of every node that reads it (catalog tasks are covered by the
     # hash of the readers' and task files' code). Empty for catalog tasks.

@@ -87,7 +87,7 @@ class RetrievalScorer(KindScorer):
 
     def is_label_file(self, task: TaskSpec, lang: str, gold: Path) -> bool:
         """Anything not named like one of the task's data files for ``lang`` (any split)."""
-        values = placeholder_values(lang, "*")
+        values = placeholder_values(task, lang, "*")
         return not any(fnmatch.fnmatchcase(gold.name, layout.pattern.split("/")[-1].format(**values))
                        for layout in task.layouts)
 

@@ -1,14 +1,20 @@
 """Tatoeba: finding each English sentence's translation by nearest neighbour, straight from the encoder."""
 
+from xstilts.languages import alpha3
 from xstilts.tasks.types import FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec
 
 XTREME_LANGUAGES = tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
                          "ta te th tl tr ur vi zh".split())
 
+LANGUAGES = tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
+                  "ta te th tl tr ur vi zh az lt pl uk ro".split())
+# The LASER files name each language by an ISO 639-3 code: the individual language where the
+# ISO 639-1 code is a macrolanguage (Persian, Swahili, Chinese) and Tagalog's own code.
+FILE_CODES = {lang: {"fa": "pes", "sw": "swh", "zh": "cmn", "tl": "tgl"}.get(lang) or alpha3(lang) for lang in LANGUAGES}
+
 TASK = TaskSpec(
     name="tatoeba", display_name="Tatoeba", kind=TaskKind.RETRIEVAL, metric=Metric.TATOEBA_ACCURACY,
-    languages=tuple("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw "
-                    "ta te th tl tr ur vi zh az lt pl uk ro".split()),
+    languages=LANGUAGES, file_codes={"lang3": FILE_CODES},
     eval_split="test",
     description="Tatoeba similarity search (LASER test set, 1,000 pairs a language; test only).",
     layouts=(

@@ -5,9 +5,13 @@ from xstilts.tasks.types import (
     DataRelations, FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec, TrainingDefaults,
 )
 
+# The official files name each language by its English name (TyDiQA's own spelling).
+FILE_NAMES = {"ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian",
+              "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu"}
+
 TASK = TaskSpec(
     name="tydiqa", display_name="TyDiQA", aliases=("tydiqa-goldp",), kind=TaskKind.EXTRACTIVE_QA,
-    metric=Metric.SQUAD, languages=tuple("ar bn en fi id ko ru sw te".split()),
+    metric=Metric.SQUAD, languages=tuple(FILE_NAMES), file_codes={"lang_name": FILE_NAMES},
     description="TyDiQA-GoldP. Zero-shot: trains on the ENGLISH train set only (3,696 questions).",
     layouts=(
         FileLayout("tydiqa/tydiqa.goldp.{lang}.{split}.json", "squad_json", ()),

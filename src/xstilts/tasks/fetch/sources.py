@@ -75,7 +75,7 @@ def _hub_source(spec: TaskSpec, lang: str, split: str, destination: str | None,
     if hub.translated_train_url and lang not in spec.languages:
         return _translated_train(spec, hub, lang, split, destination)
     hub = hub.by_language.get(lang, hub)
-    if lang not in spec.languages:
+    if spec.languages and lang not in spec.languages:  # no languages listed: any (masked LM)
         return Source(spec.name, lang, split, destination or "", note=f"{where}: the hub copy ({hub.dataset}) has no {lang!r}")
     if split not in hub.splits:
         return Source(spec.name, lang, split, destination or "",
@@ -84,7 +84,7 @@ def _hub_source(spec: TaskSpec, lang: str, split: str, destination: str | None,
     if absent:
         return Source(spec.name, lang, split, destination or "", note=f"{where}: {hub.dataset} has no config for {lang!r}")
     layout = spec.layouts[hub.layout]
-    values = {**placeholder_values(lang, layout.split_name(split)),
+    values = {**placeholder_values(spec, lang, layout.split_name(split)),
               **{name: table[lang] for name, table in hub.names.items()}}
     options = {key: value.format(**values) if isinstance(value, str) else value
                for key, value in {**hub.options, **(extra_options or {})}.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.languages import to_xtreme_code
 from xstilts.tasks.readers.common import numbered_lines
 from xstilts.tasks.types import RetrievalSet, SentencePair
 
@@ -20,7 +19,7 @@ def tatoeba(path: Path, lang: str) -> list[RetrievalSet]:
     if len(source) != len(target):
         raise DataFormatError(english_path, None, f"expected {len(source)} lines like {path.name}, "
                                                   f"found {len(target)}")
-    source_lang = to_xtreme_code(path.suffix.lstrip("."))
+    source_lang = lang
     ids = [str(i) for i in range(len(source))]
     return [RetrievalSet(
         guid=f"tatoeba-{source_lang}",
@@ -41,7 +40,7 @@ def bucc(path: Path, lang: str) -> list[RetrievalSet]:
     source = _id_sentences(path)
     target = _id_sentences(english_path)
     gold = _gold_pairs(gold_path, {s.id for s in source}, {t.id for t in target}) if gold_path.is_file() else ()
-    source_lang = to_xtreme_code(path.suffix.lstrip("."))
+    source_lang = lang
     return [RetrievalSet(
         guid=f"bucc2018-{source_lang}-{path.name.split('.')[-2]}",
         source_lang=source_lang,
