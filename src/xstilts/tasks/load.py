@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xstilts.errors import ConfigError, MissingDataError, decode_error
 from xstilts.languages import is_language
-from xstilts.tasks.readers import LABELLED_READERS, get_reader
+from xstilts.tasks.readers import get_reader
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.types import (
     ClassificationExample,
@@ -245,11 +245,10 @@ def _language_from(task: TaskSpec, values: dict[str, str]) -> str | None:
 
 # Parsed files kept in this process (the scorer re-reads gold files per run and seed). Keyed on
 # path, size and mtime so an edited file is re-read; bounded by the bytes of the files held.
-# Readers that also open companion files (.eng, .gold, -labels.lst) are not cached: the key
-# would not see those change.
+# Readers that also open companion files (.eng, .gold, -labels.lst: ``reads_companions``) are
+# not cached: the key would not see those change.
 _CACHE: OrderedDict[tuple, list[Example]] = OrderedDict()
 _CACHE_BUDGET_BYTES = 16 * 2**20
-_UNCACHED_READERS = frozenset({"tatoeba", "bucc", "siqa_jsonl", "lareqa_xquad", "mewslix_jsonl"})
 
 
 def _read(task: TaskSpec, name: str, path: Path, lang: str, options: dict[str, object]) -> list[Example]:
@@ -263,9 +262,9 @@ def _read_file(task: TaskSpec, name: str, path: Path, lang: str, options: dict[s
     reader = get_reader(name)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")
-    if name in LABELLED_READERS and task.labels is not None:
+    if reader.takes_labels and task.labels is not None:
         options = {**options, "labels": task.labels}
-    if name in _UNCACHED_READERS:
+    if reader.reads_companions:
         return reader(path, lang, **options)
     stat = path.stat()
     key = (name, str(path.resolve()), stat.st_size, stat.st_mtime_ns, lang, tuple(sorted(options.items())))

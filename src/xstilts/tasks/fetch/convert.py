@@ -17,6 +17,18 @@ from xstilts.errors import DataFormatError
 Rows = Sequence[Mapping[str, Any]]
 Names = Mapping[str, Sequence[str]]  # column -> ClassLabel names
 Converter = Callable[[Rows, Names, dict[str, Any]], dict[str, str]]
+# Every converter, by function name (what a task's ``HubSource.converter`` names); filled by ``@converter``.
+CONVERTERS: dict[str, Converter] = {}
+
+
+def converter(*, companions: tuple[str, ...] = ()) -> Callable[[Converter], Converter]:
+    """Register a converter; ``companions``: the suffixes of the files it writes beside the
+    destination (Tatoeba's ``.eng`` twin), so a fetch knows every file it owns."""
+    def register(function: Converter) -> Converter:
+        function.companions = companions
+        CONVERTERS[function.__name__] = function
+        return function
+    return register
 
 
 def _cell(value: Any) -> str:
@@ -48,17 +60,20 @@ def _tsv(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> 
 # ------------------------------------------------------------------ classification
 
 
+@converter()
 def nli_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """XTREME's xnli/{split}-{lang}.tsv: premise, hypothesis, label name (XNLI, XNLI-MT)."""
     return {"": _tsv([(r["premise"], r["hypothesis"], _label(r, "label", names) or "")
                       for r in rows if _label(r, "label", names) is not None])}
 
 
+@converter()
 def pawsx_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """XTREME's pawsx/{split}-{lang}.tsv: sentence1, sentence2, 0/1."""
     return {"": _tsv([(r["sentence1"], r["sentence2"], int(r["label"])) for r in rows if r.get("label", -1) != -1])}
 
 
+@converter()
 def nli_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """MultiNLI / SNLI release jsonl: sentence1, sentence2, gold_label ("-" = no gold label)."""
     text_a = options.get("text_a", "premise")
@@ -66,6 +81,7 @@ def nli_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, st
                          "gold_label": _label(r, "label", names) or "-"} for r in rows])}
 
 
+@converter()
 def anli_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """ANLI release jsonl: uid, context, hypothesis, label e/n/c."""
     short = {"entailment": "e", "neutral": "n", "contradiction": "c"}
@@ -74,12 +90,14 @@ def anli_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
                         for r in rows if _label(r, "label", names) is not None])}
 
 
+@converter()
 def qqp_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """GLUE QQP/{split}.tsv with a header: id, question1, question2, is_duplicate (0/1)."""
     return {"": _tsv([(r["idx"], r["question1"], r["question2"], int(r["label"])) for r in rows if r["label"] != -1],
                      header=("id", "question1", "question2", "is_duplicate"))}
 
 
+@converter()
 def sst2_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """GLUE SST-2/{split}.tsv with a header: sentence, label (0/1)."""
     return {"": _tsv([(r["sentence"], int(r["label"])) for r in rows if r["label"] != -1], header=("sentence", "label"))}
@@ -88,6 +106,7 @@ def sst2_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str
 # ------------------------------------------------------------------ tagging
 
 
+@converter()
 def conll_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """XTREME's udpos/panx files: token<TAB>tag, a blank line between sentences; PAN-X tokens
     carry the ``lang:`` prefix of the original release."""
@@ -109,6 +128,7 @@ def conll_tsv(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, st
 # ------------------------------------------------------------------ question answering
 
 
+@converter()
 def squad_json(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """SQuAD-format JSON from flat rows (id, title, context, question, answers{text, answer_start}):
     questions grouped into paragraphs by context, paragraphs into articles by title, in row order.
@@ -135,6 +155,7 @@ def squad_json(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
 # ------------------------------------------------------------------ multiple choice
 
 
+@converter()
 def hellaswag_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """The release's jsonl: ind, ctx_a, ctx_b, ctx, endings, label (int; absent in test)."""
     out = []
@@ -146,12 +167,14 @@ def hellaswag_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[s
     return {"": _jsonl(out)}
 
 
+@converter()
 def cosmosqa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     keys = ("id", "context", "question", "answer0", "answer1", "answer2", "answer3")
     return {"": _jsonl([{**{k: r[k] for k in keys}, **({"label": int(r["label"])} if r.get("label", -1) != -1 else {})}
                         for r in rows])}
 
 
+@converter()
 def csqa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """The official nested layout: id, question{stem, question_concept, choices[{label, text}]}, answerKey."""
     out = []
@@ -165,6 +188,7 @@ def csqa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
     return {"": _jsonl(out)}
 
 
+@converter()
 def siqa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """Social IQa v1.4 layout: the answer letter inline ("correct"); the hub keeps 1-based labels."""
     out = []
@@ -179,6 +203,7 @@ def siqa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
     return {"": _jsonl(out)}
 
 
+@converter()
 def copa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """XCOPA/COPA jsonl: premise, choice1, choice2, question (cause/effect), label, idx."""
     out = []
@@ -194,6 +219,7 @@ def copa_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
 # ------------------------------------------------------------------ retrieval and text
 
 
+@converter(companions=(".eng",))
 def tatoeba_files(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """tatoeba.LLL-eng.LLL and its line-aligned English twin .eng."""
     source = "".join(_cell(r["source_sentence"]) + "\n" for r in rows)
@@ -201,12 +227,14 @@ def tatoeba_files(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str
     return {"": source, ".eng": target}
 
 
+@converter()
 def mewslix_jsonl(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """Mewsli-X's wikinews_mentions/SPLIT-LANG.jsonl: one context with its mentions a line, as
     google-research/xtreme's preprocessing writes it (the hub copy keeps those objects)."""
     return {"": _jsonl([{"context": r["context"], "mentions": r["mentions"]} for r in rows])}
 
 
+@converter()
 def text_lines(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, str]:
     """A masked-LM corpus: one paragraph a line (blank ones dropped), up to ``max_chars`` characters."""
     column, cap = options.get("column", "text"), options.get("max_chars")
@@ -222,7 +250,3 @@ def text_lines(rows: Rows, names: Names, options: dict[str, Any]) -> dict[str, s
             size += len(paragraph) + 1
     return {"": "".join(lines)}
 
-
-CONVERTERS: dict[str, Converter] = {fn.__name__: fn for fn in (
-    nli_tsv, pawsx_tsv, nli_jsonl, anli_jsonl, qqp_tsv, sst2_tsv, conll_tsv, squad_json, hellaswag_jsonl,
-    cosmosqa_jsonl, csqa_jsonl, siqa_jsonl, copa_jsonl, tatoeba_files, mewslix_jsonl, text_lines)}

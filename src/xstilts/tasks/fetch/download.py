@@ -60,7 +60,8 @@ def write_manifest(directory: Path, rows: dict[str, dict[str, str]]) -> None:
 def _files_of(source: Source, root: Path) -> list[Path]:
     destination = Path(source.destination)
     destination = destination if destination.is_absolute() else root / destination
-    return [destination] + ([destination.with_suffix(".eng")] if source.converter == "tatoeba_files" else [])
+    companions = CONVERTERS[source.converter].companions if source.converter in CONVERTERS else ()
+    return [destination] + [destination.with_suffix(suffix) for suffix in companions]
 
 
 def _key(path: Path, root: Path) -> str:

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import field, json_lines, numbered_lines, text_field
+from xstilts.tasks.readers.common import field, json_lines, numbered_lines, reader, text_field
 from xstilts.tasks.types import MultipleChoiceExample, TaggingExample
 
 
+@reader(labels=True)
 def tsv_tagging(path: Path, lang: str, *, tokens: int = 0, tags: int = 1, header: bool = False,
                 labels: Sequence[str] | None = None) -> list[TaggingExample]:
     """One token a line (its word in column ``tokens``, its tag in column ``tags``), a blank line
@@ -55,6 +56,7 @@ def tsv_tagging(path: Path, lang: str, *, tokens: int = 0, tags: int = 1, header
     return examples
 
 
+@reader(labels=True)
 def jsonl_tagging(path: Path, lang: str, *, tokens: str = "tokens", tags: str = "tags",
                   labels: Sequence[str] | None = None) -> list[TaggingExample]:
     """One sentence a JSON object: a list of tokens and (absent in unlabelled files) one tag each."""
@@ -77,6 +79,7 @@ def jsonl_tagging(path: Path, lang: str, *, tokens: str = "tokens", tags: str = 
     return examples
 
 
+@reader()
 def jsonl_multiple_choice(path: Path, lang: str, *, question: str, choices: str, label: str,
                           context: str | None = None) -> list[MultipleChoiceExample]:
     """One question a JSON object: its text, a list of choice texts and the 0-based index of the
@@ -90,6 +93,7 @@ def jsonl_multiple_choice(path: Path, lang: str, *, question: str, choices: str,
     return examples
 
 
+@reader()
 def tsv_multiple_choice(path: Path, lang: str, *, question: int, choices: Sequence[int], label: int,
                         context: int | None = None, header: bool = False) -> list[MultipleChoiceExample]:
     """One question a row: its text, one column per choice and the 0-based index of the right one

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError, decode_error
+
+# Every reader, by function name (what a layout's ``reader`` names); filled by ``@reader``.
+READERS: dict[str, Callable] = {}
+
+
+def reader(*, labels: bool = False, companions: bool = False) -> Callable[[Callable], Callable]:
+    """Register a reader and what it needs. ``labels``: it takes the task's label set and rejects
+    anything outside it; ``companions``: it also opens files next to its path (an English side, a
+    gold or label file, the other pool languages), so its results are not cached by path."""
+    def register(function: Callable) -> Callable:
+        function.takes_labels = labels
+        function.reads_companions = companions
+        READERS[function.__name__] = function
+        return function
+    return register
+
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:

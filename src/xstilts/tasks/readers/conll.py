@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import numbered_lines
+from xstilts.tasks.readers.common import numbered_lines, reader
 from xstilts.tasks.types import TaggingExample
 
 
+@reader(labels=True)
 def conll_tagging(
     path: Path,
     lang: str,
@@ -60,6 +61,7 @@ def conll_tagging(
     return examples
 
 
+@reader(labels=True)
 def token_tag_lines(path: Path, lang: str, *, labels: Sequence[str] | None = None) -> list[TaggingExample]:
     """jiant's CCG layout: one sentence per line, ``tokens<TAB>tags`` with both space-separated."""
     known = frozenset(labels) if labels is not None else None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import numbered_lines
+from xstilts.tasks.readers.common import numbered_lines, reader
 from xstilts.tasks.types import TaggingExample
 
 _COLUMNS = 10  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
@@ -28,6 +28,7 @@ def withheld_text(words: Sequence[str]) -> bool:
     return not (empty == 0 or empty < len(words) - 1)
 
 
+@reader(labels=True)
 def conllu(path: Path, lang: str, *, labels: Sequence[str] | None = None,
            xtreme_preprocess: bool = True) -> list[TaggingExample]:
     """One example per sentence: the FORM and UPOS of every syntactic word.

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from xstilts.tasks.readers.common import LabelNormalizer, field, json_lines, text_field
+from xstilts.tasks.readers.common import LabelNormalizer, field, json_lines, reader, text_field
 from xstilts.tasks.types import ClassificationExample
 
 
+@reader(labels=True)
 def jsonl_classification(
     path: Path,
     lang: str,

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 
 from xstilts.errors import DataFormatError, MissingDataError, decode_error
-from xstilts.tasks.readers.common import json_lines
+from xstilts.tasks.readers.common import json_lines, reader
 from xstilts.tasks.types import RetrievalSet, SentencePair
 
 # Sentence-final punctuation (Latin, CJK full-width, Devanagari danda, Arabic and Urdu question
@@ -113,6 +113,7 @@ def xquad_pool_language(path: Path, lang: str) -> tuple[list[SentencePair], list
     return questions, candidates, answers
 
 
+@reader(companions=True)
 def lareqa_xquad(path: Path, lang: str, *, pool: str, sibling: str) -> list[RetrievalSet]:
     """The questions of ``lang`` (``path``) against the candidates of every ``pool`` language; the
     other languages' files are ``sibling`` with LANG replaced, next to ``path``. A language outside
@@ -151,6 +152,7 @@ def mewslix_query(text: str, sentences: list[tuple[int, int]], start: int, end: 
     return " ".join(query.splitlines()).replace("  ", " ").strip()
 
 
+@reader(companions=True)
 def mewslix_jsonl(path: Path, lang: str, *, entities: str) -> list[RetrievalSet]:
     """``wikinews_mentions/SPLIT-LANG.jsonl`` (contexts with their mentions) against the candidate
     entities ``entities`` (relative to the mentions file's folder's parent)."""

@@ -6,13 +6,14 @@ import csv
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import choice_index, field, json_lines, numbered_lines, text_field
+from xstilts.tasks.readers.common import choice_index, field, json_lines, numbered_lines, reader, text_field
 from xstilts.tasks.types import MultipleChoiceExample
 
 # COPA's question types as the question a model reads beside the premise.
 XCOPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 
+@reader()
 def hellaswag_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
     return [hellaswag_example(row, path, number, index)
             for index, (number, row) in enumerate(json_lines(path))]
@@ -38,6 +39,7 @@ def hellaswag_example(row: dict, path: Path, line: int, index: int) -> MultipleC
     )
 
 
+@reader()
 def cosmosqa_csv(path: Path, lang: str) -> list[MultipleChoiceExample]:
     """The official csv: id, context, question, answer0..answer3, label (absent in test)."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -48,6 +50,7 @@ def cosmosqa_csv(path: Path, lang: str) -> list[MultipleChoiceExample]:
         return [cosmosqa_example(row, path, reader.line_num) for row in reader]
 
 
+@reader()
 def cosmosqa_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
     return [cosmosqa_example(row, path, number) for number, row in json_lines(path)]
 
@@ -63,6 +66,7 @@ def cosmosqa_example(row: dict, path: Path, line: int) -> MultipleChoiceExample:
     )
 
 
+@reader()
 def csqa_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
     return [csqa_example(row, path, number) for number, row in json_lines(path)]
 
@@ -97,6 +101,7 @@ def csqa_example(row: dict, path: Path, line: int) -> MultipleChoiceExample:
     )
 
 
+@reader(companions=True)
 def siqa_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
     """Social IQa: v1.4 has the answer letter inline ("correct": A/B/C); older releases keep
     1-based labels in ``<name>-labels.lst`` next to the jsonl file. Neither: unlabelled (test)."""
@@ -137,6 +142,7 @@ def _label_lines(path: Path) -> list[int]:
     return labels
 
 
+@reader()
 def xcopa_jsonl(path: Path, lang: str) -> list[MultipleChoiceExample]:
     return [xcopa_example(row, path, number, index) for index, (number, row) in enumerate(json_lines(path))]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import numbered_lines
+from xstilts.tasks.readers.common import numbered_lines, reader
 from xstilts.tasks.types import RetrievalSet, SentencePair
 
 
+@reader(companions=True)
 def tatoeba(path: Path, lang: str) -> list[RetrievalSet]:
     """``tatoeba.LLL-eng.LLL`` and its ``.eng`` twin: line i of one is the translation of line i of the other."""
     english_path = path.with_suffix(".eng")
@@ -31,6 +32,7 @@ def tatoeba(path: Path, lang: str) -> list[RetrievalSet]:
     )]
 
 
+@reader(companions=True)
 def bucc(path: Path, lang: str) -> list[RetrievalSet]:
     """``LANG-en.SPLIT.LANG`` with ``.en`` and (except for test) ``.gold`` next to it."""
     english_path = path.with_suffix(".en")

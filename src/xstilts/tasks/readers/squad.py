@@ -8,8 +8,10 @@ from pathlib import Path
 
 from xstilts.errors import DataFormatError, decode_error
 from xstilts.tasks.types import Answer, QAExample
+from xstilts.tasks.readers.common import reader
 
 
+@reader()
 def squad_json(path: Path, lang: str, *, id_prefix: str | None = None) -> list[QAExample]:
     """Every question with all its gold answers; ``id_prefix`` keeps only matching question ids
     (the official TyDiQA train file mixes nine languages, ids start with the language name).

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xstilts.errors import DataFormatError
-from xstilts.tasks.readers.common import LabelNormalizer, column_index, numbered_lines
+from xstilts.tasks.readers.common import LabelNormalizer, column_index, numbered_lines, reader
 from xstilts.tasks.types import ClassificationExample
 
 
+@reader(labels=True)
 def tsv_classification(
     path: Path,
     lang: str,
