@@ -29,7 +29,7 @@ from xstilts.results.report.rows import (
     averaged_languages, baseline_condition, condition_paths, contaminated_languages, ordered_conditions,
     ordered_targets, target_name, target_rows, target_scores_per_run, target_task,
 )
-from xstilts.results.report.scores import counted_targets, suite_table
+from xstilts.results.report.scores import condition_suite_table, counted_targets, suite_table
 from xstilts.results.report.trajectory import stage_trajectories, trajectory_summary
 from xstilts.results.report.types import Report, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, describe, headline
@@ -38,7 +38,7 @@ _eval_precisions = eval_precisions  # the name tests/test_results_report.py impo
 
 __all__ = [
     "Report", "ReportOptions", "Section", "averaged_languages", "baseline_condition", "build_report",
-    "compute_confounds", "compute_contrasts", "condition_paths", "contaminated_languages", "contrast_table",
+    "compute_confounds", "compute_contrasts", "condition_suite_table", "condition_paths", "contaminated_languages", "contrast_table",
     "contrast_values", "counted_targets", "describe", "differing_hyperparameters", "eval_precisions", "headline",
     "ordered_conditions", "ordered_targets", "oriented", "render_html", "render_markdown", "result_notes",
     "seed_advice_table", "stage_trajectories", "suite_table", "target_name", "target_rows", "target_scores_per_run",

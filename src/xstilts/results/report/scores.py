@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from xstilts.results.report.rows import averaged_languages, target_scores_per_run, target_task
+from xstilts.results.filtering import condition_rows
+from xstilts.results.report.rows import averaged_languages, ordered_targets, target_scores_per_run, target_task
 from xstilts.results.suite_table import suite_columns
 from xstilts.tasks.registry import get_task, suite_tasks
 
@@ -37,3 +38,12 @@ def suite_table(rows: pd.DataFrame, targets: Sequence[str], conditions: Sequence
                        if languages else pd.Series(dtype=float))
     return suite_columns(pd.DataFrame(means, index=list(conditions), columns=list(means)), suite)
 
+
+
+def condition_suite_table(frame: pd.DataFrame, suite: str) -> pd.DataFrame:
+    """``suite_table`` of filtered store rows, every condition in name order (``results show``)."""
+    rows = condition_rows(frame)
+    if "condition" not in rows:
+        rows = rows.assign(condition=rows["order_name"])
+    conditions = sorted(set(rows["condition"]))
+    return suite_table(rows, ordered_targets(rows), conditions, suite)
