@@ -37,7 +37,8 @@ def compute_contrasts(rows: pd.DataFrame, load_examples: ExampleLoader | None,
             if {contrast.a, contrast.b} <= present and languages:
                 results.extend(paired_contrast(scores, target=target, task=task, metric=primary_metric(task),
                                                condition_a=contrast.a, condition_b=contrast.b, languages=languages,
-                                               kind=contrast.kind, method=options.test, load_examples=load_examples))
+                                               relation=contrast.relation, method=options.test,
+                                               load_examples=load_examples))
     primary = adjust_family([c for c in results if c.lang == AVERAGE], options.correction)
     per_language = adjust_family([c for c in results if c.lang != AVERAGE], options.correction)
     by_key = {_key(c): c for c in [*primary, *per_language]}
@@ -64,8 +65,8 @@ def contrast_values(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
         low, high = c.interval or (None, None)
         raw_low, raw_high = c.unadjusted_interval() or (None, None)
         records.append({
-            "target": c.target, "task": c.task, "contrast": f"{c.condition_a} - {c.condition_b}", "kind": c.kind,
-            "lang": c.lang, "family": "primary" if c.lang == AVERAGE else "per-language",
+            "target": c.target, "task": c.task, "contrast": f"{c.condition_a} - {c.condition_b}",
+            "relation": c.relation, "lang": c.lang, "family": "primary" if c.lang == AVERAGE else "per-language",
             "seeds": c.n_seeds, "seed_list": " ".join(map(str, c.seeds)), "mean_difference": c.mean_difference,
             "sd_of_differences": c.test.sd, "method": c.method, "df": c.test.df, "p": c.p, "adjusted_p": c.adjusted_p,
             "family_size": c.family_size, "ci_level": c.interval_level, "ci_low": low, "ci_high": high,

@@ -19,7 +19,7 @@ from xstilts.results.statistics import AVERAGE, POWER, ContrastResult, format_nu
 from xstilts.study.comparisons import ConditionPath
 
 
-HEADLINE_KINDS = ("orders", "listed")  # the contrasts the headline speaks about (others: the contrast table)
+HEADLINE_RELATIONS = ("orders", "listed")  # the contrasts the headline speaks about (others: the contrast table)
 
 UNIT_NAMES = {"f1": "F1", "f1_macro": "macro F1"}
 
@@ -78,7 +78,7 @@ def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: R
     there are none), each naming its test, its adjusted p and the interval that agrees with it."""
     paths = condition_paths(rows)
     primary = [c for c in contrasts if c.lang == AVERAGE]
-    chosen = [c for c in primary if c.kind in HEADLINE_KINDS] or primary
+    chosen = [c for c in primary if c.relation in HEADLINE_RELATIONS] or primary
     if not chosen:
         return ("No contrast can be computed: no two conditions that the study compares (orders over the same "
                 "stages, an order and its mixed stage, or [report] contrasts) have results on a common target.")
