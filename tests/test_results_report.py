@@ -476,7 +476,7 @@ def test_named_orders_and_listed_pairs_are_contrasted(tmp_path):
     report_toml = '[report]\ncontrasts = [["en_start", "baseline"]]'
     effects = {"en_start": 0.3, "de_start": 0.02, "baseline": 0.0}
     path, plan, rows = small_study(tmp_path, "named", orders=orders, report=report_toml, effects=effects)
-    assert [(c.a, c.b, c.kind) for c in plan.comparisons()] == [("en_start", "de_start", "orders"),
+    assert [(c.a, c.b, c.relation) for c in plan.comparisons()] == [("en_start", "de_start", "orders"),
                                                                ("en_start", "baseline", "listed")]
     spec = load_study(path)
     report = _report(plan, rows, listed_contrasts=tuple(tuple(pair) for pair in spec.report.contrasts))

@@ -121,7 +121,7 @@ def test_contrasts_come_from_what_conditions_trained_not_from_their_names():
         condition_path("nli_then_qa_en_first", [_stage("en", "6"), _stage("de", "7"), _stage("sw", "8")]),
     ]
     planned = planned_contrasts(paths, [("baseline", "english_start")])
-    assert [(c.a, c.b, c.kind) for c in planned] == [
+    assert [(c.a, c.b, c.relation) for c in planned] == [
         ("english_start", "german_start", "orders"),  # English-first is A
         ("german_start", "both_at_once", "mixed"),
         ("english_start", "both_at_once", "mixed"),

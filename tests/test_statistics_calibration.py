@@ -52,7 +52,7 @@ def synthetic_rows(rng: np.random.Generator, seeds: int, effect: float, studies:
 
 def _significant_share(rows: pd.DataFrame) -> tuple[float, int]:
     contrasts = [c for c in compute_contrasts(rows, None, ReportOptions()) if c.lang == "avg"]
-    assert {c.kind for c in contrasts} == {"orders"} and all(c.condition_a == "nli_en>nli_de" for c in contrasts)
+    assert {c.relation for c in contrasts} == {"orders"} and all(c.condition_a == "nli_en>nli_de" for c in contrasts)
     return sum(c.p < 0.05 for c in contrasts) / len(contrasts), len(contrasts)
 
 

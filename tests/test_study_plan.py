@@ -303,7 +303,7 @@ def test_the_paper_example_plans_without_its_data(tmp_path):
     assert any(line.startswith("no mnli train data") for line in summary["missing_data"])
     assert summary["contaminated_cells"] == 0
     # Every order pair is contrasted: the permutations, the two named orders, each order against its mixed stage.
-    assert {(c["a"], c["b"], c["kind"]) for c in summary["contrasts"]} == {
+    assert {(c["a"], c["b"], c["relation"]) for c in summary["contrasts"]} == {
         ("nli_en>nli_de", "nli_de>nli_en", "orders"), ("qa_en>qa_de", "qa_de>qa_en", "orders"),
         ("nli_then_qa_en_first", "nli_then_qa_de_first", "orders"),
         ("nli_en>nli_de", "nli_en+nli_de", "mixed"), ("nli_de>nli_en", "nli_en+nli_de", "mixed"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,7 @@ from xstilts.results.store import ResultStore, now_stamp
 from xstilts.study.plan import EvalNode, TrainNode
 from xstilts.tasks.registry import declare, get_task
 from xstilts.tasks.types import TaskSpec
-from xstilts.training.data import StageData, prepare_task_data
-from xstilts.training.trainer import Trainer
+from xstilts.training.stage import train_stage
 
 
 @dataclass(frozen=True)
@@ -111,19 +110,16 @@ def _train(context: StudyContext, node: TrainNode, run_dir: Path) -> dict[str, A
         # Pruned earlier (--keep leaves) but needed again by a node added since: train it anew.
         shutil.rmtree(run_dir)
     data_dir = Path(context.data_dir) if context.data_dir else None
-    config = node.config
-    stage = StageData(
-        [prepare_task_data(task.train, task.dev, data_dir, config.max_train_examples, config.max_eval_examples)
-         for task in node.tasks],
-        sampling=node.sampling, temperature=node.temperature, target=node.is_target,
-    )
     resumed: dict[str, int] = {}
 
     def note_resume(event: str, info: dict[str, Any]) -> None:
         if event == "resume":
             resumed["step"] = info["step"]
 
-    result = Trainer(stage, config, run_dir, progress=note_resume).run(context.model_of(node.parent), node.identity)
+    result = train_stage([(task.train, task.dev) for task in node.tasks], node.config, run_dir,
+                         context.model_of(node.parent), node.identity, data_dir=data_dir, target=node.is_target,
+                         sampling=node.sampling, temperature=node.temperature,
+                         progress=lambda: nullcontext(note_resume))
     return {**result.to_json(), "resumed_from": resumed.get("step")}
 
 

@@ -108,10 +108,10 @@ def _run_with_bar(plan: Plan, context: StudyContext, backend, console: Console, 
                 bar.update(task_id, completed=info["done"],
                            status=f"running {info['running']}, failed {info['failed']}")
             elif event == "node_start":
-                console.print(Text(f"start {info['kind']} {info['label']} ({info['id'][:12]})", style="dim"))
+                console.print(Text(f"start {info['node_type']} {info['label']} ({info['id'][:12]})", style="dim"))
             elif event == "node_done" and info.get("resumed_from"):
-                console.print(Text(f"done {info['kind']} {info['label']} (resumed from step {info['resumed_from']})",
-                                   style="dim"))
+                console.print(Text(f"done {info['node_type']} {info['label']} "
+                                   f"(resumed from step {info['resumed_from']})", style="dim"))
             elif event == "node_failed":
                 console.print(Text(f"failed {info['id'][:12]}: {info['error']}", style="red"))
 
@@ -138,14 +138,14 @@ class RunLog:
         elif event == "progress":
             self.done = info["done"]
         elif event == "node_start":
-            self._line(f"start {info['kind']} {info['label']} ({info['id'][:12]})")
+            self._line(f"start {info['node_type']} {info['label']} ({info['id'][:12]})")
         elif event in ("node_done", "node_failed"):
             self.durations.append(info["seconds"])
             finished = self.done + (1 if event == "node_done" else 0)
             resumed = f", resumed from step {info['resumed_from']}" if info.get("resumed_from") else ""
             outcome = "done" if event == "node_done" else f"FAILED ({info['error']})"
-            self._line(f"{outcome} {info['kind']} {info['label']} ({info['id'][:12]}) in {_duration(info['seconds'])}"
-                       f"{resumed}; {finished}/{self.total} done, ETA {self._eta(finished)}")
+            self._line(f"{outcome} {info['node_type']} {info['label']} ({info['id'][:12]}) in "
+                       f"{_duration(info['seconds'])}{resumed}; {finished}/{self.total} done, ETA {self._eta(finished)}")
 
     def _eta(self, finished: int) -> str:
         left = self.total - finished

@@ -150,32 +150,32 @@ class Scheduler:
                 yield node
 
     def _start(self, node: TrainNode | EvalNode) -> Any:
-        kind = "train" if isinstance(node, TrainNode) else "eval"
+        node_type = "train" if isinstance(node, TrainNode) else "eval"
         label = node.label if isinstance(node, TrainNode) else f"{node.order} -> {node.target}"
-        for key in ([node.id] if kind == "train" else record_ids(node)):
-            self.store.mark_node(key, kind, "running", label=label)
+        for key in ([node.id] if node_type == "train" else record_ids(node)):
+            self.store.mark_node(key, node_type, "running", label=label)
         self._started_at[node.id] = time.time()
-        self.progress("node_start", {"id": node.id, "kind": kind, "label": label})
-        function = run_train_node if kind == "train" else run_eval_node
+        self.progress("node_start", {"id": node.id, "node_type": node_type, "label": label})
+        function = run_train_node if node_type == "train" else run_eval_node
         return self.backend.submit(function, self.context, node, gpus=self.gpus_per_node)
 
     def _finished(self, node, handle, trained, evals_done, failed, summary: RunSummary) -> None:
-        kind = "train" if isinstance(node, TrainNode) else "eval"
-        keys = [node.id] if kind == "train" else record_ids(node)
-        label = node.label if kind == "train" else f"{node.order} -> {node.target}"
+        node_type = "train" if isinstance(node, TrainNode) else "eval"
+        keys = [node.id] if node_type == "train" else record_ids(node)
+        label = node.label if node_type == "train" else f"{node.order} -> {node.target}"
         seconds = time.time() - self._started_at.pop(node.id, time.time())
         try:
             value = self.backend.result(handle)
         except Exception as error:  # a node's failure must not stop the others
             failed.add(node.id)
             summary.failed[node.id] = _error_line(error)
-            summary.failed_labels[node.id] = f"{kind} {label}"
+            summary.failed_labels[node.id] = f"{node_type} {label}"
             for key in keys:
-                self.store.mark_node(key, kind, "failed", error=summary.failed[node.id])
-            self.progress("node_failed", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+                self.store.mark_node(key, node_type, "failed", error=summary.failed[node.id])
+            self.progress("node_failed", {"id": node.id, "node_type": node_type, "label": label, "seconds": seconds,
                                           "error": summary.failed[node.id]})
             return
-        if kind == "train":
+        if node_type == "train":
             trained.add(node.id)
             summary.trained.append(node.id)
             self.store.mark_node(node.id, "train", "done")
@@ -183,7 +183,7 @@ class Scheduler:
             evals_done.add(node.id)
             summary.evaluated.append(node.id)
         resumed = value.get("resumed_from") if isinstance(value, dict) else None
-        self.progress("node_done", {"id": node.id, "kind": kind, "label": label, "seconds": seconds,
+        self.progress("node_done", {"id": node.id, "node_type": node_type, "label": label, "seconds": seconds,
                                     "resumed_from": resumed})
         self._prune(trained, evals_done)
 

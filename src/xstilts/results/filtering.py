@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from xstilts.errors import ConfigError
+from xstilts.results.store import STORE_FILENAME, ResultStore
 
 
 def select_rows(results: pd.DataFrame, current_eval_nodes: Collection[str] | None, *,
@@ -107,3 +109,20 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
                 label = x.get("label") if isinstance(x, dict) and x.get("label") == (y or {}).get("label") else index
                 return _first_difference(x, y, f"{path}[{label}]")
     return f"{path or 'value'}: {a!r} vs {b!r}"
+
+
+def existing_store(study_dir: str | Path) -> ResultStore | None:
+    """The study's store, or None when it never ran (reading must not create one)."""
+    return ResultStore.for_study(study_dir) if (Path(study_dir) / STORE_FILENAME).is_file() else None
+
+
+def stored_plan_rows(study_dir: str | Path, current_eval_nodes: Collection[str], all_rows: bool
+                     ) -> tuple[pd.DataFrame | None, int]:
+    """The store rows a table, export or report reads (the current plan's unless ``all_rows``) and
+    how many stored rows were left out; None when the study has no store yet."""
+    store = existing_store(study_dir)
+    if store is None:
+        return None, 0
+    frame = store.to_dataframe()
+    current = list(current_eval_nodes)
+    return select_rows(frame, current, all_rows=all_rows), (0 if all_rows else dropped_rows(frame, current))

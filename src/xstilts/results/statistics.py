@@ -287,7 +287,7 @@ class ContrastResult:
     task: str
     condition_a: str
     condition_b: str
-    kind: str  # why it is compared: "orders", "mixed", "listed" (see results.contrasts)
+    relation: str  # why it is compared: "orders", "mixed", "listed" (study.comparisons.RELATIONS)
     lang: str
     seeds: tuple[int, ...]
     test: PairedTest
@@ -344,7 +344,7 @@ def paired_seed_scores(scores: pd.DataFrame, condition_a: str, condition_b: str,
 
 
 def paired_contrast(scores: pd.DataFrame, *, target: str, task: str, metric: str, condition_a: str,
-                    condition_b: str, languages: Sequence[str], kind: str = "listed", method: str = "t",
+                    condition_b: str, languages: Sequence[str], relation: str = "listed", method: str = "t",
                     load_examples: ExampleLoader | None = None) -> list[ContrastResult]:
     """A - B per language and for the language average (unadjusted: see ``adjust_family``)."""
     if method not in METHODS:
@@ -370,7 +370,7 @@ def paired_contrast(scores: pd.DataFrame, *, target: str, task: str, metric: str
             test = paired_t(column)
             if note:
                 test = replace(test, note="; ".join(filter(None, [test.note, note])))
-        results.append(ContrastResult(target, task, condition_a, condition_b, kind, lang, seeds, test))
+        results.append(ContrastResult(target, task, condition_a, condition_b, relation, lang, seeds, test))
     return results
 
 

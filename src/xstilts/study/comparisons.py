@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ENGLISH = "en"
-KINDS = ("orders", "mixed", "listed")
+RELATIONS = ("orders", "mixed", "listed")  # how the two conditions of a contrast relate
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class ConditionPath:
 class PlannedContrast:
     a: str
     b: str
-    kind: str  # one of KINDS
+    relation: str  # one of RELATIONS
 
 
 def _item(selection: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -81,20 +81,20 @@ def planned_contrasts(conditions: Sequence[ConditionPath], listed: Sequence[tupl
     found: dict[frozenset[str], PlannedContrast] = {}
     for i, first in enumerate(conditions):
         for second in conditions[i + 1:]:
-            kind = _relation(first, second)
-            if kind == "orders":
+            relation = _relation(first, second)
+            if relation == "orders":
                 a, b = (second, first) if second.starts_in_english_only() and not first.starts_in_english_only() \
                     else (first, second)
-                found[frozenset((a.name, b.name))] = PlannedContrast(a.name, b.name, kind)
-            elif kind == "mixed":
+                found[frozenset((a.name, b.name))] = PlannedContrast(a.name, b.name, relation)
+            elif relation == "mixed":
                 order, mixed = (first, second) if len(first.stages) > 1 else (second, first)
-                found[frozenset((order.name, mixed.name))] = PlannedContrast(order.name, mixed.name, kind)
+                found[frozenset((order.name, mixed.name))] = PlannedContrast(order.name, mixed.name, relation)
     for a, b in listed:
         key = frozenset((a, b))
-        kind = found[key].kind if key in found else "listed"
-        found[key] = PlannedContrast(a, b, kind)
-    rank = {kind: index for index, kind in enumerate(KINDS)}
-    return sorted(found.values(), key=lambda c: rank[c.kind]) if found else []
+        relation = found[key].relation if key in found else "listed"
+        found[key] = PlannedContrast(a, b, relation)
+    rank = {relation: index for index, relation in enumerate(RELATIONS)}
+    return sorted(found.values(), key=lambda c: rank[c.relation]) if found else []
 
 
 def _relation(first: ConditionPath, second: ConditionPath) -> str | None:

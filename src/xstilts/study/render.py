@@ -29,7 +29,7 @@ def render_plan(plan: Plan, console: Console) -> None:
     contrasts = plan.comparisons()
     block = root.add(f"[bold]report contrasts ({len(contrasts)})[/]: A - B, found from what each order trains")
     for contrast in contrasts:
-        block.add(f"{escape(contrast.a)} - {escape(contrast.b)} [dim]({contrast.kind})[/]")
+        block.add(f"{escape(contrast.a)} - {escape(contrast.b)} [dim]({contrast.relation})[/]")
     if not contrasts:
         block.add("none: no two orders share their stages (list pairs under [report] contrasts)")
     cells = contaminated_lines(plan)

@@ -21,7 +21,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "naive_stage_trainings": plan.naive_stage_trainings,
         "evaluations": len(plan.eval_nodes),
         "trajectory_evaluations": sum(e.role == "trajectory" for e in plan.eval_nodes),
-        "contrasts": [{"a": c.a, "b": c.b, "kind": c.kind} for c in plan.comparisons()],
+        "contrasts": [{"a": c.a, "b": c.b, "relation": c.relation} for c in plan.comparisons()],
         "evaluation_cells": sum(len(e.langs) for e in plan.eval_nodes),
         "contaminated_cells": sum(len(e.contaminated) for e in plan.eval_nodes),
         "contamination": [{"target": e.target, "lang": lang, "order": e.order, "seeds": list(e.seeds),

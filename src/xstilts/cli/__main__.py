@@ -1,0 +1,5 @@
+"""`python -m xstilts.cli ...` (e.g. under `accelerate launch -m xstilts.cli train ...`)."""
+
+from xstilts.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""What a report is made of: its options, its sections (text, tables, figures) and the report itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from xstilts.results.statistics import ContrastResult
+from xstilts.tasks.registry import DEFAULT_SUITE
+
+
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    correction: str = "holm"  # within each family: the primary contrasts; the per-language contrasts
+    test: str = "t"  # t (seeds) | t+items (seeds and evaluation items)
+    include_contaminated: bool = False
+    listed_contrasts: tuple[tuple[str, str], ...] = ()  # the study's [report] contrasts
+    effect: float = 1.0  # the difference the seeds advisor sizes for (metric points)
+    suite: str = DEFAULT_SUITE  # whose table and score (the study's ``suite``)
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (written as name.csv)
+    figures: dict[str, bytes] = field(default_factory=dict)  # name -> PNG (written as name.png)
+
+
+@dataclass
+class Report:
+    title: str
+    headline: str
+    sections: list[Section]
+    contrasts: list[ContrastResult]  # every contrast, adjusted within its family
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: table for section in self.sections for name, table in section.tables.items()}
+
+    def figures(self) -> dict[str, bytes]:
+        return {name: figure for section in self.sections for name, figure in section.figures.items()}
+
