@@ -120,7 +120,7 @@ def retrieval_tasks(encoder_name: str, data: Path, tatoeba_pairs: int, bucc_sent
                     ) -> list[dict[str, Any]]:
     import torch
 
-    from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
+    from xstilts.modeling.kinds.retrieval import RetrievalSettings, retrieval_options
     from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
     from xstilts.evaluation.zero_shot import languages_to_evaluate
     from xstilts.modeling.loading import load_encoder, load_tokenizer

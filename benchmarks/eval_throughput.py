@@ -126,7 +126,7 @@ def agreement(hf: dict[str, list[str]], xstilts: dict[str, list[str]]) -> dict[s
 def child_xstilts(payload: dict[str, Any]) -> dict[str, Any]:
     import torch
 
-    from xstilts.evaluation.embeddings import RetrievalSettings
+    from xstilts.modeling.kinds.retrieval import RetrievalSettings
     from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import evaluate_tatoeba
     from xstilts.modeling.loading import load_encoder, load_tokenizer
@@ -167,7 +167,7 @@ def child_hf(payload: dict[str, Any]) -> dict[str, Any]:
     from torch import nn
     from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
-    from xstilts.evaluation.embeddings import RetrievalSettings
+    from xstilts.modeling.kinds.retrieval import RetrievalSettings
     from xstilts.scoring import write_predictions
     from xstilts.evaluation.retrieval import _english_first, tatoeba_predict
     from xstilts.modeling.kinds import adapter_for_task

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from xstilts.evaluation.embeddings import RetrievalSettings
+from xstilts.modeling.kinds.retrieval import RetrievalSettings
 from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_tatoeba
 from xstilts.modeling.loading import load_encoder, load_tokenizer
 from xstilts.modeling.offline_e5 import MODEL_DESCRIPTION, MODEL_NAME

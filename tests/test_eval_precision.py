@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from xstilts.errors import ConfigError
-from xstilts.evaluation.embeddings import RetrievalSettings, embed_sentences
+from xstilts.modeling.kinds.retrieval import RetrievalSettings, embed_sentences
 from xstilts.modeling.eval_precision import check_eval_precision
 from xstilts.modeling.inference import eval_autocast
 

@@ -16,7 +16,7 @@ import torch
 
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.modeling import offline_e5
-from xstilts.evaluation.embeddings import default_retrieval_layer
+from xstilts.modeling.kinds.retrieval import default_retrieval_layer
 from xstilts.modeling.loading import encoder_dtype, load_encoder, load_tokenizer
 from xstilts.modeling.loading import resolve_model
 

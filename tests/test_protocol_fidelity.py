@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from xstilts.evaluation.embeddings import retrieval_options
+from xstilts.modeling.kinds.retrieval import retrieval_options
 from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
 from xstilts.evaluation.zero_shot import feature_settings
 from xstilts.study import build_plan, load_study, plan_summary, render_plan

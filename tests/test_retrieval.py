@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import ConfigError
-from xstilts.evaluation.embeddings import RetrievalSettings, embed_sentences
+from xstilts.modeling.kinds.retrieval import RetrievalSettings, embed_sentences
 from xstilts.evaluation.retrieval import (
     bucc_candidates, evaluate_bucc, evaluate_tatoeba, nearest_neighbours, tatoeba_predict, unique_sentences,
 )

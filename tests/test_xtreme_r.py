@@ -180,7 +180,7 @@ def test_ranked_scoring_of_a_prediction_file(tmp_path):
 
 @pytest.mark.slow  # the tiny model's 250k-row vocabulary: ~40 s on 2 cores
 def test_ranked_retrieval_from_an_encoder(tiny_model_dir):
-    from xstilts.evaluation.embeddings import RetrievalSettings
+    from xstilts.modeling.kinds.retrieval import RetrievalSettings
     from xstilts.evaluation.retrieval import evaluate_ranked
     from xstilts.modeling.loading import load_tokenizer
     from xstilts.tasks.types import RetrievalSet, SentencePair

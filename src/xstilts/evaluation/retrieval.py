@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import ConfigError
-from xstilts.evaluation.embeddings import ProgressCallback, RetrievalSettings, embed_sentences, encoder_depth
+from xstilts.modeling.kinds.retrieval import ProgressCallback, RetrievalSettings, embed_sentences, encoder_depth
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.metrics.retrieval import (
     Candidate, bucc_f1, bucc_optimal_threshold, bucc_pairs_at_threshold, gold_rankings, map_at_k, tatoeba_accuracy,

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from xstilts.errors import MissingDataError
-from xstilts.evaluation.embeddings import RetrievalSettings, retrieval_options
+from xstilts.modeling.kinds.retrieval import RetrievalSettings, retrieval_options
 from xstilts.evaluation.retrieval import evaluate_bucc, evaluate_ranked, evaluate_tatoeba
 from xstilts.modeling.compilation import compile_encoder
 from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION

@@ -3,7 +3,7 @@
 Some encoders are meant to be pooled a particular way (e5: a "query: " prefix, the last layer,
 mean pooling; its model card says so). ``xstilts model prepare`` writes the record into the
 folder, every stage model carries it in ``encoder/`` beside the tokenizer, and retrieval
-evaluation starts from it where the study sets nothing (``xstilts.evaluation.embeddings``).
+evaluation starts from it where the study sets nothing (``xstilts.modeling.kinds.retrieval``).
 """
 
 from __future__ import annotations

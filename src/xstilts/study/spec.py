@@ -160,7 +160,7 @@ class OrdersSpec(StrictModel):
 
 
 class RetrievalSpec(StrictModel):
-    """Sentence vectors for BUCC and Tatoeba (see xstilts.evaluation.embeddings.RetrievalSettings)."""
+    """Sentence vectors for BUCC and Tatoeba (see xstilts.modeling.kinds.retrieval.RetrievalSettings)."""
 
     layer: int | None = None
     pooling: Literal["mean", "cls"] = "mean"

@@ -11,12 +11,13 @@ from xstilts.modeling.kinds.classification import ClassificationAdapter
 from xstilts.modeling.kinds.mlm import MaskedLMAdapter
 from xstilts.modeling.kinds.multiple_choice import MultipleChoiceAdapter
 from xstilts.modeling.kinds.qa import QAAdapter
+from xstilts.modeling.kinds.retrieval import RetrievalAdapter
 from xstilts.modeling.kinds.tagging import TaggingAdapter
 from xstilts.tasks.types import TaskKind, TaskSpec
 
 __all__ = ["FeatureSettings", "KindAdapter", "MaskingSettings", "adapter_for_task", "get_adapter"]
 
-# Every kind that trains a head; retrieval tasks are scored from the encoder and have none.
+# Every kind's adapter (retrieval's trains no head: its vectors come straight from the encoder).
 _ADAPTERS: dict[TaskKind, Callable[[], KindAdapter]] = {
     TaskKind.SINGLE_CLASSIFICATION: lambda: ClassificationAdapter(TaskKind.SINGLE_CLASSIFICATION),
     TaskKind.PAIR_CLASSIFICATION: lambda: ClassificationAdapter(TaskKind.PAIR_CLASSIFICATION),
@@ -24,6 +25,7 @@ _ADAPTERS: dict[TaskKind, Callable[[], KindAdapter]] = {
     TaskKind.TAGGING: TaggingAdapter,
     TaskKind.EXTRACTIVE_QA: QAAdapter,
     TaskKind.MLM: MaskedLMAdapter,
+    TaskKind.RETRIEVAL: RetrievalAdapter,
 }
 
 
@@ -34,8 +36,6 @@ def get_adapter(kind: TaskKind | str) -> KindAdapter:
     except ValueError:
         known = ", ".join(k.value for k in TaskKind)
         raise ConfigError(f"unknown task kind {kind!r}; expected one of {known}") from None
-    if kind not in _ADAPTERS:
-        raise ConfigError(f"task kind {kind.value!r} has no head: retrieval is scored from the encoder directly")
     return _adapter(kind)
 
 
