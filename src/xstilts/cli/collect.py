@@ -44,15 +44,15 @@ def stats_collect(
     for note in collected.notes:
         print_error(note, prefix="note: ")
     table = collected.table
-    for column, option in (("task", "{task} or --task"), ("lang", "{lang} or --lang")):
-        unnamed = int((table[column] == "").sum())
-        if unnamed:
-            print_error(f"{unnamed} of {len(table)} rows have no {column}: their files name none ({option} gives one)",
-                        prefix="note: ")
     path = write_scores(table, out)
     formats = ", ".join(f"{name} {count}" for name, count in table.groupby("format", sort=False)["source"].nunique().items())
     err_console.print(f"{len(table)} scores (x100 where the files hold fractions) from {collected.files} files "
-                      f"({formats}): {table['condition'].nunique()} conditions, {table['seed'].nunique()} seeds, "
-                      f"{table['task'].nunique()} tasks, {table['lang'].nunique()} languages",
+                      f"({formats}): {_count(table, 'condition', 'condition')}, {_count(table, 'seed', 'seed')}, "
+                      f"{_count(table, 'task', 'task')}, {_count(table, 'lang', 'language')}",
                       markup=False, highlight=False, soft_wrap=True)
     print(path)
+
+
+def _count(table, column: str, noun: str) -> str:
+    named = set(table[column]) - {""} if column in table.columns else set()
+    return f"{len(named) or 'no'} {noun}{'' if len(named) == 1 else 's'}"

@@ -87,8 +87,8 @@ class CollectError(XstiltsError):
 
 @dataclass
 class Collected:
-    """The long table (``COLUMNS``, one row per (task, lang, condition, seed)) and notes on what
-    was left out by design."""
+    """The long table (``COLUMNS``, one row per (task, lang, condition, seed); ``task``/``lang``
+    left out when no file names one) and notes on what was left out by design."""
 
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
@@ -236,6 +236,15 @@ def collect_scores(template_text: str, metric: str | None = None, *, task: str |
         raise CollectError(problems)
     table = table.sort_values(["condition", "seed", "task", "lang"], kind="stable").reset_index(drop=True)
     table["seed"] = table["seed"].astype(int)
+    for column in ("task", "lang"):
+        unnamed = table[table[column] == ""]
+        if len(unnamed) == len(table):
+            # One task or one language: the column is absent, as `stats contrast` reads it then.
+            table = table.drop(columns=column)
+            notes.append(f"no file names a {column} (nor does TEMPLATE or --{column}): the {column} column is left out")
+        elif len(unnamed):
+            notes.append(f"{len(unnamed)} of {len(table)} rows have no {column} (first: {unnamed['source'].iloc[0]}); "
+                         f"{{{column}}} in TEMPLATE or --{column} names it")
     return Collected(table, notes, len(files))
 
 
@@ -258,7 +267,7 @@ def write_scores(table: pd.DataFrame, out: str | Path) -> Path:
 
     out = Path(out)
     with atomic_path(out) as temporary:
-        table.to_csv(temporary, index=False, float_format="%.10g")
+        table.to_csv(temporary, index=False, float_format="%.15g")
     return out
 
 
