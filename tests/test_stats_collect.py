@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from xstilts.cli import main
-from xstilts.results.collect import collect_scores, split_task_name
+from xstilts.results.collect import CollectError, collect_scores, split_task_name
 
 LANGS = ("de", "fr", "sw")
 SEEDS = (1, 2, 3, 4, 5)
@@ -82,9 +82,11 @@ def test_harness_folder_gives_the_table_whose_contrast_equals_scipy(tmp_path, ca
                               "--out", str(out)], capsys)
     assert code == 0, err
     assert printed.strip() == str(out)
-    assert "30 scores (x100 where the files hold fractions) from 10 files (lm-evaluation-harness 10)" in err
+    assert ("30 scores from 10 files (lm-evaluation-harness 10): 2 conditions, 5 seeds, 1 task, 3 languages; on 0-100: "
+            "30 fractions x100, 0 as written (column scale)") in err
     table = pd.read_csv(out, keep_default_na=False)
-    assert list(table.columns) == ["task", "lang", "condition", "seed", "score", "metric", "format", "source"]
+    assert list(table.columns) == ["task", "lang", "condition", "seed", "score", "metric", "scale", "format", "source"]
+    assert set(table["scale"]) == {"x100"}
     assert len(table) == 30 and set(table["task"]) == {"xnli"} and set(table["lang"]) == set(LANGS)
     assert set(table["metric"]) == {"acc,none"}
     row = table[(table["condition"] == "baseline") & (table["seed"] == 3) & (table["lang"] == "fr")].iloc[0]
@@ -163,7 +165,8 @@ def test_hf_trainer_results(tmp_path):
                {"epoch": 2.0, "eval_exact_match": 82.1, "eval_f1": 90.2})
     collected = collect_scores(str(tmp_path / "qa/{condition}/seed{seed}/**/eval_results.json"), "exact_match")
     table = collected.table
-    assert list(table.columns) == ["condition", "seed", "score", "metric", "format", "source"]
+    assert list(table.columns) == ["condition", "seed", "score", "metric", "scale", "format", "source"]
+    assert set(table["scale"]) == {"as written"}  # SQuAD's exact match and F1 are percentages already
     assert list(table["score"]) == pytest.approx([81.1, 82.1])
     assert collected.notes == ["no file names a task (nor does TEMPLATE or --task): the task column is left out",
                                "no file names a lang (nor does TEMPLATE or --lang): the lang column is left out"]
@@ -187,6 +190,7 @@ def test_jiant_val_metrics(tmp_path):
     row = table[(table["task"] == "xnli") & (table["lang"] == "de") & (table["seed"] == 2)].iloc[0]
     assert row["score"] == pytest.approx(72.0)
     assert table[table["task"] == "xquad"]["score"].tolist() == [61.0] * 4  # percentages kept
+    assert set(table[table["task"] == "xquad"]["scale"]) == {"as written"} and set(table[table["task"] == "xnli"]["scale"]) == {"x100"}
     # --metric reads jiant's minor metrics; xnli has no f1: one line naming the file and task.
     with pytest.raises(Exception, match=r"val_metrics.json: task xnli_de: no metric 'f1' \(has: major, acc\)"):
         collect_scores(str(tmp_path / "jiant/{condition}_s{seed}/val_metrics.json"), "f1")
@@ -275,6 +279,27 @@ def test_a_template_without_condition_or_seed(tmp_path, capsys):
                         capsys)
     assert lines == [f"error: TEMPLATE '{tmp_path}/{{model}}/results.json': unknown placeholder {{model}}; expected "
                      "{condition}, {seed}, {task}, {lang}"]
+
+
+def test_template_globs(tmp_path):
+    for folder, seed in (("a-run", 1), ("a-run", 2), ("b-run", 1), ("b-run", 22), ("c-old", 1)):
+        write_json(tmp_path / f"runs/{folder}/seed{seed}/all_results.json", {"eval_accuracy": 0.5, "epoch": 1.0})
+
+    def keys(template: str) -> list[list]:
+        return collect_scores(str(tmp_path) + "/" + template).table[["condition", "seed"]].values.tolist()
+
+    assert keys("runs/{condition}-run/seed{seed}/all_results.json") == [["a", 1], ["a", 2], ["b", 1], ["b", 22]]
+    assert keys("r?ns/{condition}-*/seed{seed}/all_*.json") == [["a", 1], ["a", 2], ["b", 1], ["b", 22], ["c", 1]]
+    assert keys("runs/{condition}-[!r]*/seed{seed}/all_results.json") == [["c", 1]]
+    assert keys("runs/{condition}-[ro]??/seed{seed}/all_results.json") == [["a", 1], ["a", 2], ["b", 1], ["b", 22],
+                                                                          ["c", 1]]
+    assert keys("**/{condition}-run/seed{seed}/all_results.json") == [["a", 1], ["a", 2], ["b", 1], ["b", 22]]
+    # A placeholder twice must match the same text; a file the wildcards match but the placeholders do not is named.
+    write_json(tmp_path / "pair/c/seed3/c_results.json", {"eval_accuracy": 0.5, "epoch": 1.0})
+    assert keys("pair/{condition}/seed{seed}/{condition}_results.json") == [["c", 3]]
+    write_json(tmp_path / "pair/c/seed4/d_results.json", {"eval_accuracy": 0.5, "epoch": 1.0})
+    with pytest.raises(CollectError, match=r"pair/c/seed4/d_results.json: matches the template's wildcards but not"):
+        keys("pair/{condition}/seed{seed}/{condition}_results.json")
 
 
 def test_no_file_matched(tmp_path, capsys):

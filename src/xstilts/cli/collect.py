@@ -15,7 +15,7 @@ from xstilts.cli.common import err_console, print_error, stats_app
 def stats_collect(
     template: str = typer.Argument(..., metavar="TEMPLATE", help='A path with {condition} and {seed} (optional {task}, '
                                    '{lang}, * and **), e.g. "runs/{condition}/seed{seed}/results*.json". Quote it.'),
-    out: Path = typer.Option(..., "--out", help="The CSV to write (task,lang,condition,seed,score,metric,format,source)."),
+    out: Path = typer.Option(..., "--out", help="The CSV to write (task,lang,condition,seed,score,metric,scale,format,source)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="The metric to read (harness: acc or 'acc,none'; "
                                          "Trainer: accuracy or eval_accuracy; jiant: major or a minor key such as acc; "
                                          "xstilts: f1 ...). Default: the task's primary metric (see below)."),
@@ -46,9 +46,10 @@ def stats_collect(
     table = collected.table
     path = write_scores(table, out)
     formats = ", ".join(f"{name} {count}" for name, count in table.groupby("format", sort=False)["source"].nunique().items())
-    err_console.print(f"{len(table)} scores (x100 where the files hold fractions) from {collected.files} files "
-                      f"({formats}): {_count(table, 'condition', 'condition')}, {_count(table, 'seed', 'seed')}, "
-                      f"{_count(table, 'task', 'task')}, {_count(table, 'lang', 'language')}",
+    scaled = int((table["scale"] == "x100").sum())
+    err_console.print(f"{len(table)} scores from {collected.files} files ({formats}): {_count(table, 'condition', 'condition')}, "
+                      f"{_count(table, 'seed', 'seed')}, {_count(table, 'task', 'task')}, {_count(table, 'lang', 'language')}; "
+                      f"on 0-100: {scaled} fractions x100, {len(table) - scaled} as written (column scale)",
                       markup=False, highlight=False, soft_wrap=True)
     print(path)
 

@@ -45,6 +45,7 @@ import glob
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ from xstilts.errors import ConfigError, UnknownTaskError, XstiltsError
 from xstilts.languages import is_language
 
 PLACEHOLDERS = ("condition", "seed", "task", "lang")
-COLUMNS = ("task", "lang", "condition", "seed", "score", "metric", "format", "source")
+COLUMNS = ("task", "lang", "condition", "seed", "score", "metric", "scale", "format", "source")
+SCALED, AS_WRITTEN = "x100", "as written"  # the ``scale`` column: how ``score`` came from the file's value
 
 HARNESS, TRAINER, JIANT, XSTILTS = "lm-evaluation-harness", "hf-trainer", "jiant", "xstilts"
 FORMAT_NAMES = {HARNESS: "lm-evaluation-harness results", TRAINER: "Hugging Face Trainer results",
@@ -101,6 +103,7 @@ class _Score:
     lang: str
     metric: str
     score: float
+    scale: str = SCALED
     condition: str | None = None
     seed: int | None = None
 
@@ -132,6 +135,7 @@ def parse_template(text: str) -> Template:
     if not text.strip():
         raise ConfigError("TEMPLATE: empty; expected a path with {condition} and {seed}, e.g. "
                           "\"runs/{condition}/seed{seed}/results*.json\"")
+    text = os.path.expanduser(text)
     glob_parts, regex_parts, fields = [], [], []
     position = 0
     for match in _FIELD.finditer(text):
@@ -173,6 +177,11 @@ def _glob_regex(literal: str) -> str:
         elif literal[index] == "?":
             out.append(r"[^/]")
             index += 1
+        elif literal[index] == "[" and "]" in literal[index + 2:]:  # [abc], [0-9], [!x] as glob reads them
+            end = literal.index("]", index + 2)
+            inside = literal[index + 1:end]
+            out.append("[" + ("^" + inside[1:] if inside.startswith("!") else inside).replace("\\", "\\\\") + "]")
+            index = end + 1
         else:
             out.append(re.escape(literal[index]))
             index += 1
@@ -222,7 +231,7 @@ def collect_scores(template_text: str, metric: str | None = None, *, task: str |
             rows.append({"task": values.get("task") or score.task or task or "",
                          "lang": values.get("lang") or score.lang or lang or "",
                          "condition": condition, "seed": seed, "score": score.score, "metric": score.metric,
-                         "format": fmt, "source": path})
+                         "scale": score.scale, "format": fmt, "source": path})
     for name, missing in unnamed.items():
         if missing:
             first, fmt = missing[0]
@@ -334,16 +343,16 @@ def split_task_name(name: str) -> tuple[str, str]:
     return name, ""
 
 
-def _scaled(value: float, metric: str, percent: bool, where: str) -> float:
-    """On 0-100: a fraction x100, a percentage or an unscaled value as written."""
+def _scaled(value: float, metric: str, percent: bool, where: str) -> tuple[float, str]:
+    """(score on 0-100, scale): a fraction x100, a percentage or an unscaled value as written."""
     if not math.isfinite(value):
         raise _Problem(f"{where}{metric} = {value}: not a finite number")
-    if percent or metric in UNSCALED_METRICS:
-        return float(value)
+    if percent or metric.split(",", 1)[0] in UNSCALED_METRICS:
+        return float(value), AS_WRITTEN
     if not 0.0 <= value <= 1.0:
         raise _Problem(f"{where}{metric} = {value:g} is not a fraction in [0, 1] (scores are written x100; "
                        "is this file already on 0-100?)")
-    return float(value) * 100.0
+    return float(value) * 100.0, SCALED
 
 
 # lm-evaluation-harness ---------------------------------------------------------------------------
@@ -390,7 +399,7 @@ def _read_harness(data: dict[str, Any], metric: str | None) -> tuple[list[_Score
         base = key.split(",", 1)[0]
         percent = base in PERCENT_METRICS or (base == "f1" and "exact" in metrics)
         task, lang = split_task_name(name)
-        scores.append(_Score(task, lang, key, _scaled(value, key, percent, f"task {name}: ")))
+        scores.append(_Score(task, lang, key, *_scaled(value, key, percent, f"task {name}: ")))
     notes = [f"{len(skipped)} group entr{'y' if len(skipped) == 1 else 'ies'} ({', '.join(skipped)}) left out: "
              "their member tasks are read"] if skipped else []
     return scores, notes
@@ -414,7 +423,7 @@ def _read_trainer(data: dict[str, Any], metric: str | None) -> tuple[list[_Score
     base = key[len(prefix):]
     squad = any(_is_number(data.get(f"{prefix}{name}")) for name in _SQUAD_EXACT)
     percent = base in PERCENT_METRICS or (squad and base in ("f1", *_SQUAD_EXACT))
-    return [_Score("", "", key, _scaled(float(data[key]), key, percent, ""))], []
+    return [_Score("", "", key, *_scaled(float(data[key]), key, percent, ""))], []
 
 
 # jiant -------------------------------------------------------------------------------------------
@@ -441,7 +450,7 @@ def _read_jiant(data: dict[str, Any], metric: str | None) -> tuple[list[_Score],
         # jiant's SQuAD-style results (XQuAD, TyDiQA, MLQA: exact/exact_match beside f1) are percentages.
         percent = wanted in PERCENT_METRICS or any(key in minor for key in _SQUAD_EXACT)
         task, lang = split_task_name(name)
-        scores.append(_Score(task, lang, wanted, _scaled(float(value), wanted, percent, f"task {name}: ")))
+        scores.append(_Score(task, lang, wanted, *_scaled(float(value), wanted, percent, f"task {name}: ")))
     return scores, []
 
 
@@ -496,7 +505,7 @@ def _read_xstilts_rows(rows: Iterable[dict[str, Any]], metric: str | None) -> tu
             if pd.isna(value) or not math.isfinite(value):
                 raise _Problem(f"target {target}: value {row['value']!r} is not a finite number")
             condition = row.get("condition") if str(row.get("condition") or "").strip() else row.get("order_name")
-            scores.append(_Score(str(target), str(row["lang"]), wanted, float(value),
+            scores.append(_Score(str(target), str(row["lang"]), wanted, float(value), AS_WRITTEN,
                                  condition=None if condition is None or pd.isna(condition) else str(condition),
                                  seed=int(seed)))
         if unseeded:
