@@ -265,6 +265,16 @@ def test_a_file_of_no_known_format_is_named(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_file_without_scores_is_named(tmp_path, capsys):
+    only_groups = harness_results({"xnli_de": 0.5}, group="xnli")
+    only_groups["results"] = {"xnli": only_groups["results"]["xnli"]}
+    write_json(tmp_path / "a/1/results.json", only_groups)
+    lines = error_lines(["stats", "collect", str(tmp_path / "{condition}/{seed}/results.json"), "--out",
+                         str(tmp_path / "s.csv")], capsys)
+    assert lines == [f"error: {tmp_path}/a/1/results.json: no score in this lm-evaluation-harness results file (1 group "
+                     "entry (xnli) left out: their member tasks are read)"]
+
+
 def test_a_template_without_condition_or_seed(tmp_path, capsys):
     for condition in ("a", "b"):
         write_json(tmp_path / f"{condition}/results.json", harness_results({"xnli_de": 0.5}))

@@ -220,6 +220,9 @@ def collect_scores(template_text: str, metric: str | None = None, *, task: str |
             problems.append(f"{path}: {problem}")
             continue
         notes.extend(f"{path}: {note}" for note in file_notes)
+        if not scores:
+            problems.append(f"{path}: no score in this {FORMAT_NAMES[fmt]} file"
+                            + (f" ({'; '.join(file_notes)})" if file_notes else ""))
         for score in scores:
             condition = values.get("condition", score.condition)
             seed = int(values["seed"]) if "seed" in values else score.seed
@@ -243,16 +246,17 @@ def collect_scores(template_text: str, metric: str | None = None, *, task: str |
     problems.extend(_duplicates(table))
     if problems:
         raise CollectError(problems)
+    # Conditions in name order: `stats contrast`'s default pair "A - B" is the first name minus the second.
     table = table.sort_values(["condition", "seed", "task", "lang"], kind="stable").reset_index(drop=True)
     table["seed"] = table["seed"].astype(int)
     for column in ("task", "lang"):
-        unnamed = table[table[column] == ""]
-        if len(unnamed) == len(table):
+        nameless = table[table[column] == ""]
+        if len(nameless) == len(table):
             # One task or one language: the column is absent, as `stats contrast` reads it then.
             table = table.drop(columns=column)
             notes.append(f"no file names a {column} (nor does TEMPLATE or --{column}): the {column} column is left out")
-        elif len(unnamed):
-            notes.append(f"{len(unnamed)} of {len(table)} rows have no {column} (first: {unnamed['source'].iloc[0]}); "
+        elif len(nameless):
+            notes.append(f"{len(nameless)} of {len(table)} rows have no {column} (first: {nameless['source'].iloc[0]}); "
                          f"{{{column}}} in TEMPLATE or --{column} names it")
     return Collected(table, notes, len(files))
 
