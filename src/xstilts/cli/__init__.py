@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 # The command modules register their commands on import, in the order --help lists them.
-from xstilts.cli import data, scoring, training, study, results, stats  # noqa: F401  # isort: skip
+from xstilts.cli import data, scoring, training, study, results, stats, collect  # noqa: F401  # isort: skip
 from xstilts.cli.common import app, print_error, use_process_cpus
 from xstilts.errors import XstiltsError
 
