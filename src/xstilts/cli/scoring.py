@@ -13,7 +13,7 @@ from xstilts.cli.common import app, print_json
 def score(
     task: str = typer.Option(..., help="Task name, e.g. xnli, udpos, panx, mlqa, bucc2018, tatoeba."),
     lang: str = typer.Option(..., help="Language (two-letter XTREME code)."),
-    gold: Path = typer.Option(..., help="Gold file: the task's own data file (see README)."),
+    gold: Path = typer.Option(..., help="Gold file: the task's own data file (see docs/tasks/index.md)."),
     pred: Path = typer.Option(..., help="Prediction file in XTREME's prediction format."),
 ) -> None:
     """Score one prediction file exactly as XTREME's official scorer; prints one JSON object (x100)."""
@@ -24,7 +24,7 @@ def score(
 
 @app.command("score-folder")
 def score_folder(
-    pred: Path = typer.Option(..., help="Prediction folder (layout in README)."),
+    pred: Path = typer.Option(..., help="Prediction folder (layout in docs/tasks/index.md)."),
     gold: Path = typer.Option(..., help="Gold folder (the XTREME data layout)."),
     suite: str = typer.Option("xtreme", help="Benchmark whose groups, languages and score: xtreme | xtreme-r."),
 ) -> None:

@@ -8,7 +8,7 @@ task kind"). Its facts live here; its two working halves attach to them:
 * the scoring half (``xstilts.scoring.kinds``: prediction files, scores, per-example units).
 
 Everything else asks a kind's facts (``kind_facts(task.kind).trains``) instead of comparing kinds.
-Adding a kind: README "Add a kind".
+Adding a kind: docs/tasks/add-a-kind.md.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def _hub_source(spec: TaskSpec, lang: str, split: str, destination: str | None,
     where = f"{spec.name} {split}-{lang}"
     hub = spec.hub
     if hub is None:
-        return Source(spec.name, lang, split, destination or "", note=f"{spec.name}: no hub source known; see README")
+        return Source(spec.name, lang, split, destination or "", note=f"{spec.name}: no hub source known; see docs/tasks/index.md (getting the data)")
     if hub.note and not requested:
         return Source(spec.name, lang, split, destination or "", note=hub.note)
     if hub.translated_train_url and lang not in spec.languages:
