@@ -13,7 +13,8 @@ import pytest
 from scipy import stats
 
 from xstilts.cli import main
-from xstilts.results.collect import CollectError, collect_scores, split_task_name
+from xstilts.results.collect import CollectError, collect_scores
+from xstilts.results.score_files import split_task_name
 
 LANGS = ("de", "fr", "sw")
 SEEDS = (1, 2, 3, 4, 5)
