@@ -60,6 +60,8 @@ DECLARED_LABELS = {"single_classification": ["yes", "no"], "pair_classification"
                    "tagging": ["NOUN", "VERB", "ADJ"]}
 DECLARED_KINDS = DECLARABLE_KINDS
 DECLARED = {f"mine_{kind.split('_')[0]}": kind for kind in DECLARED_KINDS}
+# Declared tasks speak languages no central list anticipates (AmericasNLI's codes), beside English.
+DECLARED_LANGUAGES = {name: ("en", ("aym", "gn", "quy")[i % 3]) for i, name in enumerate(DECLARED)}
 
 ENTRY_TASK = "plugin_tags"
 PLUGIN = '''
@@ -77,7 +79,8 @@ def _declaration(name: str, kind: str) -> str:
     fmt = next(f for k, f in READING if k == kind)
     ext = {"squad_json": "json"}.get(fmt, fmt)
     lines = [f"[tasks.{name}]", f'kind = "{kind}"', f'format = "{fmt}"', f'path = "declared/{name}/{{split}}-{{lang}}.{ext}"',
-             'langs = ["en", "de"]', f'metric = "{kind_metrics(kind)[0]}"']
+             "langs = [" + ", ".join(f'"{lang}"' for lang in DECLARED_LANGUAGES[name]) + "]",
+             f'metric = "{kind_metrics(kind)[0]}"']
     columns = DECLARED_COLUMNS[(kind, fmt)]
     if columns:
         lines.append("columns = { " + ", ".join(f"{role} = {value}" for role, value in columns.items()) + " }")
@@ -113,7 +116,7 @@ def _facts(spec: TaskSpec) -> dict:
     return {"trainable": spec.facts.trains, "can_be_target": spec.facts.target, "languages": spec.languages}
 
 
-EXTRA = {**{name: {"trainable": True, "can_be_target": True, "languages": ("en", "de")} for name in DECLARED},
+EXTRA = {**{name: {"trainable": True, "can_be_target": True, "languages": DECLARED_LANGUAGES[name]} for name in DECLARED},
          ENTRY_TASK: {"trainable": True, "can_be_target": True, "languages": ("en", "de")}}
 FACTS = {**{spec.name: _facts(spec) for spec in CATALOG}, **EXTRA}
 
