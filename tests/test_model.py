@@ -141,9 +141,9 @@ def test_add_head_is_idempotent_and_refuses_conflicts(model):
         model("qqp", {})
 
 
-def test_retrieval_has_no_adapter_and_missing_model_is_reported(tmp_path):
-    with pytest.raises(ConfigError, match="retrieval"):
-        get_adapter(TaskKind.RETRIEVAL)
+def test_retrieval_trains_no_head_and_missing_model_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="retrieval tasks train no head"):
+        get_adapter(TaskKind.RETRIEVAL).build_head(8, None)
     with pytest.raises(MissingDataError, match="heads.json missing"):
         MultiTaskModel.load(tmp_path)
 

@@ -293,7 +293,7 @@ def surface(tmp_path_factory, tiny_model_dir):
         for name, kind in DECLARED.items():
             table = tomllib.loads(_declaration(name, kind))["tasks"][name]
             spec = declared_task(name, TaskDeclaration.model_validate(table, context={"base_dir": str(root)}))
-            write_task_data(spec, ["en", "de"], data)
+            write_task_data(spec, list(DECLARED_LANGUAGES[name]), data)
         runs = {}
         for study, make in (("targets", targets_study), ("stages", stages_study), ("trajectory", trajectory_study)):
             path = root / f"{study}.toml"
