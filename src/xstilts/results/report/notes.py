@@ -159,11 +159,12 @@ def provenance_section(rows: pd.DataFrame, facts: Mapping[str, Any], options: Re
     section = Section("Provenance", lines)
     data = facts.get("data_files") or {}
     if data:
-        section.tables["data_files"] = pd.DataFrame(sorted(data.items()), columns=["data", "sha256"])
+        section.add_table("data_files", pd.DataFrame(sorted(data.items()), columns=["data", "sha256"]),
+                          "Data files and their SHA-256")
     hyper = differing_hyperparameters(rows)
     section.paragraphs.append("Hyper-parameters that differ between conditions: "
                               + ("see the table." if not hyper.empty else "none."))
     if not hyper.empty:
-        section.tables["differing_hyperparameters"] = hyper
+        section.add_table("differing_hyperparameters", hyper, "Hyper-parameters that differ between conditions")
     return section
 

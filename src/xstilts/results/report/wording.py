@@ -57,6 +57,15 @@ def _magnitude(difference: float) -> str:
     return f"{difference:.1e}"
 
 
+def shown_value(value: float | None, sign: bool = False) -> str:
+    """A difference or an interval's bound with one decimal, or the digits it needs to not print as
+    0.0 (a bound of 0.04 beside an adjusted p just below 0.05 is "0.04", never "0.0")."""
+    if value is None or value == 0 or round(abs(value), 1) > 0:
+        return format_number(value, sign=sign)
+    digits = next((d for d in range(2, 5) if round(abs(value), d) > 0), None)
+    return format_number(value, digits, sign=sign) if digits else f"{value:+.1e}" if sign else f"{value:.1e}"
+
+
 def _method_clause(contrast: ContrastResult) -> str:
     text = f"{'paired t-test' if contrast.method == 't' else 'paired t-test with item variance'} over " \
            f"{contrast.n_seeds} seed{'s' * (contrast.n_seeds != 1)}"
@@ -68,7 +77,7 @@ def _statistics_clause(contrast: ContrastResult, correction: str, interval: tupl
     low, high = interval or (None, None)
     adjusted = (f"{CORRECTION_NAMES[correction]}-adjusted over {contrast.family_size} contrast"
                 f"{'s' * (contrast.family_size != 1)}: p = {format_p(contrast.adjusted_p)}")
-    return (f"{adjusted}, {_level(contrast.interval_level)} CI {format_number(low)} to {format_number(high)}; "
+    return (f"{adjusted}, {_level(contrast.interval_level)} CI {shown_value(low)} to {shown_value(high)}; "
             f"{_method_clause(contrast)}")
 
 
@@ -125,8 +134,8 @@ def contrast_table(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
         low, high = c.interval or (None, None)
         records.append({
             "target": c.target, "contrast": f"{c.condition_a} - {c.condition_b}", "lang": c.lang, "seeds": c.n_seeds,
-            "A - B": format_number(c.mean_difference, 2, sign=True),
-            "CI": f"{format_number(low, 2)} to {format_number(high, 2)} ({_level(c.interval_level)})"
+            "A - B": shown_value(c.mean_difference, sign=True),
+            "CI": f"{shown_value(low)} to {shown_value(high)} ({_level(c.interval_level)})"
                   if c.interval else "-",
             "p": format_p(c.p), "adjusted p": format_p(c.adjusted_p), "significant": "yes" if c.significant else "",
             "note": c.test.note or "",
