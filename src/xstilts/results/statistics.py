@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import integrate, optimize, special, stats
 
 AVERAGE = "avg"
 ALPHA = 0.05
@@ -421,20 +421,39 @@ def adjust_family(contrasts: Sequence[ContrastResult], correction: str, alpha: f
 # ---------------------------------------------------------------- power (the seeds advisor)
 
 
+def _upper_tail_by_integration(critical: float, df: int, noncentrality: float) -> float:
+    """P(T' > critical) for the noncentral t with ``df`` degrees of freedom, by numerical integration
+    over the chi distribution of its denominator: T' = (Z + nc) / S with S = sqrt(V / df),
+    V ~ chi2(df), so P(T' > c) = E[Phi(nc - c S)] (finite and in [0, 1] for every argument)."""
+    scale = stats.chi(df, scale=1 / math.sqrt(df))
+    low, high = scale.ppf(1e-15), scale.isf(1e-15)
+    value, _ = integrate.quad(lambda s: special.ndtr(noncentrality - critical * s) * scale.pdf(s), low, high,
+                              epsabs=1e-13, epsrel=1e-11, limit=200)
+    return min(1.0, max(0.0, float(value)))
+
+
+def _upper_tail(critical: float, df: int, noncentrality: float) -> float:
+    """P(T' > critical): scipy's noncentral t where it is finite, the integral where it is not
+    (scipy returns NaN far in a tail)."""
+    value = float(stats.nct.sf(critical, df, noncentrality))
+    if math.isfinite(value) and 0.0 <= value <= 1.0:
+        return value
+    return _upper_tail_by_integration(critical, df, noncentrality)
+
+
 def t_test_power(effect: float, sd: float, seeds: int, alpha: float = ALPHA) -> float:
     """Power of the two-sided paired t-test at ``seeds`` seeds for a true mean difference ``effect``
-    when the per-seed differences have SD ``sd`` (noncentral t)."""
+    when the per-seed differences have SD ``sd``: P(|T'| > t_crit) for the noncentral t with
+    df = seeds - 1 and noncentrality |effect| sqrt(seeds) / sd, both tails computed exactly (the lower
+    one as the upper tail of -T', whose noncentrality is negated; no tail is ever NaN)."""
     if seeds < 2:
         return 0.0
     if sd <= 0:
         return 1.0 if effect != 0 else alpha
     df = seeds - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
+    critical = float(stats.t.ppf(1 - alpha / 2, df))
     noncentrality = abs(effect) * math.sqrt(seeds) / sd
-    power = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
-    if not math.isfinite(power):  # scipy's noncentral t gives NaN far in its tails
-        return 1.0 if noncentrality > critical else alpha
-    return min(1.0, power)
+    return min(1.0, _upper_tail(critical, df, noncentrality) + _upper_tail(critical, df, -noncentrality))
 
 
 def minimum_detectable_effect(sd: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
