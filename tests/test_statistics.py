@@ -33,8 +33,9 @@ def test_one_seed_has_no_test_and_constant_differences_no_p():
     # Averages of identical scores differ by float rounding (~1e-13): not a p of 1e-33.
     constant = paired_t([1.5, 1.5 + 1e-13, 1.5 - 1e-13])
     assert constant.p is None and "same in every seed" in constant.note and constant.sd == 0
+    # A difference of 0 in every seed: no p either (not p = 1 and [0, 0]), as the README says.
     identical = paired_t([0.0, 1e-14, -1e-14])
-    assert identical.p == 1.0
+    assert identical.p is None and identical.interval() is None and "identical in every seed" in identical.note
 
 
 def test_numbers_never_print_minus_zero_and_p_never_crosses_alpha():
