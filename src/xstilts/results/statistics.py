@@ -350,6 +350,25 @@ def run_scores(scores: pd.DataFrame, languages: Sequence[str], by: Sequence[str]
     return runs[runs["n_lang"] == len(set(languages))].drop(columns="n_lang").reset_index()
 
 
+def without_runs(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` less every row of the runs (``condition``, ``seed``) in ``runs``."""
+    if runs.empty:
+        return scores
+    excluded = set(zip(runs["condition"], runs["seed"].astype(int)))
+    keep = [(condition, int(seed)) not in excluded for condition, seed in zip(scores["condition"], scores["seed"])]
+    return scores[keep]
+
+
+def describe_outlying(outlying: pd.DataFrame, digits: int = 2) -> list[str]:
+    """Per condition: "bert-large: 5 of 75 runs (seed 103: 50.86, ...; median 93.12)"."""
+    lines = []
+    for condition, part in outlying.groupby("condition", sort=False):
+        runs = ", ".join(f"seed {int(seed)}: {value:.{digits}f}" for seed, value in zip(part["seed"], part["value"]))
+        lines.append(f"{condition}: {len(part)} of {int(part['runs'].iloc[0])} runs ({runs}; median "
+                     f"{float(part['median'].iloc[0]):.{digits}f})")
+    return lines
+
+
 # ---------------------------------------------------------------- item variance (t+items)
 
 
@@ -412,6 +431,11 @@ class ContrastResult:
     interval_level: float = 1 - ALPHA
     interval: tuple[float, float] | None = None
     rank_p: float | None = None  # the rank-based companion (RANK_TESTS), unadjusted
+    runs: tuple[int, int] | None = None  # unpaired (Welch): the runs of A and of B
+
+    @property
+    def n_runs_text(self) -> str:
+        return f"{self.runs[0]} + {self.runs[1]}" if self.runs else str(self.n_seeds)
 
     @property
     def n_seeds(self) -> int:
