@@ -96,7 +96,10 @@ def read_score_table(path: str | Path, by: Sequence[str] = (), columns: Mapping[
     if not bad.empty:
         row = bad.iloc[0]
         raise DataFormatError(path, int(row["_line"]), f"seed {row['seed']!r} is not an integer")
-    scores = pd.to_numeric(frame["score"], errors="coerce")
+    text = frame["score"].str.strip()
+    if delimiter != ",":  # ";"-separated files often write decimal commas (70,5)
+        text = text.str.replace(",", ".", regex=False)
+    scores = pd.to_numeric(text, errors="coerce")
     bad = frame[scores.isna() | ~scores.map(lambda v: math.isfinite(v) if v == v else False)]
     if not bad.empty:
         row = bad.iloc[0]
@@ -346,7 +349,7 @@ def _record(result: ContrastResult, group_key: dict[str, Any], correction: str, 
         "family_size": result.family_size, "significant": result.significant, "alpha": ALPHA,
         "method": method, "note": result.test.note, "paired": not welch,
         "rank_test": RANK_TESTS["rank-sum" if welch else "signed-rank"], "rank_p": result.rank_p,
-        "detectable_difference": None if welch else advice.detectable,
+        "detectable_difference": None if welch or result.p is None else advice.detectable,
         "effect": effect, "seeds_needed": None if welch or effect is None else advice.seeds_needed,
         "seeds_needed_cautious": None if welch or effect is None else advice.seeds_needed_cautious,
     }
@@ -369,7 +372,8 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
     def group(record: Mapping[str, Any]) -> dict[str, str]:
         return {**({} if one_task else {"task": record["task"]}), **{k: str(v) for k, v in record["by"].items()}}
 
-    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: {'Welch' if not analysis.records[0]['paired'] else 'paired'} "
+    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: "
+             f"{'Welch' + chr(39) + 's' if not analysis.records[0]['paired'] else 'paired'} "
              f"t-test, p {CORRECTION_NAMES[correction]}-adjusted over the contrasts of each "
              f"{'group and task' if not one_task else 'group'} (family), the interval at the level that agrees "
              f"with the adjusted p; signed-rank / rank-sum p unadjusted.", "", "Runs per condition" + (" (a run's score: its mean over its languages)" if not one_lang else "")]
@@ -397,8 +401,10 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
                       **({} if not record["paired"] else {"detectable (80%)": _number(record["detectable_difference"])}),
                       **({} if record["effect"] is None or not record["paired"] else
                          {f"seeds for {_number(record['effect'], 2)}": record["seeds_needed"] or "-"})})
+    paired = analysis.records[0]["paired"]
     lines += ["", "Contrasts (A - B" + ("" if one_lang else "; avg: the per-seed mean over the shared languages")
-              + "; detectable: the difference these seeds detect with 80% power at alpha 0.05)",
+              + ("; detectable: the difference these seeds detect with 80% power at alpha 0.05" if paired else "")
+              + ")",
               pd.DataFrame(table).to_string(index=False)]
     without = [r for r in analysis.records if r["without_outlying"]]
     if without:
@@ -425,6 +431,8 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
                                name, "points", over, correction,
                                record["effect"] if record["effect"] is not None else 1.0)
         where = ", ".join(f"{k}={v}" for k, v in record["by"].items())
-        sentences.append(f"- {where + ': ' if where else ''}{text[0].upper() + text[1:]}.")
+        if not text.startswith((result.condition_a, result.condition_b)):  # a condition's name is never changed
+            text = text[0].upper() + text[1:]
+        sentences.append(f"- {where + ': ' if where else ''}{text}.")
     lines += ["", "In words:", *sentences]
     return "\n".join(lines)
