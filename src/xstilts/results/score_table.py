@@ -27,7 +27,8 @@ import pandas as pd
 from xstilts.errors import ConfigError, DataFormatError
 from xstilts.results.statistics import (
     ALPHA, AVERAGE, METHOD_NAMES, OUTLIER_MADS, RANK_TESTS, ContrastResult, adjust_family, describe_outlying,
-    format_number, format_p, language_order, outlying_runs, paired_contrast, rank_sum_p, run_scores, seed_advice, welch_t, without_runs,
+    format_number, format_p, language_order, outlying_runs, paired_contrast, rank_sum_p, run_scores, seed_advice,
+    welch_t, without_runs,
 )
 
 REQUIRED = ("condition", "seed", "score")
@@ -291,8 +292,11 @@ def _condition_summary(analysis: Analysis, task: str, group_key: dict[str, Any],
 
 def _check_scale(scores: pd.DataFrame, conditions: Sequence[str], where: str) -> None:
     """Scores on 0-1 beside scores on 0-100 give a difference of ~70 points and a tiny p: refuse."""
-    medians = {c: float(scores.loc[scores["condition"] == c, "value"].abs().median()) for c in conditions}
-    fractions = [c for c in conditions if scores.loc[scores["condition"] == c, "value"].abs().max() <= 1.0]
+    if (scores["value"] < 0).any():  # differences or losses: no 0-1 / 0-100 scale to tell apart
+        return
+    medians = {c: float(scores.loc[scores["condition"] == c, "value"].median()) for c in conditions}
+    # A condition whose runs all scored 0 (collapsed) is on no particular scale.
+    fractions = [c for c in conditions if scores.loc[scores["condition"] == c, "value"].max() <= 1.0 and medians[c] > 0]
     percents = [c for c in conditions if medians[c] > 1.0]
     for small in fractions:
         for large in percents:
@@ -372,11 +376,14 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
     def group(record: Mapping[str, Any]) -> dict[str, str]:
         return {**({} if one_task else {"task": record["task"]}), **{k: str(v) for k, v in record["by"].items()}}
 
-    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: "
-             f"{'Welch' + chr(39) + 's' if not analysis.records[0]['paired'] else 'paired'} "
-             f"t-test, p {CORRECTION_NAMES[correction]}-adjusted over the contrasts of each "
-             f"{'group and task' if not one_task else 'group'} (family), the interval at the level that agrees "
-             f"with the adjusted p; signed-rank / rank-sum p unadjusted.", "", "Runs per condition" + (" (a run's score: its mean over its languages)" if not one_lang else "")]
+    test = "paired t-test" if analysis.records[0]["paired"] else "Welch's t-test"
+    grouped = [name for name, present in (("task", not one_task), ("--by group", bool(analysis.records[0]["by"])))
+               if present]
+    family = f"the contrasts of each {' and '.join(grouped)} (a family)" if grouped else "all contrasts (one family)"
+    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: {test}, p {CORRECTION_NAMES[correction]}-adjusted "
+             f"over {family}, the interval at "
+             "the level that agrees with the adjusted p; signed-rank / rank-sum p unadjusted.", "",
+             "Runs per condition" + (" (a run's score: its mean over its languages)" if not one_lang else "")]
     runs = []
     for c in analysis.conditions:
         outlying = ", ".join(str(o["seed"]) for o in c["outlying"][:6]) + (", ..." if len(c["outlying"]) > 6 else "")
