@@ -221,3 +221,10 @@ def test_detectable_difference_and_seeds_needed_at_few_seeds():
     for effect in (9.25, 9.5, 10.0, 11.0, 11.5):
         assert seeds_needed(1.0, effect) == 3
     assert seeds_needed(1.0, 11.6) == 2
+
+
+def test_the_family_level_advisor_is_exact_too():
+    # The report's 'family' column: alpha / number of primary contrasts (here 3).
+    for seeds in (3, 4):
+        detectable = minimum_detectable_effect(1.0, seeds, alpha=0.05 / 3)
+        assert _power_by_integration(detectable, 1.0, seeds, 0.05 / 3) == pytest.approx(0.8, abs=1e-6)

@@ -166,3 +166,10 @@ def test_identical_differences_get_no_p(tmp_path, capsys):
     (record,) = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and record["p"] is None and record["ci_low"] is None and record["ci_high"] is None
     assert "identical in every seed" in record["note"]
+
+
+def test_a_condition_collapsed_to_zero_is_not_a_scale_mismatch(tmp_path, capsys):
+    text = "condition,seed,score\na,1,0\na,2,0\na,3,0\nb,1,69\nb,2,70\nb,3,70.5\n"
+    code, out, err = _run([str(_write(tmp_path / "s.csv", text)), "--json"], capsys)
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and "scales" not in err and record["mean_difference"] == pytest.approx(-69.833333333)
