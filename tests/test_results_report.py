@@ -574,7 +574,7 @@ def test_stats_contrast_reads_scores_made_anywhere(tmp_path):
     csv = tmp_path / "scores.csv"
     frame.to_csv(csv, index=False)
     printed = _cli(["stats", "contrast", str(csv), "--by", "model", "--contrast", "en-first - de-first",
-                    "--contrast", "mixed - de-first"]).strip().splitlines()
+                    "--contrast", "mixed - de-first", "--json"]).strip().splitlines()
     lines = [json.loads(line) for line in printed]
     assert len(lines) == 4 and {line["by"]["model"] for line in lines} == {"xlmr", "mbert"}
     first = next(line for line in lines if line["by"] == {"model": "xlmr"} and line["contrast"] == "en-first - de-first")
@@ -586,8 +586,29 @@ def test_stats_contrast_reads_scores_made_anywhere(tmp_path):
                                                                   {"model": "xlmr"})) if first["p"] == min(
         line["p"] for line in lines if line["by"] == {"model": "xlmr"}) else first["adjusted_p"])
     assert first["ci_low"] < first["mean_difference"] < first["ci_high"] and first["method"].startswith("paired t-test")
-    for key in ("task", "contrast", "by", "seeds", "mean_difference", "ci_low", "ci_high", "p", "adjusted_p", "method"):
+    for key in ("task", "contrast", "by", "seeds", "mean_difference", "ci_low", "ci_high", "p", "adjusted_p", "method",
+                "detectable_difference", "seeds_needed", "rank_p"):
         assert key in first
+
+
+def test_report_names_outlying_runs_and_shows_the_contrast_without_them(tmp_path):
+    _, plan, rows = small_study(tmp_path, "collapsed", seeds="[1, 2, 3, 4, 5]")
+    collapsed = (rows["target"] == "panx") & (rows["condition"] == "nli_en>nli_de") & (rows["seed"] == 3)
+    assert collapsed.any()
+    rows = rows.copy()
+    rows.loc[collapsed, "value"] = 1.0  # an all-"O" head: F1 near 0
+    report = _report(plan, rows)
+    warnings = next(s for s in report.sections if s.title == "Warnings").paragraphs
+    (line,) = [line for line in warnings if line.startswith("Outlying runs (PAN-X")]
+    assert "nli_en>nli_de: 1 of 5 runs (seed 3: 1.00" in line and "without them: nli_en>nli_de - nli_de>nli_en" in line
+    assert "4 seeds" in line
+    table = report.tables()["contrasts"]
+    assert "signed-rank p" in table.columns and (table["signed-rank p"] != "-").all()
+    values = report.tables()["contrasts_values"]
+    (primary,) = [c for c in report.contrasts if c.lang == "avg" and c.condition_a == "nli_en>nli_de"
+                  and c.condition_b == "nli_de>nli_en"]
+    assert primary.n_seeds == 5  # the primary contrast keeps every run
+    assert values["signed_rank_p"].notna().all()
 
 
 def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):

@@ -27,7 +27,18 @@ Scores come as the filtered store rows of one target's primary metric: columns `
     target without per-example outputs (BUCC) falls back to ``t``, and its ``method`` says so.
 
   Fewer than 2 seeds: no test and no interval. Differences that are the same in every seed (up to
-  float rounding) leave the test undefined: no p-value, and a note says why.
+  float rounding) leave the test undefined: no p-value, and a note says why (also when that
+  difference is 0).
+
+  Beside it, a rank-based companion: the Wilcoxon signed-rank test of the same per-seed
+  differences (exact; ``rank_p``, unadjusted). A collapsed run makes one huge difference that
+  dominates the t-test's mean and SD, but only one rank. At 2-5 seeds its smallest possible p is
+  2 / 2^seeds (0.5 ... 0.0625): it is valid there but cannot reach 0.05.
+* Unpaired runs (seed numbers that do not correspond): Welch's t-test over the runs' scores, with
+  the Wilcoxon-Mann-Whitney rank-sum test as its companion.
+* Collapsed and outlying runs (``outlying_runs``): within a condition, a run whose robust z-score
+  (score - median) / (1.4826 MAD) is below -3.5. They are named, never silently dropped: the
+  contrast without them is shown beside the primary one.
 * Multiple testing: Holm or Benjamini-Hochberg over a family (the report's primary contrasts; its
   per-language contrasts form a second family). The interval printed with an adjusted p-value is
   the t-interval at level 1 - alpha * p / p_adjusted: it excludes 0 exactly when the adjusted p is
@@ -39,13 +50,14 @@ Scores come as the filtered store rows of one target's primary metric: columns `
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import integrate, optimize, special, stats
 
 AVERAGE = "avg"
 ALPHA = 0.05
@@ -54,12 +66,19 @@ CORRECTIONS = ("holm", "bh")
 METHODS = ("t", "t+items")
 METHOD_NAMES = {
     "t": "paired t-test over seeds",
+    "welch": "Welch's t-test over runs (unpaired)",
     "t+items": "paired t-test over seeds with the evaluation items' sampling variance",
 }
 GENERALISES_OVER = {
     "t": "new training runs (seeds) of both conditions, on these evaluation sets",
     "t+items": "new training runs (seeds) and new evaluation items from the same population",
+    "welch": "new training runs of both conditions, on these evaluation sets",
 }
+RANK_TESTS = {
+    "signed-rank": "Wilcoxon signed-rank test over the per-seed differences (exact)",
+    "rank-sum": "Wilcoxon-Mann-Whitney rank-sum test over the runs (exact where it can be)",
+}
+OUTLIER_MADS = 3.5  # a run is outlying when its robust z-score is below -3.5 (Iglewicz & Hoaglin)
 MAX_SEEDS_SEARCHED = 1000
 
 ExampleLoader = Callable[[str], pd.DataFrame]  # examples_ref -> per-example frame
@@ -220,7 +239,9 @@ def paired_t(differences: Sequence[float], item_variance: float | None = None) -
     if _constant(values) and items == 0:
         sd = 0.0
         if abs(mean) <= 1e-9 * max(1.0, abs(mean)):
-            return PairedTest(n, 0.0, 0.0, 0.0, float(n - 1), 1.0, method, "identical in every seed")
+            return PairedTest(n, 0.0, 0.0, None, None, None, method,
+                              "identical in every seed (a difference of 0 in each): no seed variance to test it "
+                              "against")
         return PairedTest(n, mean, 0.0, None, None, None, method,
                           "the difference is the same in every seed (deterministic evaluations?): no seed "
                           "variance to test it against")
@@ -232,6 +253,120 @@ def paired_t(differences: Sequence[float], item_variance: float | None = None) -
     t = mean / se
     p = float(2 * special.stdtr(df, -abs(t)))  # = 2 * stats.t.sf(|t|, df), without scipy's dispatch cost
     return PairedTest(n, mean, sd, se, df, p, method)
+
+
+def welch_t(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+    """Welch's t-test of mean(A) - mean(B) over independent runs (unequal variances,
+    Welch-Satterthwaite df): for runs whose seed numbers do not pair. ``n_seeds`` is the smaller
+    number of runs; ``sd`` is None (there are no per-seed differences)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = min(len(x), len(y))
+    mean = float(x.mean() - y.mean()) if len(x) and len(y) else float("nan")
+    if n < 2:
+        return PairedTest(n, mean, None, None, None, None, "welch",
+                          f"{n} run{'s' * (n != 1)} of one condition: Welch's test needs at least 2 of each")
+    va, vb = float(x.var(ddof=1)) / len(x), float(y.var(ddof=1)) / len(y)
+    if va + vb == 0:
+        return PairedTest(n, mean, None, None, None, None, "welch",
+                          "every run of both conditions has the same score: no run variance to test against")
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / ((va**2 / (len(x) - 1) if va else 0.0) + (vb**2 / (len(y) - 1) if vb else 0.0))
+    p = float(2 * special.stdtr(df, -abs(mean / se)))
+    return PairedTest(n, mean, None, se, float(df), p, "welch")
+
+
+def signed_rank_p(differences: Sequence[float]) -> float | None:
+    """Two-sided p of the Wilcoxon signed-rank test of the per-seed differences (zeros dropped):
+    exact (every sign assignment; with tied magnitudes by enumeration) up to 16 non-zero
+    differences, the normal approximation beyond. It is valid at any number of seeds, but its
+    smallest possible p is 2 / 2^seeds: 0.5, 0.25, 0.125, 0.0625 at 2-5 seeds, so it cannot reach
+    0.05 below 6 seeds; beside the t-test it says whether the ranks agree, not a second verdict.
+    None without a non-zero difference."""
+    values = np.asarray(differences, dtype=float)
+    values = values[np.abs(values) > 1e-9 * max(1.0, float(np.abs(values).max(initial=0.0)))]
+    if len(values) == 0:
+        return None
+    if len(values) <= 16:  # every sign assignment of the (mid)ranks: scipy's exact p, without its dispatch cost
+        ranks = stats.rankdata(np.abs(values))
+        signs = _sign_assignments(len(values))
+        centre = ranks.sum() / 2
+        observed = abs(float(ranks[values > 0].sum()) - centre)
+        null = np.abs(signs @ ranks - centre)
+        return float(min(1.0, np.mean(null >= observed - 1e-9)))
+    return float(stats.wilcoxon(values, method="approx").pvalue)
+
+
+@functools.lru_cache(maxsize=None)
+def _sign_assignments(n: int) -> np.ndarray:
+    """Every 0/1 vector of length n (2^n x n): which differences are positive under the null."""
+    return ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)
+
+
+def rank_sum_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p of the Wilcoxon-Mann-Whitney rank-sum test (the unpaired companion)."""
+    if len(a) == 0 or len(b) == 0:
+        return None
+    return float(stats.mannwhitneyu(np.asarray(a, float), np.asarray(b, float), alternative="two-sided").pvalue)
+
+
+# ---------------------------------------------------------------- collapsed and outlying runs
+
+
+def outlying_runs(runs: pd.DataFrame, k: float = OUTLIER_MADS, by: Sequence[str] = ("condition",)) -> pd.DataFrame:
+    """Runs far below the other runs of their condition: collapsed (e.g. to the majority class) or
+    broken. ``runs`` has one row per run (``seed``, ``value``: its score, e.g. the mean over its
+    languages) and the ``by`` columns. Within each group of at least 3 runs, a run is outlying when
+    its robust z-score (value - median) / (1.4826 x MAD) is below -k (k = 3.5, Iglewicz & Hoaglin's
+    modified z-score; with MAD = 0, 1.2533 x the mean absolute deviation is the scale). Only runs
+    BELOW are named: a run far above is not a failure mode of training. Returns the outlying runs
+    with their group's ``median``, ``threshold`` (the score below which a run is outlying) and
+    ``runs`` (the group's size), ordered by group and value."""
+    columns = [*by, "seed", "value", "median", "threshold", "runs"]
+    found = []
+    for key, group in runs.groupby(list(by), sort=False, dropna=False):
+        values = group["value"].to_numpy(dtype=float)
+        if len(values) < 3:
+            continue
+        median = float(np.median(values))
+        scale = 1.4826 * float(np.median(np.abs(values - median)))
+        if scale == 0:
+            scale = 1.2533 * float(np.mean(np.abs(values - median)))
+        if scale == 0:
+            continue
+        threshold = median - k * scale
+        low = group[values < threshold]
+        if not low.empty:
+            found.append(low.assign(median=median, threshold=threshold, runs=len(values)))
+    if not found:
+        return pd.DataFrame(columns=columns)
+    result = pd.concat(found, ignore_index=True)[columns]
+    return result.sort_values([*by, "value"], kind="stable").reset_index(drop=True)
+
+
+def run_scores(scores: pd.DataFrame, languages: Sequence[str], by: Sequence[str] = ("condition",)) -> pd.DataFrame:
+    """One row per run (``by`` + ``seed``) that has every one of ``languages``: its mean over them."""
+    present = scores[scores["lang"].isin(list(languages))]
+    runs = present.groupby([*by, "seed"], sort=False).agg(value=("value", "mean"), n_lang=("lang", "nunique"))
+    return runs[runs["n_lang"] == len(set(languages))].drop(columns="n_lang").reset_index()
+
+
+def without_runs(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` less every row of the runs (``condition``, ``seed``) in ``runs``."""
+    if runs.empty:
+        return scores
+    excluded = set(zip(runs["condition"], runs["seed"].astype(int)))
+    keep = [(condition, int(seed)) not in excluded for condition, seed in zip(scores["condition"], scores["seed"])]
+    return scores[keep]
+
+
+def describe_outlying(outlying: pd.DataFrame, digits: int = 2) -> list[str]:
+    """Per condition: "bert-large: 5 of 75 runs (seed 103: 50.86, ...; median 93.12)"."""
+    lines = []
+    for condition, part in outlying.groupby("condition", sort=False):
+        runs = ", ".join(f"seed {int(seed)}: {value:.{digits}f}" for seed, value in zip(part["seed"], part["value"]))
+        lines.append(f"{condition}: {len(part)} of {int(part['runs'].iloc[0])} runs ({runs}; median "
+                     f"{float(part['median'].iloc[0]):.{digits}f})")
+    return lines
 
 
 # ---------------------------------------------------------------- item variance (t+items)
@@ -295,6 +430,12 @@ class ContrastResult:
     family_size: int = 1
     interval_level: float = 1 - ALPHA
     interval: tuple[float, float] | None = None
+    rank_p: float | None = None  # the rank-based companion (RANK_TESTS), unadjusted
+    runs: tuple[int, int] | None = None  # unpaired (Welch): the runs of A and of B
+
+    @property
+    def n_runs_text(self) -> str:
+        return f"{self.runs[0]} + {self.runs[1]}" if self.runs else str(self.n_seeds)
 
     @property
     def n_seeds(self) -> int:
@@ -370,7 +511,8 @@ def paired_contrast(scores: pd.DataFrame, *, target: str, task: str, metric: str
             test = paired_t(column)
             if note:
                 test = replace(test, note="; ".join(filter(None, [test.note, note])))
-        results.append(ContrastResult(target, task, condition_a, condition_b, relation, lang, seeds, test))
+        results.append(ContrastResult(target, task, condition_a, condition_b, relation, lang, seeds, test,
+                                      rank_p=signed_rank_p(column) if len(seeds) else None))
     return results
 
 
@@ -421,20 +563,39 @@ def adjust_family(contrasts: Sequence[ContrastResult], correction: str, alpha: f
 # ---------------------------------------------------------------- power (the seeds advisor)
 
 
+def _upper_tail_by_integration(critical: float, df: int, noncentrality: float) -> float:
+    """P(T' > critical) for the noncentral t with ``df`` degrees of freedom, by numerical integration
+    over the chi distribution of its denominator: T' = (Z + nc) / S with S = sqrt(V / df),
+    V ~ chi2(df), so P(T' > c) = E[Phi(nc - c S)] (finite and in [0, 1] for every argument)."""
+    scale = stats.chi(df, scale=1 / math.sqrt(df))
+    low, high = scale.ppf(1e-15), scale.isf(1e-15)
+    value, _ = integrate.quad(lambda s: special.ndtr(noncentrality - critical * s) * scale.pdf(s), low, high,
+                              epsabs=1e-13, epsrel=1e-11, limit=200)
+    return min(1.0, max(0.0, float(value)))
+
+
+def _upper_tail(critical: float, df: int, noncentrality: float) -> float:
+    """P(T' > critical): scipy's noncentral t where it is finite, the integral where it is not
+    (scipy returns NaN far in a tail)."""
+    value = float(stats.nct.sf(critical, df, noncentrality))
+    if math.isfinite(value) and 0.0 <= value <= 1.0:
+        return value
+    return _upper_tail_by_integration(critical, df, noncentrality)
+
+
 def t_test_power(effect: float, sd: float, seeds: int, alpha: float = ALPHA) -> float:
     """Power of the two-sided paired t-test at ``seeds`` seeds for a true mean difference ``effect``
-    when the per-seed differences have SD ``sd`` (noncentral t)."""
+    when the per-seed differences have SD ``sd``: P(|T'| > t_crit) for the noncentral t with
+    df = seeds - 1 and noncentrality |effect| sqrt(seeds) / sd, both tails computed exactly (the lower
+    one as the upper tail of -T', whose noncentrality is negated; no tail is ever NaN)."""
     if seeds < 2:
         return 0.0
     if sd <= 0:
         return 1.0 if effect != 0 else alpha
     df = seeds - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
+    critical = float(stats.t.ppf(1 - alpha / 2, df))
     noncentrality = abs(effect) * math.sqrt(seeds) / sd
-    power = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
-    if not math.isfinite(power):  # scipy's noncentral t gives NaN far in its tails
-        return 1.0 if noncentrality > critical else alpha
-    return min(1.0, power)
+    return min(1.0, _upper_tail(critical, df, noncentrality) + _upper_tail(critical, df, -noncentrality))
 
 
 def minimum_detectable_effect(sd: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float | None:

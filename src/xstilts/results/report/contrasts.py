@@ -71,7 +71,7 @@ def contrast_values(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
             "sd_of_differences": c.test.sd, "method": c.method, "df": c.test.df, "p": c.p, "adjusted_p": c.adjusted_p,
             "family_size": c.family_size, "ci_level": c.interval_level, "ci_low": low, "ci_high": high,
             "ci95_unadjusted_low": raw_low, "ci95_unadjusted_high": raw_high, "significant": c.significant,
-            "note": c.test.note or "",
+            "signed_rank_p": c.rank_p, "note": c.test.note or "",
         })
     return pd.DataFrame(records)
 

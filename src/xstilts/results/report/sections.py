@@ -127,7 +127,9 @@ def contrast_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], op
         f"p-values within two families: the primary contrasts of this report, and its per-language contrasts. The "
         f"interval is the t-interval at the level that agrees with the adjusted p (1 - {ALPHA} x p / adjusted p: it "
         f"excludes 0 exactly when the adjusted p is below {ALPHA}); the unadjusted 95% interval is in the CSV. "
-        f"Significant: adjusted p < {ALPHA}. Pairs compared: orders over the same stages (A: the English-first one), "
+        f"Significant: adjusted p < {ALPHA}. Beside it, the signed-rank p: the Wilcoxon signed-rank test of the "
+        f"same per-seed differences (exact, unadjusted), which one collapsed run cannot dominate; at 2-5 seeds its "
+        f"smallest possible p is 2 / 2^seeds (0.5 to 0.0625). Pairs compared: orders over the same stages (A: the English-first one), "
         f"each order against the mixed stage of its stages, and the study's [report] contrasts."])
     if not contrasts:
         section.paragraphs.append("No pair of compared conditions has results: nothing to contrast.")
