@@ -617,7 +617,7 @@ def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):
     advice = json.loads(_cli(["plan", str(study), "--pilot", str(pilot), "--effect", "2", "--json"]))["seeds_advice"]
     (row,) = advice["contrasts"]
     assert row["contrast"] == "nli_en>nli_de - nli_de>nli_en" and row["sd_source"].startswith("pilot panx")
-    from xstilts.results.statistics import seeds_needed
+    from xstilts.results.power import seeds_needed
 
     assert row["seeds_needed"] == seeds_needed(row["pilot_sd"], 2.0)
     assert row["seeds_needed_cautious"] >= row["seeds_needed"]
@@ -726,7 +726,7 @@ def test_every_table_prints_one_decimal_and_p_values_as_format_p(paper_report):
         frame = _shown(table)
         for column in frame.columns:
             for cell in frame[column]:
-                if column in ("p", "adjusted p"):
+                if column in ("p", "adjusted p") or column.endswith(" p"):  # p-values: format_p
                     assert re.fullmatch(r"< 0\.001|0\.\d{3,8}|1\.000|-", cell), (name, column, cell)
                     continue
                 text = re.sub(r"\(\d+(\.\d+)?%\)", "", cell)  # an interval's level: 98.3%, 99.998%

@@ -11,9 +11,16 @@ import pytest
 from scipy import stats
 
 from xstilts.results.statistics import (
-    ContrastResult, PairedTest, adjust_family, format_number, format_p, item_variance, minimum_detectable_effect,
-    paired_contrast, paired_t, sd_upper_bound, seeds_needed, t_test_power,
+    ContrastResult,
+    PairedTest,
+    adjust_family,
+    format_number,
+    format_p,
+    item_variance,
+    paired_contrast,
+    paired_t,
 )
+from xstilts.results.power import minimum_detectable_effect, sd_upper_bound, seeds_needed, t_test_power
 from xstilts.study.comparisons import condition_path, planned_contrasts
 
 

@@ -13,7 +13,8 @@ import pytest
 from scipy import stats
 
 from xstilts.cli import main
-from xstilts.results.statistics import minimum_detectable_effect, outlying_runs, seeds_needed
+from xstilts.results.outliers import outlying_runs
+from xstilts.results.power import minimum_detectable_effect, seeds_needed
 
 
 def _run(args: list[str], capsys) -> tuple[int, str, str]:

@@ -26,10 +26,21 @@ import pandas as pd
 
 from xstilts.errors import ConfigError, DataFormatError
 from xstilts.results.statistics import (
-    ALPHA, AVERAGE, METHOD_NAMES, OUTLIER_MADS, RANK_TESTS, ContrastResult, adjust_family, describe_outlying,
-    format_number, format_p, language_order, outlying_runs, paired_contrast, rank_sum_p, run_scores, seed_advice,
-    welch_t, without_runs,
+    ALPHA,
+    AVERAGE,
+    METHOD_NAMES,
+    RANK_TESTS,
+    ContrastResult,
+    adjust_family,
+    format_number,
+    format_p,
+    language_order,
+    paired_contrast,
+    rank_sum_p,
+    welch_t,
 )
+from xstilts.results.outliers import OUTLIER_MADS, describe_outlying, outlying_runs, run_scores, without_runs
+from xstilts.results.power import seed_advice
 
 REQUIRED = ("condition", "seed", "score")
 OPTIONAL = {"task": "-", "lang": "-"}  # absent: one task, one language

@@ -52,12 +52,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, optimize, special, stats
+from scipy import special, stats
 
 AVERAGE = "avg"
 ALPHA = 0.05
@@ -78,8 +78,6 @@ RANK_TESTS = {
     "signed-rank": "Wilcoxon signed-rank test over the per-seed differences (exact)",
     "rank-sum": "Wilcoxon-Mann-Whitney rank-sum test over the runs (exact where it can be)",
 }
-OUTLIER_MADS = 3.5  # a run is outlying when its robust z-score is below -3.5 (Iglewicz & Hoaglin)
-MAX_SEEDS_SEARCHED = 1000
 
 ExampleLoader = Callable[[str], pd.DataFrame]  # examples_ref -> per-example frame
 
@@ -309,66 +307,6 @@ def rank_sum_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     return float(stats.mannwhitneyu(np.asarray(a, float), np.asarray(b, float), alternative="two-sided").pvalue)
 
 
-# ---------------------------------------------------------------- collapsed and outlying runs
-
-
-def outlying_runs(runs: pd.DataFrame, k: float = OUTLIER_MADS, by: Sequence[str] = ("condition",)) -> pd.DataFrame:
-    """Runs far below the other runs of their condition: collapsed (e.g. to the majority class) or
-    broken. ``runs`` has one row per run (``seed``, ``value``: its score, e.g. the mean over its
-    languages) and the ``by`` columns. Within each group of at least 3 runs, a run is outlying when
-    its robust z-score (value - median) / (1.4826 x MAD) is below -k (k = 3.5, Iglewicz & Hoaglin's
-    modified z-score; with MAD = 0, 1.2533 x the mean absolute deviation is the scale). Only runs
-    BELOW are named: a run far above is not a failure mode of training. Returns the outlying runs
-    with their group's ``median``, ``threshold`` (the score below which a run is outlying) and
-    ``runs`` (the group's size), ordered by group and value."""
-    columns = [*by, "seed", "value", "median", "threshold", "runs"]
-    found = []
-    for key, group in runs.groupby(list(by), sort=False, dropna=False):
-        values = group["value"].to_numpy(dtype=float)
-        if len(values) < 3:
-            continue
-        median = float(np.median(values))
-        scale = 1.4826 * float(np.median(np.abs(values - median)))
-        if scale == 0:
-            scale = 1.2533 * float(np.mean(np.abs(values - median)))
-        if scale == 0:
-            continue
-        threshold = median - k * scale
-        low = group[values < threshold]
-        if not low.empty:
-            found.append(low.assign(median=median, threshold=threshold, runs=len(values)))
-    if not found:
-        return pd.DataFrame(columns=columns)
-    result = pd.concat(found, ignore_index=True)[columns]
-    return result.sort_values([*by, "value"], kind="stable").reset_index(drop=True)
-
-
-def run_scores(scores: pd.DataFrame, languages: Sequence[str], by: Sequence[str] = ("condition",)) -> pd.DataFrame:
-    """One row per run (``by`` + ``seed``) that has every one of ``languages``: its mean over them."""
-    present = scores[scores["lang"].isin(list(languages))]
-    runs = present.groupby([*by, "seed"], sort=False).agg(value=("value", "mean"), n_lang=("lang", "nunique"))
-    return runs[runs["n_lang"] == len(set(languages))].drop(columns="n_lang").reset_index()
-
-
-def without_runs(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """``scores`` less every row of the runs (``condition``, ``seed``) in ``runs``."""
-    if runs.empty:
-        return scores
-    excluded = set(zip(runs["condition"], runs["seed"].astype(int)))
-    keep = [(condition, int(seed)) not in excluded for condition, seed in zip(scores["condition"], scores["seed"])]
-    return scores[keep]
-
-
-def describe_outlying(outlying: pd.DataFrame, digits: int = 2) -> list[str]:
-    """Per condition: "bert-large: 5 of 75 runs (seed 103: 50.86, ...; median 93.12)"."""
-    lines = []
-    for condition, part in outlying.groupby("condition", sort=False):
-        runs = ", ".join(f"seed {int(seed)}: {value:.{digits}f}" for seed, value in zip(part["seed"], part["value"]))
-        lines.append(f"{condition}: {len(part)} of {int(part['runs'].iloc[0])} runs ({runs}; median "
-                     f"{float(part['median'].iloc[0]):.{digits}f})")
-    return lines
-
-
 # ---------------------------------------------------------------- item variance (t+items)
 
 
@@ -558,96 +496,3 @@ def adjust_family(contrasts: Sequence[ContrastResult], correction: str, alpha: f
         results.append(replace(contrast, adjusted_p=p_adjusted, family_size=max(1, family), interval_level=level,
                                interval=contrast.test.interval(level)))
     return results
-
-
-# ---------------------------------------------------------------- power (the seeds advisor)
-
-
-def _upper_tail_by_integration(critical: float, df: int, noncentrality: float) -> float:
-    """P(T' > critical) for the noncentral t with ``df`` degrees of freedom, by numerical integration
-    over the chi distribution of its denominator: T' = (Z + nc) / S with S = sqrt(V / df),
-    V ~ chi2(df), so P(T' > c) = E[Phi(nc - c S)] (finite and in [0, 1] for every argument)."""
-    scale = stats.chi(df, scale=1 / math.sqrt(df))
-    low, high = scale.ppf(1e-15), scale.isf(1e-15)
-    value, _ = integrate.quad(lambda s: special.ndtr(noncentrality - critical * s) * scale.pdf(s), low, high,
-                              epsabs=1e-13, epsrel=1e-11, limit=200)
-    return min(1.0, max(0.0, float(value)))
-
-
-def _upper_tail(critical: float, df: int, noncentrality: float) -> float:
-    """P(T' > critical): scipy's noncentral t where it is finite, the integral where it is not
-    (scipy returns NaN far in a tail)."""
-    value = float(stats.nct.sf(critical, df, noncentrality))
-    if math.isfinite(value) and 0.0 <= value <= 1.0:
-        return value
-    return _upper_tail_by_integration(critical, df, noncentrality)
-
-
-def t_test_power(effect: float, sd: float, seeds: int, alpha: float = ALPHA) -> float:
-    """Power of the two-sided paired t-test at ``seeds`` seeds for a true mean difference ``effect``
-    when the per-seed differences have SD ``sd``: P(|T'| > t_crit) for the noncentral t with
-    df = seeds - 1 and noncentrality |effect| sqrt(seeds) / sd, both tails computed exactly (the lower
-    one as the upper tail of -T', whose noncentrality is negated; no tail is ever NaN)."""
-    if seeds < 2:
-        return 0.0
-    if sd <= 0:
-        return 1.0 if effect != 0 else alpha
-    df = seeds - 1
-    critical = float(stats.t.ppf(1 - alpha / 2, df))
-    noncentrality = abs(effect) * math.sqrt(seeds) / sd
-    return min(1.0, _upper_tail(critical, df, noncentrality) + _upper_tail(critical, df, -noncentrality))
-
-
-def minimum_detectable_effect(sd: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
-    """The smallest true difference the paired t-test detects with ``power`` at ``seeds`` seeds."""
-    if seeds < 2 or not math.isfinite(sd) or sd < 0:
-        return None
-    if sd == 0:
-        return 0.0
-    upper = sd
-    while t_test_power(upper, sd, seeds, alpha) < power:
-        upper *= 2
-        if upper > 1e6 * sd:
-            return None
-    return float(optimize.brentq(lambda effect: t_test_power(effect, sd, seeds, alpha) - power, 0.0, upper,
-                                 xtol=1e-6 * sd))
-
-
-def seeds_needed(sd: float, effect: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """The fewest seeds (>= 2) at which the paired t-test detects ``effect`` with ``power``;
-    None beyond MAX_SEEDS_SEARCHED."""
-    if effect == 0:
-        return None
-    for seeds in range(2, MAX_SEEDS_SEARCHED + 1):
-        if t_test_power(effect, sd, seeds, alpha) >= power:
-            return seeds
-    return None
-
-
-def sd_upper_bound(sd: float, seeds: int, confidence: float = 0.8) -> float | None:
-    """One-sided upper confidence bound of an SD estimated from ``seeds`` values (chi-square):
-    a few seeds estimate the SD poorly, so plans sized on the estimate alone are optimistic."""
-    if seeds < 2:
-        return None
-    df = seeds - 1
-    return float(sd * math.sqrt(df / stats.chi2.ppf(1 - confidence, df)))
-
-
-@dataclass(frozen=True)
-class SeedAdvice:
-    """For one primary contrast: what its seeds can detect and how many seeds a difference needs."""
-
-    sd: float | None  # SD of the per-seed differences
-    seeds: int
-    detectable: float | None  # MDE at 80% power with these seeds (alpha = 0.05 two-sided)
-    effect: float
-    seeds_needed: int | None  # for ``effect`` with the estimated SD
-    seeds_needed_cautious: int | None  # with the SD's 80% upper confidence bound
-
-
-def seed_advice(sd: float | None, seeds: int, effect: float, alpha: float = ALPHA) -> SeedAdvice:
-    if sd is None or not math.isfinite(sd) or seeds < 2:
-        return SeedAdvice(None, seeds, None, effect, None, None)
-    upper = sd_upper_bound(sd, seeds)
-    return SeedAdvice(sd, seeds, minimum_detectable_effect(sd, seeds, alpha), effect,
-                      seeds_needed(sd, effect, alpha), seeds_needed(upper, effect, alpha) if upper else None)

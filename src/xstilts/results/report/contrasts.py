@@ -12,9 +12,8 @@ from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, condition_paths, ordered_conditions, ordered_targets, target_rows
 from xstilts.results.report.types import ReportOptions
-from xstilts.results.statistics import (
-    ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast, seed_advice,
-)
+from xstilts.results.statistics import ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast
+from xstilts.results.power import seed_advice
 from xstilts.study.comparisons import planned_contrasts
 
 

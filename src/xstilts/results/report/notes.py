@@ -16,9 +16,17 @@ from xstilts.results.report.rows import (
 )
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
 from xstilts.results.statistics import (
-    ALPHA, AVERAGE, GENERALISES_OVER, METHOD_NAMES, OUTLIER_MADS, ContrastResult, cell_statistics, describe_outlying,
-    format_number, format_p, outlying_runs, paired_contrast, run_scores, without_runs,
+    ALPHA,
+    AVERAGE,
+    GENERALISES_OVER,
+    METHOD_NAMES,
+    ContrastResult,
+    cell_statistics,
+    format_number,
+    format_p,
+    paired_contrast,
 )
+from xstilts.results.outliers import OUTLIER_MADS, describe_outlying, outlying_runs, run_scores, without_runs
 
 
 CONFOUND_THRESHOLD = 0.10

@@ -20,8 +20,18 @@ from xstilts.results.report.trajectory import stage_trajectories, trajectory_sum
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, metric_unit
 from xstilts.results.statistics import (
-    ALPHA, AVERAGE, GENERALISES_OVER, METHOD_NAMES, POWER, ContrastResult, cell_statistics, format_cell,
-    format_number, format_p, language_order, with_language_average,
+    ALPHA,
+    AVERAGE,
+    GENERALISES_OVER,
+    METHOD_NAMES,
+    POWER,
+    ContrastResult,
+    cell_statistics,
+    format_cell,
+    format_number,
+    format_p,
+    language_order,
+    with_language_average,
 )
 from xstilts.tasks.registry import get_suite, suite_tasks
 

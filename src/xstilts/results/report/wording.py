@@ -16,7 +16,8 @@ from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.report.contrasts import oriented
 from xstilts.results.report.rows import averaged_languages, condition_paths, target_name
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions
-from xstilts.results.statistics import AVERAGE, POWER, ContrastResult, format_number, format_p, seed_advice
+from xstilts.results.statistics import AVERAGE, POWER, ContrastResult, format_number, format_p
+from xstilts.results.power import seed_advice
 from xstilts.study.comparisons import ConditionPath
 
 
