@@ -8,6 +8,7 @@ independently from the store (plain SQL, scipy, a naive two-way decomposition of
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -573,7 +574,7 @@ def test_stats_contrast_reads_scores_made_anywhere(tmp_path):
     csv = tmp_path / "scores.csv"
     frame.to_csv(csv, index=False)
     printed = _cli(["stats", "contrast", str(csv), "--by", "model", "--contrast", "en-first - de-first",
-                    "--contrast", "mixed - de-first"]).strip().splitlines()
+                    "--contrast", "mixed - de-first", "--json"]).strip().splitlines()
     lines = [json.loads(line) for line in printed]
     assert len(lines) == 4 and {line["by"]["model"] for line in lines} == {"xlmr", "mbert"}
     first = next(line for line in lines if line["by"] == {"model": "xlmr"} and line["contrast"] == "en-first - de-first")
@@ -585,8 +586,29 @@ def test_stats_contrast_reads_scores_made_anywhere(tmp_path):
                                                                   {"model": "xlmr"})) if first["p"] == min(
         line["p"] for line in lines if line["by"] == {"model": "xlmr"}) else first["adjusted_p"])
     assert first["ci_low"] < first["mean_difference"] < first["ci_high"] and first["method"].startswith("paired t-test")
-    for key in ("task", "contrast", "by", "seeds", "mean_difference", "ci_low", "ci_high", "p", "adjusted_p", "method"):
+    for key in ("task", "contrast", "by", "seeds", "mean_difference", "ci_low", "ci_high", "p", "adjusted_p", "method",
+                "detectable_difference", "seeds_needed", "rank_p"):
         assert key in first
+
+
+def test_report_names_outlying_runs_and_shows_the_contrast_without_them(tmp_path):
+    _, plan, rows = small_study(tmp_path, "collapsed", seeds="[1, 2, 3, 4, 5]")
+    collapsed = (rows["target"] == "panx") & (rows["condition"] == "nli_en>nli_de") & (rows["seed"] == 3)
+    assert collapsed.any()
+    rows = rows.copy()
+    rows.loc[collapsed, "value"] = 1.0  # an all-"O" head: F1 near 0
+    report = _report(plan, rows)
+    warnings = next(s for s in report.sections if s.title == "Warnings").paragraphs
+    (line,) = [line for line in warnings if line.startswith("Outlying runs (PAN-X")]
+    assert "nli_en>nli_de: 1 of 5 runs (seed 3: 1.00" in line and "without them: nli_en>nli_de - nli_de>nli_en" in line
+    assert "4 seeds" in line
+    table = report.tables()["contrasts"]
+    assert "signed-rank p" in table.columns and (table["signed-rank p"] != "-").all()
+    values = report.tables()["contrasts_values"]
+    (primary,) = [c for c in report.contrasts if c.lang == "avg" and c.condition_a == "nli_en>nli_de"
+                  and c.condition_b == "nli_de>nli_en"]
+    assert primary.n_seeds == 5  # the primary contrast keeps every run
+    assert values["signed_rank_p"].notna().all()
 
 
 def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):
@@ -595,7 +617,7 @@ def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):
     advice = json.loads(_cli(["plan", str(study), "--pilot", str(pilot), "--effect", "2", "--json"]))["seeds_advice"]
     (row,) = advice["contrasts"]
     assert row["contrast"] == "nli_en>nli_de - nli_de>nli_en" and row["sd_source"].startswith("pilot panx")
-    from xstilts.results.statistics import seeds_needed
+    from xstilts.results.power import seeds_needed
 
     assert row["seeds_needed"] == seeds_needed(row["pilot_sd"], 2.0)
     assert row["seeds_needed_cautious"] >= row["seeds_needed"]
@@ -603,3 +625,240 @@ def test_plan_with_a_pilot_sizes_the_seeds(tmp_path):
     assert cost["seeds"] == row["seeds_needed"] and cost["trainings"] > 0 and cost["estimated_seconds"] > 0
     text = _cli(["plan", str(study), "--pilot", str(pilot)])
     assert "seeds needed" in text and "trainings" in text
+
+
+# ---------------------------------------------------------------- paper outputs: titles, LaTeX, PDF, SVG
+
+_LATEX_ESCAPES = {r"\textbackslash ": "\\", r"\textasciitilde ": "~", r"\textasciicircum ": "^", r"\space ": " ",
+                  **{f"\\{c}": c for c in "&%$#_{}"}}
+
+
+def _unescape(text: str) -> str:
+    """The inverse of pandas' LaTeX escaping, in one pass (so "\\textbackslash space" stays)."""
+    pattern = "|".join(re.escape(key) for key in sorted(_LATEX_ESCAPES, key=len, reverse=True))
+    return re.sub(pattern, lambda m: _LATEX_ESCAPES[m.group(0)], text)
+
+
+def _latex_problems(text: str) -> list[str]:
+    """LaTeX checked without LaTeX: braces balance, environments nest, and no special character is
+    left bare in the text (after comments, control sequences and the file names and keys of \\label,
+    \\input and \\includegraphics are dropped, only ``&`` may stay: a tabular's separator)."""
+    problems = []
+    body = re.sub(r"(?<!\\)%.*", "", text)  # comments
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", body):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            problems.append("a } closes nothing")
+            break
+    if depth > 0:
+        problems.append(f"{depth} unclosed {{")
+    stack = []
+    for kind, name in re.findall(r"\\(begin|end)\{([^}]*)\}", body):
+        if kind == "begin":
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            problems.append(f"\\end{{{name}}} closes {stack[-1] if stack else 'nothing'}")
+    problems += [f"\\begin{{{name}}} never ends" for name in stack]
+    names = re.sub(r"\\(label|input|includegraphics)(\[[^]]*\])?\{[^}]*\}", " ", body)  # file names, keys: not text
+    bare = re.sub(r"\\([A-Za-z]+\*?|.)", " ", names)
+    for line in bare.splitlines():
+        found = sorted(set(line) & set("#$%^_~"))
+        if found:
+            problems.append(f"bare {''.join(found)} in {line.strip()[:80]!r}")
+    return problems
+
+
+def _latex_cells(text: str) -> list[list[str]]:
+    """A booktabs table's rows (the header first) as unescaped cell texts."""
+    tabular = text[text.index("\\toprule") + len("\\toprule"):text.index("\\bottomrule")]
+    rows = [row.strip() for row in tabular.replace("\\midrule", "").split("\\\\\n") if row.strip()]
+    return [[_unescape(cell.strip()) for cell in re.split(r"(?<!\\)&", row)] for row in rows]
+
+
+def _shown_text(table: pd.DataFrame) -> list[list[str]]:
+    from xstilts.results.report.render import _shown
+
+    frame = _shown(table)
+    frame = frame.loc[:, [c for c in frame.columns if (frame[c] != "").any()]]
+    return [list(frame.columns), *[list(row) for row in frame.itertuples(index=False)]]
+
+
+@pytest.fixture(scope="module")
+def paper_report(study, tmp_path_factory):
+    """The study's report written in every format (the default)."""
+    _, plan, _ = study
+    rows = _current_rows(plan)
+    report = build_report(rows, {"study": "report-study"}, lambda ref: read_examples(plan.study.output_dir, ref))
+    folder = tmp_path_factory.mktemp("paper") / "report"
+    assert write_report(report, folder) == folder / "report.html"
+    return report, folder
+
+
+def test_every_table_has_a_human_title_in_markdown_html_and_latex(paper_report):
+    report, folder = paper_report
+    titles = report.titles()
+    displayed = [name for name in report.tables() if not name.endswith("_values")]
+    assert {"paper_table", "panx_cells", "panx_differences", "contrasts", "seeds"} <= set(displayed)
+    assert titles["panx_cells"] == "PAN-X: F1 per language and condition"
+    assert titles["tatoeba_cells"] == "Tatoeba: accuracy per language and condition"
+    assert titles["panx_differences"] == "PAN-X: F1 difference from the no-intermediate baseline"
+    markdown, page = (folder / "report.md").read_text(), (folder / "report.html").read_text()
+    for name in displayed:
+        title = titles[name]
+        assert title != name and not re.search(r"\b[a-z]+_[a-z_]+\b", title.replace("nli_", "")), title
+        assert f"**{title}** ([csv]({name}.csv), [tex]({name}.tex))" in markdown
+        assert f"<h3>{html.escape(title)}</h3>" in page
+        assert f"\\caption{{{title}}}" in (folder / f"{name}.tex").read_text()
+    assert "**panx_cells**" not in markdown and "<h3>panx_differences</h3>" not in page
+    for name, plot in report.figures().items():
+        assert f"![{plot.title}]({name}.png) ([pdf]({name}.pdf), [svg]({name}.svg))" in markdown
+
+
+def test_every_table_prints_one_decimal_and_p_values_as_format_p(paper_report):
+    report, _ = paper_report
+    from xstilts.results.report.render import _shown
+
+    checked = 0
+    for name, table in report.tables().items():
+        if name.endswith("_values"):
+            continue
+        frame = _shown(table)
+        for column in frame.columns:
+            for cell in frame[column]:
+                if column in ("p", "adjusted p") or column.endswith(" p"):  # p-values: format_p
+                    assert re.fullmatch(r"< 0\.001|0\.\d{3,8}|1\.000|-", cell), (name, column, cell)
+                    continue
+                text = re.sub(r"\(\d+(\.\d+)?%\)", "", cell)  # an interval's level: 98.3%, 99.998%
+                for number in re.findall(r"\d+\.\d+", text):
+                    checked += 1
+                    # One decimal; more only where one would print a nonzero bound or difference as 0.0.
+                    assert len(number.split(".")[1]) == 1 or round(float(number), 1) == 0, (name, column, cell)
+    assert checked > 50
+    differences = report.tables()["panx_differences"]
+    values = report.tables()["panx_differences_values"]
+    assert differences.loc["nli_en>nli_de", "avg"] == f"{values.loc['nli_en>nli_de', 'avg']:+.1f}"
+    contrasts = report.tables()["contrasts"]
+    assert all(re.fullmatch(r"[+-]?\d+\.\d+|-", value) for value in contrasts["A - B"])
+
+
+def test_latex_tables_are_escaped_balanced_and_hold_the_tables_text(paper_report):
+    report, folder = paper_report
+    for name, table in report.tables().items():
+        tex = folder / f"{name}.tex"
+        if name.endswith("_values"):
+            assert not tex.exists()
+            continue
+        text = tex.read_text()
+        assert text.startswith("\\begin{table}[htbp]") and "\\toprule" in text and "\\midrule" in text
+        assert _latex_problems(text) == [], name
+        assert _latex_cells(text) == _shown_text(table), name  # every cell, escaped by pandas and back
+    assert "nli\\_en>nli\\_de" in (folder / "panx_cells.tex").read_text()
+    document = (folder / "report.tex").read_text()
+    assert _latex_problems(document) == []
+    assert "\\usepackage{booktabs}" in document and document.rstrip().endswith("\\end{document}")
+    inputs = re.findall(r"\\input\{(.*?)\.tex\}", document)
+    assert inputs == [name for name in report.tables() if not name.endswith("_values")]
+    assert re.findall(r"\\includegraphics\[[^]]*\]\{(.*?)\.pdf\}", document) == list(report.figures())
+
+
+_ODD = "a_b & c % 5$ #1 ^x ~y \\z {w} 50% ± é > <"
+
+
+def test_latex_escaping_of_every_special_character_round_trips():
+    from xstilts.results.report.render import latex_table, latex_text, render_latex
+
+    assert _unescape(latex_text(_ODD)) == _ODD and _latex_problems(latex_text(_ODD)) == []
+    report = _odd_report()
+    table = report.tables()["odd_table"]
+    text = latex_table(table, "odd_table", report.titles()["odd_table"])
+    assert _latex_problems(text) == []
+    assert _latex_cells(text) == [["name_1", "100% & more", "n"], [_ODD, "1.2", "3"], ["plain", "-", "4"]]
+    assert _unescape(re.search(r"\\caption\{(.*)\}\n", text).group(1)) == f"Title with {_ODD}"
+    assert _latex_problems(render_latex(report)) == []
+
+
+def test_figures_are_written_as_png_pdf_and_svg_that_open(paper_report):
+    import xml.etree.ElementTree as ElementTree
+
+    from xstilts.results.plots import Plot
+
+    report, folder = paper_report
+    assert report.figures()
+    for name, plot in report.figures().items():
+        png, pdf, svg = ((folder / f"{name}.{fmt}").read_bytes() for fmt in ("png", "pdf", "svg"))
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and b"matplotlib" in pdf
+        assert b"/Type3" not in pdf  # TrueType fonts: venues' PDF checkers refuse Type 3
+        root = ElementTree.fromstring(svg)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg" and len(list(root.iter())) > 50
+        # No dates, fixed ids: drawn again, the files are the same bytes.
+        again = Plot(plot.title, plot.draw).save("pdf", "svg")
+        assert again == {"pdf": pdf, "svg": svg}
+
+
+def test_formats_choose_what_the_report_writes(study, tmp_path):
+    from xstilts.errors import ConfigError
+    from xstilts.results.report.render import FORMATS, parse_formats
+
+    assert parse_formats("all") == FORMATS and parse_formats(" SVG, pdf,") == ("pdf", "svg")
+    for bad in ("md,docx", ""):
+        with pytest.raises(ConfigError, match=r"^--formats: expected all or a comma-separated list of md, html, csv, "
+                                              r"png, pdf, svg, tex, got '[^\n]*'[^\n]*$"):
+            parse_formats(bad)
+    _, plan, _ = study
+    rows = _current_rows(plan)
+    report = build_report(rows, {"study": "s"}, lambda ref: read_examples(plan.study.output_dir, ref))
+    only = tmp_path / "md-tex"
+    assert write_report(report, only, "md,tex") == only / "report.md"
+    written = {path.name for path in only.iterdir()}
+    displayed = {f"{name}.tex" for name in report.tables() if not name.endswith("_values")}
+    assert written == {"report.md", "report.tex", *displayed}
+    markdown = (only / "report.md").read_text()
+    assert "](panx_heatmap.png)" not in markdown and "[csv](" not in markdown and "[tex](panx_cells.tex)" in markdown
+    assert "\\includegraphics" not in (only / "report.tex").read_text()  # no PDF figures to include
+    vectors = tmp_path / "vectors"
+    assert write_report(report, vectors, ["svg", "pdf"]) == vectors
+    assert {path.suffix for path in vectors.iterdir()} == {".svg", ".pdf"}
+    from typer.testing import CliRunner
+
+    bad = CliRunner().invoke(app, ["report", "no-such-study.toml", "--formats", "md,docx"])
+    assert bad.exit_code != 0 and "docx unknown" in str(bad.exception) + bad.output
+
+
+def _odd_report():
+    """A report whose every text holds LaTeX's special characters."""
+    from xstilts.results.report import Report, Section
+
+    table = pd.DataFrame({"name_1": [_ODD, "plain"], "100% & more": [1.25, float("nan")], "n": [3, 4]})
+    section = Section("Odd # section", [_ODD])
+    section.add_table("odd_table", table, f"Title with {_ODD}")
+    return Report("t_1", _ODD, [Section("Headline", [_ODD]), section], [])
+
+
+def _pdflatex(folder: Path) -> tuple[str, bytes]:
+    """Compile folder/report.tex: (the log, the PDF)."""
+    result = subprocess.run([shutil.which("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+                            cwd=folder, capture_output=True, text=True, timeout=300)
+    log = (folder / "report.log").read_text(errors="replace") if (folder / "report.log").exists() else ""
+    assert result.returncode == 0, (result.stdout + log)[-3000:]
+    assert "LaTeX Error" not in log and "Undefined control sequence" not in log
+    return log, (folder / "report.pdf").read_bytes()
+
+
+def test_report_tex_compiles_with_pdflatex(paper_report, tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended); "
+                    "test_latex_tables_are_escaped_balanced_and_hold_the_tables_text checks the LaTeX without it")
+    report, folder = paper_report
+    build = tmp_path / "latex"
+    shutil.copytree(folder, build)
+    log, pdf = _pdflatex(build)
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+    pages = int(re.search(r"Output written on report\.pdf \((\d+) pages?", log).group(1))
+    assert pages >= len(report.sections) - 2  # a page per section with tables or figures
+    # Every special character, escaped by pandas, compiles too.
+    odd = tmp_path / "odd"
+    write_report(_odd_report(), odd, "tex")
+    _, pdf = _pdflatex(odd)
+    assert pdf.startswith(b"%PDF-")

@@ -11,9 +11,16 @@ import pytest
 from scipy import stats
 
 from xstilts.results.statistics import (
-    ContrastResult, PairedTest, adjust_family, format_number, format_p, item_variance, minimum_detectable_effect,
-    paired_contrast, paired_t, sd_upper_bound, seeds_needed, t_test_power,
+    ContrastResult,
+    PairedTest,
+    adjust_family,
+    format_number,
+    format_p,
+    item_variance,
+    paired_contrast,
+    paired_t,
 )
+from xstilts.results.power import minimum_detectable_effect, sd_upper_bound, seeds_needed, t_test_power
 from xstilts.study.comparisons import condition_path, planned_contrasts
 
 
@@ -33,8 +40,9 @@ def test_one_seed_has_no_test_and_constant_differences_no_p():
     # Averages of identical scores differ by float rounding (~1e-13): not a p of 1e-33.
     constant = paired_t([1.5, 1.5 + 1e-13, 1.5 - 1e-13])
     assert constant.p is None and "same in every seed" in constant.note and constant.sd == 0
+    # A difference of 0 in every seed: no p either (not p = 1 and [0, 0]), as the README says.
     identical = paired_t([0.0, 1e-14, -1e-14])
-    assert identical.p == 1.0
+    assert identical.p is None and identical.interval() is None and "identical in every seed" in identical.note
 
 
 def test_numbers_never_print_minus_zero_and_p_never_crosses_alpha():
@@ -183,3 +191,47 @@ def test_t_items_on_macro_f1_uses_its_linearisation_and_matches_a_bootstrap_over
     fallback = paired_contrast(scores, target="x", task="mine", metric="f1_macro", condition_a="a", condition_b="b",
                                languages=["en"], method="t+items", load_examples=accuracy_only.__getitem__)
     assert fallback[0].method == "t" and "fell back to t: the per-example outputs have no f1_macro" in fallback[0].test.note
+
+
+def _power_by_integration(effect: float, sd: float, seeds: int, alpha: float) -> float:
+    """P(|T'| > t_crit) by integrating over the chi-square of the t's denominator (independent of
+    scipy's noncentral t): T' = (Z + nc) / sqrt(V / df)."""
+    from scipy import integrate, special
+
+    df = seeds - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    nc = abs(effect) * math.sqrt(seeds) / sd
+
+    def integrand(v: float) -> float:
+        s = math.sqrt(v / df)
+        return (special.ndtr(nc - critical * s) + special.ndtr(-nc - critical * s)) * stats.chi2.pdf(v, df)
+
+    value, _ = integrate.quad(integrand, 0, np.inf, epsabs=1e-11, epsrel=1e-9, limit=400)
+    return value
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.05 / 3, 0.10])
+def test_power_is_exact_against_numerical_integration(alpha):
+    for seeds in range(2, 11):
+        for effect in (0.3, 1.0, 2.0, 3.264, 5.0, 9.39, 11.55, 20.0, 40.0):
+            power = t_test_power(effect, 1.0, seeds, alpha)
+            assert math.isfinite(power) and 0 <= power <= 1
+            assert power == pytest.approx(_power_by_integration(effect, 1.0, seeds, alpha), abs=1e-7), (seeds, effect)
+
+
+def test_detectable_difference_and_seeds_needed_at_few_seeds():
+    # 80% power, alpha 0.05, one contrast: scipy's NaN lower tail once made 2 seeds report 9.39 x SD.
+    for seeds, expected in ((2, 11.55), (3, 3.264), (5, 1.682)):
+        assert minimum_detectable_effect(1.0, seeds) == pytest.approx(expected, rel=1e-3)
+        assert minimum_detectable_effect(2.0, seeds) == pytest.approx(2 * expected, rel=1e-3)
+    assert t_test_power(9.39, 1.0, 2) == pytest.approx(0.7025, abs=1e-3)  # not 1.0
+    for effect in (9.25, 9.5, 10.0, 11.0, 11.5):
+        assert seeds_needed(1.0, effect) == 3
+    assert seeds_needed(1.0, 11.6) == 2
+
+
+def test_the_family_level_advisor_is_exact_too():
+    # The report's 'family' column: alpha / number of primary contrasts (here 3).
+    for seeds in (3, 4):
+        detectable = minimum_detectable_effect(1.0, seeds, alpha=0.05 / 3)
+        assert _power_by_integration(detectable, 1.0, seeds, 0.05 / 3) == pytest.approx(0.8, abs=1e-6)

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from xstilts.results.report import ReportOptions, compute_contrasts
-from xstilts.results.statistics import t_test_power
+from xstilts.results.power import t_test_power
 
 LANGS = ("en", "de", "sw")
 SEED_SD = 1.3

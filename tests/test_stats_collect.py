@@ -93,7 +93,7 @@ def test_harness_folder_gives_the_table_whose_contrast_equals_scipy(tmp_path, ca
     row = table[(table["condition"] == "baseline") & (table["seed"] == 3) & (table["lang"] == "fr")].iloc[0]
     assert row["score"] == pytest.approx(100 * accuracy["baseline", 3]["fr"], abs=1e-9)
 
-    code, printed, err = run(["stats", "contrast", str(out)], capsys)
+    code, printed, err = run(["stats", "contrast", str(out), "--json"], capsys)
     assert code == 0, err
     (record,) = [json.loads(line) for line in printed.splitlines() if line.strip()]
     a = [100 * np.mean([accuracy["baseline", seed][lang] for lang in LANGS]) for seed in SEEDS]

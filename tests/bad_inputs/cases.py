@@ -442,6 +442,28 @@ CASES: list[Case] = [
          "tab-separated fields, found 2", declared(files={"d/dev-de.tsv": "g\th\t0\nonly\ttwo\n"}), absent=("out",)),
     Case("run-declared-unknown-label", ("run", "{tmp}/s.toml"), "{tmp}/d/train-en.tsv:2: unknown label 'yes'",
          declared(files={"d/train-en.tsv": "a\tb\t1\nc\td\tyes\n"}), absent=("out",)),
+    # ------------------------------------------------------------ stats contrast: no answer is one line
+    Case("stats-header-only", ("stats", "contrast", "{tmp}/s.csv"), "s.csv: no scores: the file has a header and no rows",
+         {"s.csv": "task,lang,condition,seed,score\n"}),
+    Case("stats-language-case", ("stats", "contrast", "{tmp}/s.csv"), "language 'DE' (a, line 2) and 'de' (b, line 4) "
+         "differ only in case", {"s.csv": "lang,condition,seed,score\nDE,a,1,70\nDE,a,2,71\nde,b,1,69\nde,b,2,70\n"}),
+    Case("stats-one-condition", ("stats", "contrast", "{tmp}/s.csv"), "only one condition: a; a contrast needs two",
+         {"s.csv": "condition,seed,score\na,1,70\na,2,71\n"}),
+    Case("stats-disjoint-seeds", ("stats", "contrast", "{tmp}/s.csv"), "no seed is shared by a (seeds 1-3) and b "
+         "(seeds 4-6)", {"s.csv": "condition,seed,score\na,1,70\na,2,71\na,3,72\nb,4,69\nb,5,70\nb,6,68\n"}),
+    Case("stats-no-shared-language", ("stats", "contrast", "{tmp}/s.csv", "--contrast", "a - b"),
+         "a - b: dropped, no language is shared by a (en) and b (de)",
+         {"s.csv": "lang,condition,seed,score\nen,a,1,70\nen,a,2,71\nde,b,1,69\nde,b,2,70\n"}),
+    Case("stats-two-scales", ("stats", "contrast", "{tmp}/s.csv"), "scores on two scales: a's lie in 0-1",
+         {"s.csv": "condition,seed,score\na,1,0.70\na,2,0.71\na,3,0.72\nb,1,69\nb,2,70\nb,3,70.5\n"}),
+    Case("stats-unknown-condition", ("stats", "contrast", "{tmp}/s.csv", "--contrast", "a - z"), "no condition 'z'",
+         {"s.csv": "condition,seed,score\na,1,70\na,2,71\nb,1,69\nb,2,70\n"}),
+    Case("stats-missing-column", ("stats", "contrast", "{tmp}/s.csv"), "s.csv:1: missing column condition",
+         {"s.csv": "model,seed,score\na,1,70\n"}),
+    Case("stats-columns-unknown", ("stats", "contrast", "{tmp}/s.csv", "--columns", "condition=system"),
+         "--columns condition=system: no such column", {"s.csv": "model,seed,score\na,1,70\n"}),
+    Case("stats-semicolon-without-sep", ("stats", "contrast", "{tmp}/s.csv"), "--sep sets it",
+         {"s.csv": "condition;seed;score\na;1;70\n"}),
     # ------------------------------------------------------------ usage
     Case("usage-unknown-command", ("frobnicate",), "No such command 'frobnicate'", {}),
     Case("usage-unknown-option", ("plan", "--bogus"), "No such option", {}),

@@ -54,14 +54,20 @@ def report(
     effect: Optional[float] = typer.Option(None, help="The difference the seeds advisor sizes for (default: the "
                                                       "study's [report] effect, 1 point)."),
     out: Optional[Path] = typer.Option(None, help="Report folder (default: OUTPUT_DIR/report)."),
+    formats: str = typer.Option("all", "--formats",
+                                help="What to write, comma-separated: md (report.md), html (report.html), csv (every "
+                                     "table), tex (booktabs tables and report.tex), png, pdf, svg (every plot); "
+                                     "all (the default) is every one."),
     data: Optional[Path] = typer.Option(None, help="Override the study's data directory."),
 ) -> None:
-    """Write the study report (report.md, self-contained report.html, CSV tables, PNG plots) and
-    print its path and headline."""
+    """Write the study report (report.md, self-contained report.html, CSV and LaTeX tables, plots as
+    PNG, PDF and SVG; --formats chooses) and print its path and headline."""
     from xstilts.execution.result_rows import read_examples
     from xstilts.results.report import build_report, write_report
+    from xstilts.results.report.render import parse_formats
     from xstilts.study.provenance import study_facts
 
+    chosen = parse_formats(formats)  # a typo fails before the study is read
     spec, run_plan = study_and_plan(study, data)
     options = report_options(spec, correction, test, effect, include_contaminated)
     frame, dropped = plan_rows(run_plan, all_rows)
@@ -70,7 +76,7 @@ def report(
     facts = {**study_facts(run_plan, study), "rows_not_in_plan": dropped}
     study_dir = run_plan.study.output_dir
     built = build_report(frame, facts, lambda ref: read_examples(study_dir, ref), options)
-    path = write_report(built, out or study_dir / "report")
+    path = write_report(built, out or study_dir / "report", chosen)
     print(path)
     print(built.headline)
 

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from xstilts.results.report import ReportOptions, compute_contrasts
-from xstilts.results.statistics import AVERAGE, ContrastResult, minimum_detectable_effect, seeds_needed, sd_upper_bound
+from xstilts.results.statistics import AVERAGE, ContrastResult
+from xstilts.results.power import minimum_detectable_effect, seeds_needed, sd_upper_bound
 from xstilts.results.store import ResultStore
 from xstilts.study import Plan, StudySpec, build_plan
 from xstilts.study.cost import estimate_cost

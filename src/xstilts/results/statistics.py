@@ -27,7 +27,18 @@ Scores come as the filtered store rows of one target's primary metric: columns `
     target without per-example outputs (BUCC) falls back to ``t``, and its ``method`` says so.
 
   Fewer than 2 seeds: no test and no interval. Differences that are the same in every seed (up to
-  float rounding) leave the test undefined: no p-value, and a note says why.
+  float rounding) leave the test undefined: no p-value, and a note says why (also when that
+  difference is 0).
+
+  Beside it, a rank-based companion: the Wilcoxon signed-rank test of the same per-seed
+  differences (exact; ``rank_p``, unadjusted). A collapsed run makes one huge difference that
+  dominates the t-test's mean and SD, but only one rank. At 2-5 seeds its smallest possible p is
+  2 / 2^seeds (0.5 ... 0.0625): it is valid there but cannot reach 0.05.
+* Unpaired runs (seed numbers that do not correspond): Welch's t-test over the runs' scores, with
+  the Wilcoxon-Mann-Whitney rank-sum test as its companion.
+* Collapsed and outlying runs (``outlying_runs``): within a condition, a run whose robust z-score
+  (score - median) / (1.4826 MAD) is below -3.5. They are named, never silently dropped: the
+  contrast without them is shown beside the primary one.
 * Multiple testing: Holm or Benjamini-Hochberg over a family (the report's primary contrasts; its
   per-language contrasts form a second family). The interval printed with an adjusted p-value is
   the t-interval at level 1 - alpha * p / p_adjusted: it excludes 0 exactly when the adjusted p is
@@ -39,13 +50,14 @@ Scores come as the filtered store rows of one target's primary metric: columns `
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 AVERAGE = "avg"
 ALPHA = 0.05
@@ -54,13 +66,18 @@ CORRECTIONS = ("holm", "bh")
 METHODS = ("t", "t+items")
 METHOD_NAMES = {
     "t": "paired t-test over seeds",
+    "welch": "Welch's t-test over runs (unpaired)",
     "t+items": "paired t-test over seeds with the evaluation items' sampling variance",
 }
 GENERALISES_OVER = {
     "t": "new training runs (seeds) of both conditions, on these evaluation sets",
     "t+items": "new training runs (seeds) and new evaluation items from the same population",
+    "welch": "new training runs of both conditions, on these evaluation sets",
 }
-MAX_SEEDS_SEARCHED = 1000
+RANK_TESTS = {
+    "signed-rank": "Wilcoxon signed-rank test over the per-seed differences (exact)",
+    "rank-sum": "Wilcoxon-Mann-Whitney rank-sum test over the runs (exact where it can be)",
+}
 
 ExampleLoader = Callable[[str], pd.DataFrame]  # examples_ref -> per-example frame
 
@@ -220,7 +237,9 @@ def paired_t(differences: Sequence[float], item_variance: float | None = None) -
     if _constant(values) and items == 0:
         sd = 0.0
         if abs(mean) <= 1e-9 * max(1.0, abs(mean)):
-            return PairedTest(n, 0.0, 0.0, 0.0, float(n - 1), 1.0, method, "identical in every seed")
+            return PairedTest(n, 0.0, 0.0, None, None, None, method,
+                              "identical in every seed (a difference of 0 in each): no seed variance to test it "
+                              "against")
         return PairedTest(n, mean, 0.0, None, None, None, method,
                           "the difference is the same in every seed (deterministic evaluations?): no seed "
                           "variance to test it against")
@@ -232,6 +251,60 @@ def paired_t(differences: Sequence[float], item_variance: float | None = None) -
     t = mean / se
     p = float(2 * special.stdtr(df, -abs(t)))  # = 2 * stats.t.sf(|t|, df), without scipy's dispatch cost
     return PairedTest(n, mean, sd, se, df, p, method)
+
+
+def welch_t(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+    """Welch's t-test of mean(A) - mean(B) over independent runs (unequal variances,
+    Welch-Satterthwaite df): for runs whose seed numbers do not pair. ``n_seeds`` is the smaller
+    number of runs; ``sd`` is None (there are no per-seed differences)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = min(len(x), len(y))
+    mean = float(x.mean() - y.mean()) if len(x) and len(y) else float("nan")
+    if n < 2:
+        return PairedTest(n, mean, None, None, None, None, "welch",
+                          f"{n} run{'s' * (n != 1)} of one condition: Welch's test needs at least 2 of each")
+    va, vb = float(x.var(ddof=1)) / len(x), float(y.var(ddof=1)) / len(y)
+    if va + vb == 0:
+        return PairedTest(n, mean, None, None, None, None, "welch",
+                          "every run of both conditions has the same score: no run variance to test against")
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / ((va**2 / (len(x) - 1) if va else 0.0) + (vb**2 / (len(y) - 1) if vb else 0.0))
+    p = float(2 * special.stdtr(df, -abs(mean / se)))
+    return PairedTest(n, mean, None, se, float(df), p, "welch")
+
+
+def signed_rank_p(differences: Sequence[float]) -> float | None:
+    """Two-sided p of the Wilcoxon signed-rank test of the per-seed differences (zeros dropped):
+    exact (every sign assignment; with tied magnitudes by enumeration) up to 16 non-zero
+    differences, the normal approximation beyond. It is valid at any number of seeds, but its
+    smallest possible p is 2 / 2^seeds: 0.5, 0.25, 0.125, 0.0625 at 2-5 seeds, so it cannot reach
+    0.05 below 6 seeds; beside the t-test it says whether the ranks agree, not a second verdict.
+    None without a non-zero difference."""
+    values = np.asarray(differences, dtype=float)
+    values = values[np.abs(values) > 1e-9 * max(1.0, float(np.abs(values).max(initial=0.0)))]
+    if len(values) == 0:
+        return None
+    if len(values) <= 16:  # every sign assignment of the (mid)ranks: scipy's exact p, without its dispatch cost
+        ranks = stats.rankdata(np.abs(values))
+        signs = _sign_assignments(len(values))
+        centre = ranks.sum() / 2
+        observed = abs(float(ranks[values > 0].sum()) - centre)
+        null = np.abs(signs @ ranks - centre)
+        return float(min(1.0, np.mean(null >= observed - 1e-9)))
+    return float(stats.wilcoxon(values, method="approx").pvalue)
+
+
+@functools.lru_cache(maxsize=None)
+def _sign_assignments(n: int) -> np.ndarray:
+    """Every 0/1 vector of length n (2^n x n): which differences are positive under the null."""
+    return ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)
+
+
+def rank_sum_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p of the Wilcoxon-Mann-Whitney rank-sum test (the unpaired companion)."""
+    if len(a) == 0 or len(b) == 0:
+        return None
+    return float(stats.mannwhitneyu(np.asarray(a, float), np.asarray(b, float), alternative="two-sided").pvalue)
 
 
 # ---------------------------------------------------------------- item variance (t+items)
@@ -295,6 +368,12 @@ class ContrastResult:
     family_size: int = 1
     interval_level: float = 1 - ALPHA
     interval: tuple[float, float] | None = None
+    rank_p: float | None = None  # the rank-based companion (RANK_TESTS), unadjusted
+    runs: tuple[int, int] | None = None  # unpaired (Welch): the runs of A and of B
+
+    @property
+    def n_runs_text(self) -> str:
+        return f"{self.runs[0]} + {self.runs[1]}" if self.runs else str(self.n_seeds)
 
     @property
     def n_seeds(self) -> int:
@@ -370,7 +449,8 @@ def paired_contrast(scores: pd.DataFrame, *, target: str, task: str, metric: str
             test = paired_t(column)
             if note:
                 test = replace(test, note="; ".join(filter(None, [test.note, note])))
-        results.append(ContrastResult(target, task, condition_a, condition_b, relation, lang, seeds, test))
+        results.append(ContrastResult(target, task, condition_a, condition_b, relation, lang, seeds, test,
+                                      rank_p=signed_rank_p(column) if len(seeds) else None))
     return results
 
 
@@ -416,77 +496,3 @@ def adjust_family(contrasts: Sequence[ContrastResult], correction: str, alpha: f
         results.append(replace(contrast, adjusted_p=p_adjusted, family_size=max(1, family), interval_level=level,
                                interval=contrast.test.interval(level)))
     return results
-
-
-# ---------------------------------------------------------------- power (the seeds advisor)
-
-
-def t_test_power(effect: float, sd: float, seeds: int, alpha: float = ALPHA) -> float:
-    """Power of the two-sided paired t-test at ``seeds`` seeds for a true mean difference ``effect``
-    when the per-seed differences have SD ``sd`` (noncentral t)."""
-    if seeds < 2:
-        return 0.0
-    if sd <= 0:
-        return 1.0 if effect != 0 else alpha
-    df = seeds - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
-    noncentrality = abs(effect) * math.sqrt(seeds) / sd
-    power = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
-    if not math.isfinite(power):  # scipy's noncentral t gives NaN far in its tails
-        return 1.0 if noncentrality > critical else alpha
-    return min(1.0, power)
-
-
-def minimum_detectable_effect(sd: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
-    """The smallest true difference the paired t-test detects with ``power`` at ``seeds`` seeds."""
-    if seeds < 2 or not math.isfinite(sd) or sd < 0:
-        return None
-    if sd == 0:
-        return 0.0
-    upper = sd
-    while t_test_power(upper, sd, seeds, alpha) < power:
-        upper *= 2
-        if upper > 1e6 * sd:
-            return None
-    return float(optimize.brentq(lambda effect: t_test_power(effect, sd, seeds, alpha) - power, 0.0, upper,
-                                 xtol=1e-6 * sd))
-
-
-def seeds_needed(sd: float, effect: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """The fewest seeds (>= 2) at which the paired t-test detects ``effect`` with ``power``;
-    None beyond MAX_SEEDS_SEARCHED."""
-    if effect == 0:
-        return None
-    for seeds in range(2, MAX_SEEDS_SEARCHED + 1):
-        if t_test_power(effect, sd, seeds, alpha) >= power:
-            return seeds
-    return None
-
-
-def sd_upper_bound(sd: float, seeds: int, confidence: float = 0.8) -> float | None:
-    """One-sided upper confidence bound of an SD estimated from ``seeds`` values (chi-square):
-    a few seeds estimate the SD poorly, so plans sized on the estimate alone are optimistic."""
-    if seeds < 2:
-        return None
-    df = seeds - 1
-    return float(sd * math.sqrt(df / stats.chi2.ppf(1 - confidence, df)))
-
-
-@dataclass(frozen=True)
-class SeedAdvice:
-    """For one primary contrast: what its seeds can detect and how many seeds a difference needs."""
-
-    sd: float | None  # SD of the per-seed differences
-    seeds: int
-    detectable: float | None  # MDE at 80% power with these seeds (alpha = 0.05 two-sided)
-    effect: float
-    seeds_needed: int | None  # for ``effect`` with the estimated SD
-    seeds_needed_cautious: int | None  # with the SD's 80% upper confidence bound
-
-
-def seed_advice(sd: float | None, seeds: int, effect: float, alpha: float = ALPHA) -> SeedAdvice:
-    if sd is None or not math.isfinite(sd) or seeds < 2:
-        return SeedAdvice(None, seeds, None, effect, None, None)
-    upper = sd_upper_bound(sd, seeds)
-    return SeedAdvice(sd, seeds, minimum_detectable_effect(sd, seeds, alpha), effect,
-                      seeds_needed(sd, effect, alpha), seeds_needed(upper, effect, alpha) if upper else None)

@@ -12,9 +12,8 @@ from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, condition_paths, ordered_conditions, ordered_targets, target_rows
 from xstilts.results.report.types import ReportOptions
-from xstilts.results.statistics import (
-    ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast, seed_advice,
-)
+from xstilts.results.statistics import ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast
+from xstilts.results.power import seed_advice
 from xstilts.study.comparisons import planned_contrasts
 
 
@@ -71,7 +70,7 @@ def contrast_values(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
             "sd_of_differences": c.test.sd, "method": c.method, "df": c.test.df, "p": c.p, "adjusted_p": c.adjusted_p,
             "family_size": c.family_size, "ci_level": c.interval_level, "ci_low": low, "ci_high": high,
             "ci95_unadjusted_low": raw_low, "ci95_unadjusted_high": raw_high, "significant": c.significant,
-            "note": c.test.note or "",
+            "signed_rank_p": c.rank_p, "note": c.test.note or "",
         })
     return pd.DataFrame(records)
 

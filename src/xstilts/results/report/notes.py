@@ -11,9 +11,22 @@ from typing import Any
 import pandas as pd
 
 from xstilts.results.filtering import condition_rows
-from xstilts.results.report.rows import contaminated_languages, ordered_targets, target_name, target_rows, trainings_of
+from xstilts.results.report.rows import (
+    averaged_languages, contaminated_languages, ordered_targets, target_name, target_rows, trainings_of,
+)
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
-from xstilts.results.statistics import ALPHA, AVERAGE, GENERALISES_OVER, METHOD_NAMES, ContrastResult, cell_statistics
+from xstilts.results.statistics import (
+    ALPHA,
+    AVERAGE,
+    GENERALISES_OVER,
+    METHOD_NAMES,
+    ContrastResult,
+    cell_statistics,
+    format_number,
+    format_p,
+    paired_contrast,
+)
+from xstilts.results.outliers import OUTLIER_MADS, describe_outlying, outlying_runs, run_scores, without_runs
 
 
 CONFOUND_THRESHOLD = 0.10
@@ -50,6 +63,38 @@ def compute_confounds(rows: pd.DataFrame, contrasts: Sequence[ContrastResult]) -
     return lines
 
 
+def outlying_lines(rows: pd.DataFrame, targets: Sequence[str], contrasts: Sequence[ContrastResult],
+                   options: ReportOptions) -> list[str]:
+    """Per target with collapsed or outlying runs (a run's score over the averaged languages more
+    than OUTLIER_MADS robust SDs below its condition's median): the runs, and each primary contrast
+    of their conditions recomputed without them (beside the primary contrast, which keeps them)."""
+    lines = []
+    for target in targets:
+        scores = target_rows(rows, target)
+        languages = averaged_languages(rows, target, options.include_contaminated)
+        if scores.empty or not languages:
+            continue
+        outlying = outlying_runs(run_scores(scores, languages))
+        if outlying.empty:
+            continue
+        flagged = set(outlying["condition"])
+        kept = without_runs(scores, outlying)
+        without = []
+        for c in contrasts:
+            if c.target != target or c.lang != AVERAGE or not {c.condition_a, c.condition_b} & flagged:
+                continue
+            (result,) = [r for r in paired_contrast(kept, target=target, task=c.task, metric="", condition_a=c.condition_a,
+                                                    condition_b=c.condition_b, languages=languages) if r.lang == AVERAGE]
+            low, high = result.unadjusted_interval() or (None, None)
+            without.append(f"{c.condition_a} - {c.condition_b} = {format_number(result.mean_difference, 2, sign=True)} "
+                           f"(95% CI {format_number(low, 2)} to {format_number(high, 2)}, p = {format_p(result.p)}, "
+                           f"unadjusted, {result.n_seeds} seeds; with them {format_number(c.mean_difference, 2, sign=True)})")
+        lines.append(f"Outlying runs ({target_name(rows, target)}; more than {OUTLIER_MADS} robust SDs below their "
+                     f"condition's median, e.g. collapsed to one class): {'; '.join(describe_outlying(outlying))}"
+                     + (f"; without them: {'; '.join(without)}" if without else ""))
+    return lines
+
+
 def warnings_section(rows: pd.DataFrame, targets: Sequence[str], contrasts: Sequence[ContrastResult],
               facts: Mapping[str, Any], options: ReportOptions) -> Section:
     lines = []
@@ -73,6 +118,7 @@ def warnings_section(rows: pd.DataFrame, targets: Sequence[str], contrasts: Sequ
         lines.append(f"Oracle threshold: {target_name(rows, target)} {', '.join(sorted(set(part['lang'])))} is scored "
                      "with a threshold tuned on the scored split's own gold (no test gold): an upper bound")
     lines.extend(f"Compute confound: {line}" for line in compute_confounds(rows, contrasts))
+    lines.extend(outlying_lines(rows, targets, contrasts, options))
     for target in targets:
         cells = cell_statistics(target_rows(rows, target))
         name = target_name(rows, target)
@@ -159,11 +205,12 @@ def provenance_section(rows: pd.DataFrame, facts: Mapping[str, Any], options: Re
     section = Section("Provenance", lines)
     data = facts.get("data_files") or {}
     if data:
-        section.tables["data_files"] = pd.DataFrame(sorted(data.items()), columns=["data", "sha256"])
+        section.add_table("data_files", pd.DataFrame(sorted(data.items()), columns=["data", "sha256"]),
+                          "Data files and their SHA-256")
     hyper = differing_hyperparameters(rows)
     section.paragraphs.append("Hyper-parameters that differ between conditions: "
                               + ("see the table." if not hyper.empty else "none."))
     if not hyper.empty:
-        section.tables["differing_hyperparameters"] = hyper
+        section.add_table("differing_hyperparameters", hyper, "Hyper-parameters that differ between conditions")
     return section
 

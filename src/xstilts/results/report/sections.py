@@ -20,8 +20,18 @@ from xstilts.results.report.trajectory import stage_trajectories, trajectory_sum
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, metric_unit
 from xstilts.results.statistics import (
-    ALPHA, AVERAGE, GENERALISES_OVER, METHOD_NAMES, POWER, ContrastResult, cell_statistics, format_cell,
-    format_number, format_p, language_order, with_language_average,
+    ALPHA,
+    AVERAGE,
+    GENERALISES_OVER,
+    METHOD_NAMES,
+    POWER,
+    ContrastResult,
+    cell_statistics,
+    format_cell,
+    format_number,
+    format_p,
+    language_order,
+    with_language_average,
 )
 from xstilts.tasks.registry import get_suite, suite_tasks
 
@@ -71,8 +81,10 @@ def paper_table_section(rows: pd.DataFrame, targets: Sequence[str], conditions: 
         paragraphs.append(f"Tasks with several targets count once in the {get_suite(options.suite).score_name}: "
                           + "; ".join(f"{task} as {counted[task]} (not {target})" for target, task in doubled) + ".")
     section = Section("Paper-style table", paragraphs)
-    section.tables["paper_table"] = pd.DataFrame(text).set_index("condition")
-    section.tables["paper_table_values"] = numeric_frame
+    title = f"Target scores and {get_suite(options.suite).score_name} per condition" + (
+        " (in brackets: difference from the no-intermediate baseline)" if base is not None else "")
+    section.add_table("paper_table", pd.DataFrame(text).set_index("condition"), title)
+    section.add_table("paper_table_values", numeric_frame, f"{title}: values")
     return section
 
 
@@ -98,8 +110,9 @@ def target_section(rows: pd.DataFrame, target: str, conditions: Sequence[str], o
     section = Section(f"{name}: languages x conditions", [
         f"{metric} on {split}, mean ± sample std over seeds (n = seeds); det. = one deterministic evaluation "
         f"(no training, the same for every seed); * = contaminated cell. avg = mean over {', '.join(averaged)}."])
-    section.tables[f"{target}_cells"] = text
-    section.tables[f"{target}_cells_values"] = cells.reset_index()
+    unit = metric_unit(task)
+    section.add_table(f"{target}_cells", text, f"{name}: {unit} per language and condition")
+    section.add_table(f"{target}_cells_values", cells.reset_index(), f"{name}: {unit} per language and condition: values")
     means = cells["mean"].unstack("lang").reindex(index=present, columns=columns)
     base = baseline_condition(condition_paths(rows))
     if base in means.index:
@@ -107,7 +120,11 @@ def target_section(rows: pd.DataFrame, target: str, conditions: Sequence[str], o
         if not differences.empty:
             section.figures[f"{target}_heatmap"] = plots.difference_heatmap(
                 differences, f"{name}: difference from {base}", metric)
-            section.tables[f"{target}_differences"] = differences.round(3)
+            title = f"{name}: {unit} difference from the no-intermediate baseline" + (
+                f" ({base})" if base != "baseline" else "")
+            section.add_table(f"{target}_differences",
+                              differences.map(lambda v: format_number(v, sign=True)).astype(object), title)
+            section.add_table(f"{target}_differences_values", differences, f"{title}: values")
     return section
 
 
@@ -120,14 +137,17 @@ def contrast_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], op
         f"p-values within two families: the primary contrasts of this report, and its per-language contrasts. The "
         f"interval is the t-interval at the level that agrees with the adjusted p (1 - {ALPHA} x p / adjusted p: it "
         f"excludes 0 exactly when the adjusted p is below {ALPHA}); the unadjusted 95% interval is in the CSV. "
-        f"Significant: adjusted p < {ALPHA}. Pairs compared: orders over the same stages (A: the English-first one), "
+        f"Significant: adjusted p < {ALPHA}. Beside it, the signed-rank p: the Wilcoxon signed-rank test of the "
+        f"same per-seed differences (exact, unadjusted), which one collapsed run cannot dominate; at 2-5 seeds its "
+        f"smallest possible p is 2 / 2^seeds (0.5 to 0.0625). Pairs compared: orders over the same stages (A: the English-first one), "
         f"each order against the mixed stage of its stages, and the study's [report] contrasts."])
     if not contrasts:
         section.paragraphs.append("No pair of compared conditions has results: nothing to contrast.")
         return section
-    section.tables["contrasts"] = contrast_table(contrasts)
+    title = "Order contrasts: difference A - B, its interval at the adjusted level and the adjusted p"
+    section.add_table("contrasts", contrast_table(contrasts), title)
     values = contrast_values(contrasts)
-    section.tables["contrasts_values"] = values
+    section.add_table("contrasts_values", values, f"{title}: values")
     significant = [c for c in contrasts if c.significant]
     if significant:
         lines = [f"{target_name(rows, c.target)} {c.lang}: {c.condition_a} - {c.condition_b} = "
@@ -158,11 +178,13 @@ def seeds_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], optio
         f"PILOT_STUDY` sizes a new study from a finished pilot. Contrasts with fewer than 2 seeds have no SD."])
     shown = table.copy()
     for column in ("sd_of_differences", "detectable_80", "detectable_80_family"):
-        shown[column] = shown[column].map(lambda v: format_number(v, 2))
+        shown[column] = shown[column].map(format_number)
     for column in ("seeds_needed", "seeds_needed_cautious", "seeds_needed_family"):
         shown[column] = shown[column].map(lambda v: "-" if v is None or pd.isna(v) else str(int(v)))
-    section.tables["seeds"] = shown.drop(columns="effect")
-    section.tables["seeds_values"] = table
+    title = (f"Seeds: the difference each primary contrast's seeds detect, and the seeds a difference of "
+             f"{format_number(options.effect)} needs")
+    section.add_table("seeds", shown.drop(columns="effect"), title)
+    section.add_table("seeds_values", table, f"{title}: values")
     return section
 
 
@@ -188,7 +210,7 @@ def transfer_gap_section(rows: pd.DataFrame, targets: Sequence[str], conditions:
     table = table.reset_index(drop=True)
     section = Section("Transfer gap", ["English score minus the mean of the other languages, per condition "
                                        "(mean and sample std over seeds; smaller is better transfer)."])
-    section.tables["transfer_gap"] = table
+    section.add_table("transfer_gap", table, "Transfer gap: the English score minus the mean of the other languages")
     return section
 
 
@@ -205,9 +227,11 @@ def trajectory_section(rows: pd.DataFrame, targets: Sequence[str], conditions: S
         if points.empty or points.groupby("order")["after_stages"].nunique().max() < 2:
             continue
         summary = trajectory_summary(points)
-        section.tables[f"{target}_trajectory"] = summary
-        section.tables[f"{target}_trajectory_values"] = points
+        name = target_name(rows, target)
+        title = f"{name}: {metric_unit(target_task(rows, target))} after each stage of every order"
+        section.add_table(f"{target}_trajectory", summary, title)
+        section.add_table(f"{target}_trajectory_values", points, f"{title}: every seed")
         section.figures[f"{target}_trajectory"] = plots.stage_trajectories(
-            summary, points, f"{target_name(rows, target)} after each stage", primary_metric(target_task(rows, target)))
+            summary, points, f"{name} after each stage", primary_metric(target_task(rows, target)))
     return section if section.tables else None
 

@@ -1,4 +1,4 @@
-"""What a report is made of: its options, its sections (text, tables, figures) and the report itself."""
+"""What a report is made of: its options, its sections (text, titled tables, figures) and the report itself."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from xstilts.results.plots import Plot
 from xstilts.results.statistics import ContrastResult
 from xstilts.tasks.registry import DEFAULT_SUITE
 
@@ -27,8 +28,18 @@ class ReportOptions:
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (written as name.csv)
-    figures: dict[str, bytes] = field(default_factory=dict)  # name -> PNG (written as name.png)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (written as name.csv, name.tex)
+    figures: dict[str, Plot] = field(default_factory=dict)  # name -> figure (name.png, name.pdf, name.svg)
+    titles: dict[str, str] = field(default_factory=dict)  # table name -> its human title
+
+    def add_table(self, name: str, table: pd.DataFrame, title: str) -> None:
+        """A table under its file name (a code name: ``panx_cells``) and its title for a reader
+        ("PAN-X: F1 per language and condition")."""
+        self.tables[name] = table
+        self.titles[name] = title
+
+    def title_of(self, name: str) -> str:
+        return self.titles.get(name, name)
 
 
 @dataclass
@@ -41,6 +52,9 @@ class Report:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: table for section in self.sections for name, table in section.tables.items()}
 
-    def figures(self) -> dict[str, bytes]:
+    def titles(self) -> dict[str, str]:
+        return {name: section.title_of(name) for section in self.sections for name in section.tables}
+
+    def figures(self) -> dict[str, Plot]:
         return {name: figure for section in self.sections for name, figure in section.figures.items()}
 

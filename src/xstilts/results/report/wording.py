@@ -16,7 +16,8 @@ from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.report.contrasts import oriented
 from xstilts.results.report.rows import averaged_languages, condition_paths, target_name
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions
-from xstilts.results.statistics import AVERAGE, POWER, ContrastResult, format_number, format_p, seed_advice
+from xstilts.results.statistics import AVERAGE, POWER, ContrastResult, format_number, format_p
+from xstilts.results.power import seed_advice
 from xstilts.study.comparisons import ConditionPath
 
 
@@ -57,9 +58,21 @@ def _magnitude(difference: float) -> str:
     return f"{difference:.1e}"
 
 
+def shown_value(value: float | None, sign: bool = False) -> str:
+    """A difference or an interval's bound with one decimal, or the digits it needs to not print as
+    0.0 (a bound of 0.04 beside an adjusted p just below 0.05 is "0.04", never "0.0")."""
+    if value is None or value == 0 or round(abs(value), 1) > 0:
+        return format_number(value, sign=sign)
+    digits = next((d for d in range(2, 5) if round(abs(value), d) > 0), None)
+    return format_number(value, digits, sign=sign) if digits else f"{value:+.1e}" if sign else f"{value:.1e}"
+
+
 def _method_clause(contrast: ContrastResult) -> str:
-    text = f"{'paired t-test' if contrast.method == 't' else 'paired t-test with item variance'} over " \
-           f"{contrast.n_seeds} seed{'s' * (contrast.n_seeds != 1)}"
+    if contrast.method == "welch":
+        text = f"Welch's t-test over {contrast.n_runs_text} runs"
+    else:
+        text = f"{'paired t-test' if contrast.method == 't' else 'paired t-test with item variance'} over " \
+               f"{contrast.n_seeds} seed{'s' * (contrast.n_seeds != 1)}"
     note = contrast.test.note
     return f"{text}; {note}" if note and "fell back" in note else text
 
@@ -68,8 +81,42 @@ def _statistics_clause(contrast: ContrastResult, correction: str, interval: tupl
     low, high = interval or (None, None)
     adjusted = (f"{CORRECTION_NAMES[correction]}-adjusted over {contrast.family_size} contrast"
                 f"{'s' * (contrast.family_size != 1)}: p = {format_p(contrast.adjusted_p)}")
-    return (f"{adjusted}, {_level(contrast.interval_level)} CI {format_number(low)} to {format_number(high)}; "
+    return (f"{adjusted}, {_level(contrast.interval_level)} CI {shown_value(low)} to {shown_value(high)}; "
             f"{_method_clause(contrast)}")
+
+
+def contrast_clause(contrast: ContrastResult, names: Mapping[str, str], name: str, unit: str, over: str,
+                    correction: str, effect: float) -> str:
+    """One contrast as the headline says it: who beats whom by how much with the adjusted p and the
+    interval that agrees with it, or that there is no significant difference and what these seeds
+    detect, or why it is not tested. ``names``: how each condition is called; ``name``: what was
+    scored ("PAN-X"); ``over``: "averaged over 3 languages" (may be empty)."""
+    a, b = names[contrast.condition_a], names[contrast.condition_b]
+    where = f"on {name}"
+    over_text = f" {over}" if over else ""
+    if contrast.method == "welch" and contrast.p is None:
+        return f"{name}: {a} vs {b} cannot be tested: {contrast.test.note}"
+    if contrast.n_seeds < 2:
+        return (f"{name}: {a} vs {b} cannot be tested with {contrast.n_seeds} seed"
+                f"{'s' * (contrast.n_seeds != 1)} (difference {format_number(contrast.mean_difference, sign=True)} "
+                f"{unit}): a paired test needs at least 2 seeds of both, and how many a given difference "
+                "needs depends on the seed variance (`xstilts plan STUDY --pilot PILOT` sizes it from a "
+                "pilot with 2 or more seeds)")
+    if contrast.p is None:
+        return (f"{name}: {a} - {b} = {format_number(contrast.mean_difference, sign=True)} {unit} in every "
+                f"one of {contrast.n_seeds} seeds: {contrast.test.note}")
+    if contrast.significant:
+        winner, loser, difference, interval = oriented(contrast)
+        return (f"{names[winner]} beats {names[loser]} {where} by {_magnitude(difference)} {unit}{over_text} "
+                f"({_statistics_clause(contrast, correction, interval)})")
+    detectable = ""
+    if contrast.method != "welch":
+        advice = seed_advice(contrast.test.sd, contrast.n_seeds, effect)
+        detectable = (f"; these seeds detect a difference of {format_number(advice.detectable)} {unit} with "
+                      f"{POWER:.0%} power" if advice.detectable is not None else "")
+    return (f"no significant difference between {a} and {b} {where} ({contrast.condition_a} - "
+            f"{contrast.condition_b} = {format_number(contrast.mean_difference, sign=True)} {unit}{over_text}; "
+            f"{_statistics_clause(contrast, correction, contrast.interval)}{detectable})")
 
 
 def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> str:
@@ -84,33 +131,13 @@ def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: R
     clauses = []
     for contrast in chosen:
         name = target_name(rows, contrast.target)
-        unit = metric_unit(contrast.task)
         a = describe(paths, contrast.condition_a, contrast.condition_b)
         b = describe(paths, contrast.condition_b, contrast.condition_a)
         n_lang = len(averaged_languages(rows, contrast.target, options.include_contaminated))
         over = f"averaged over {n_lang} language{'s' * (n_lang != 1)}"
-        if contrast.n_seeds < 2:
-            clauses.append(f"{name}: {a} vs {b} cannot be tested with {contrast.n_seeds} seed"
-                           f"{'s' * (contrast.n_seeds != 1)} (difference {format_number(contrast.mean_difference, sign=True)} "
-                           f"{unit}): a paired test needs at least 2 seeds of both, and how many a given difference "
-                           "needs depends on the seed variance (`xstilts plan STUDY --pilot PILOT` sizes it from a "
-                           "pilot with 2 or more seeds)")
-        elif contrast.p is None:
-            clauses.append(f"{name}: {a} - {b} = {format_number(contrast.mean_difference, sign=True)} {unit} in every "
-                           f"one of {contrast.n_seeds} seeds: {contrast.test.note}")
-        elif contrast.significant:
-            winner, loser, difference, interval = oriented(contrast)
-            winner_text = describe(paths, winner, loser)
-            loser_text = describe(paths, loser, winner)
-            clauses.append(f"{winner_text} beats {loser_text} on {name} by {_magnitude(difference)} {unit} {over} "
-                           f"({_statistics_clause(contrast, options.correction, interval)})")
-        else:
-            advice = seed_advice(contrast.test.sd, contrast.n_seeds, options.effect)
-            detectable = (f"; these seeds detect a difference of {format_number(advice.detectable)} {unit} with "
-                          f"{POWER:.0%} power" if advice.detectable is not None else "")
-            clauses.append(f"no significant difference between {a} and {b} on {name} ({contrast.condition_a} - "
-                           f"{contrast.condition_b} = {format_number(contrast.mean_difference, sign=True)} {unit} {over}; "
-                           f"{_statistics_clause(contrast, options.correction, contrast.interval)}{detectable})")
+        names = {contrast.condition_a: a, contrast.condition_b: b}
+        clauses.append(contrast_clause(contrast, names, name, metric_unit(contrast.task), over,
+                                       options.correction, options.effect))
     text = "; ".join(clauses)
     # A sentence starts with a capital, but a condition's own name is never changed ("en_start").
     if not any(text.startswith(name) for name in paths):
@@ -125,11 +152,11 @@ def contrast_table(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
         low, high = c.interval or (None, None)
         records.append({
             "target": c.target, "contrast": f"{c.condition_a} - {c.condition_b}", "lang": c.lang, "seeds": c.n_seeds,
-            "A - B": format_number(c.mean_difference, 2, sign=True),
-            "CI": f"{format_number(low, 2)} to {format_number(high, 2)} ({_level(c.interval_level)})"
+            "A - B": shown_value(c.mean_difference, sign=True),
+            "CI": f"{shown_value(low)} to {shown_value(high)} ({_level(c.interval_level)})"
                   if c.interval else "-",
             "p": format_p(c.p), "adjusted p": format_p(c.adjusted_p), "significant": "yes" if c.significant else "",
-            "note": c.test.note or "",
+            "signed-rank p": format_p(c.rank_p), "note": c.test.note or "",
         })
     return pd.DataFrame(records)
 
