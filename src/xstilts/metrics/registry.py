@@ -133,8 +133,8 @@ def _check_registry() -> None:
     if missing:
         raise ValueError(f"metrics without a scoring rule: {', '.join(missing)}")
     for rule in _RULES:
-        unknown = [key for key in (*rule.keys, *rule.score_keys, *rule.per_example)
-                   if key not in METRIC_KEYS or (key not in rule.keys)]
+        unknown = [key for key in dict.fromkeys((*rule.keys, *rule.score_keys, *rule.per_example))
+                   if key not in METRIC_KEYS or key not in rule.keys]
         if unknown:
             raise ValueError(f"scoring rule {rule.metric.value}: keys {unknown} are not declared metric keys "
                              f"it produces (declared: {', '.join(METRIC_KEYS)})")
