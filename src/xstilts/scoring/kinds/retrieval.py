@@ -17,6 +17,7 @@ import pandas as pd
 
 from xstilts.errors import DataFormatError, MissingDataError
 from xstilts.metrics import per_example, predictions, retrieval
+from xstilts.metrics.registry import scoring_rule
 from xstilts.scoring.kinds.base import KindScorer
 from xstilts.tasks.load import placeholder_values
 from xstilts.tasks.types import Example, RetrievalSet, TaskKind, TaskSpec
@@ -80,7 +81,7 @@ class RetrievalScorer(KindScorer):
             return None  # one threshold over the whole candidate set: no per-example form
         if _ranks(task):
             ranked_gold = _ranked_gold(gold[0], gold_name)
-            return per_example.mean_units("map_at_20", retrieval.query_average_precisions(
+            return per_example.mean_units(scoring_rule(task.metric).primary, retrieval.query_average_precisions(
                 ranked_gold, predictions.read_rankings(pred), RANK_DEPTH))
         gold_indices = tatoeba_gold_indices(gold[0])
         return per_example.accuracy_units(gold_indices, predictions.read_indices(pred, count=len(gold_indices)))
