@@ -232,6 +232,6 @@ def trajectory_section(rows: pd.DataFrame, targets: Sequence[str], conditions: S
         section.add_table(f"{target}_trajectory", summary, title)
         section.add_table(f"{target}_trajectory_values", points, f"{title}: every seed")
         section.figures[f"{target}_trajectory"] = plots.stage_trajectories(
-            summary, points, f"{name} after each stage", primary_metric(target_task(rows, target)))
+            summary, points, f"{name} after each stage", metric_unit(target_task(rows, target)))
     return section if section.tables else None
 
