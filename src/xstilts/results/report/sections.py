@@ -119,7 +119,7 @@ def target_section(rows: pd.DataFrame, target: str, conditions: Sequence[str], o
         differences = (means - means.loc[base]).drop(index=base)
         if not differences.empty:
             section.figures[f"{target}_heatmap"] = plots.difference_heatmap(
-                differences, f"{name}: difference from {base}", metric)
+                differences, f"{name}: difference from {base}", unit)
             title = f"{name}: {unit} difference from the no-intermediate baseline" + (
                 f" ({base})" if base != "baseline" else "")
             section.add_table(f"{target}_differences",
