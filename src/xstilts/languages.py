@@ -31,11 +31,9 @@ def is_language(code: str) -> bool:
     return language.language is not None and not language.language_name().startswith("Unknown language")
 
 
-def check_code(code: str, *, allow_multilingual: bool = False) -> str:
+def check_code(code: str) -> str:
     """``code`` normalised (stripped, lower case) when it names a language, else a one-line error."""
     normalized = code.strip().lower()
-    if allow_multilingual and normalized == MULTILINGUAL:
-        return normalized
     if not is_language(normalized):
         raise UnknownLanguageError(f"unknown language code {code!r}: not an ISO 639 / BCP 47 language code "
                                    "(e.g. de, zh, aym)")
