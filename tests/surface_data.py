@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from xstilts.tasks.load import placeholder_values
+from xstilts.tasks.readers import READERS
 from xstilts.tasks.readers.lareqa import POOL_PLACEHOLDER
 from xstilts.tasks.types import FileLayout, TaskSpec
 
@@ -361,10 +362,12 @@ def write_task_data(task: TaskSpec, langs: Sequence[str], data_dir: Path,
                 continue
             layout, values = found
             path = resolved_path(layout, values, data_dir)
-            if path.exists():
-                continue
             options = {key: value.format(**values) if isinstance(value, str) else value
                        for key, value in layout.options}
+            # A reader with companion files (LAReQA's pool) may still lack them beside a file
+            # another task wrote (XQuAD's): its writer completes them.
+            if path.exists() and not getattr(READERS.get(layout.reader), "reads_companions", False):
+                continue
             WRITERS[layout.reader](task, layout, path, lang, split, options)
             written.append(path)
     return written

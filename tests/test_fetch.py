@@ -243,3 +243,30 @@ def test_mlm_corpus_is_capped_plain_text_the_mlm_task_reads(tmp_path):
     write_source(source, rows, {}, tmp_path)
     lines = load_examples(get_task("mlm"), "sw", "train", tmp_path)
     assert [e.text for e in lines] == ["Kenya ni nchi.", "Ina watu wengi."]
+
+
+def test_lareqa_fetches_the_xquad_r_release_and_keeps_only_a_file_with_its_counts(tmp_path, monkeypatch,
+                                                                                  shared_data):
+    """The hub's row copy of XQuAD-R drops the sentence breaks: the release files are copied as
+    published and checked against the release's question and sentence counts."""
+    release = shared_data / "lareqa" / "xquad-r"
+    if not (release / "th.json").is_file():
+        pytest.skip("the XQuAD-R release is not in the shared data (lareqa/xquad-r/)")
+    import datasets
+
+    served = {"th.json": release / "th.json", "de.json": shared_data / "xquad" / "xquad.de.json"}
+
+    class FakeDownloads:  # the network is never touched: the URL's file name picks a local file
+        def download(self, url):
+            return str(served[url.rsplit("/", 1)[1]])
+
+    monkeypatch.setattr(datasets, "DownloadManager", FakeDownloads)
+    sources = sources_for_tasks(["lareqa"], ["th", "de"])
+    assert [s.destination for s in sources] == ["lareqa/xquad-r/th.json", "lareqa/xquad-r/de.json"]
+    assert sources[0].url.endswith("google-research-datasets/lareqa/raw/master/xquad-r/th.json")
+    th, de = fetch_sources(sources, tmp_path, reachable=lambda: None)
+    assert th.status == "fetched" and (tmp_path / "lareqa/xquad-r/th.json").is_file()
+    # Plain XQuAD served under the release's name is refused, in one line, and not kept.
+    assert de.status == "failed" and "\n" not in de.message
+    assert "not the XQuAD-R release: 1190 questions and 1381 sentences, the release has 1190 and 1276" in de.message
+    assert not (tmp_path / "lareqa/xquad-r/de.json").exists() and not list(tmp_path.rglob("*.tmp*"))

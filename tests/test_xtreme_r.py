@@ -155,15 +155,34 @@ def test_lareqa_pool_from_handmade_xquad_files(tmp_path):
         lareqa_xquad(tmp_path / "xquad.de.json", "de", pool="en de", sibling="xquad.LANG.json")
 
 
-def test_lareqa_pool_from_the_shared_xquad_files(shared_data):
+def test_lareqa_pool_is_the_xquad_r_release(shared_data):
+    """The reference's load_data on the release: 13,090 questions, 13,014 candidates."""
+    if not (shared_data / "lareqa" / "xquad-r" / "de.json").is_file():
+        pytest.skip("the XQuAD-R release is not in the shared data (lareqa/xquad-r/)")
+    from collections import Counter
+
+    from xstilts.tasks.catalog.lareqa import RELEASE_CANDIDATES
+
+    pools = {lang: load_examples(get_task("lareqa"), lang, "test", shared_data)[0]
+             for lang in XTREME_R_LANGUAGES["lareqa"].split(",")}
+    assert sum(len(pool.source) for pool in pools.values()) == 13_090
+    pool = pools["de"]
+    assert len(pool.target) == 13_014
+    assert Counter(c.id.split("_")[0] for c in pool.target) == RELEASE_CANDIDATES
+    # Every question has its answer sentence in each of the 11 languages.
+    assert len(pool.gold) >= 11 * 1190 and {c.split("_")[0] for _, c in pool.gold} == set(RELEASE_CANDIDATES)
+
+
+def test_a_pool_split_from_plain_xquad_is_another_task_by_name(shared_data):
+    """Only asked for by name, titled as what it is, and in no suite."""
+    task = get_task("lareqa_xquad_split")
+    assert "not XQuAD-R" in task.title and not task.in_suite
+    assert [layout.pattern for layout in get_task("lareqa").layouts] == ["lareqa/xquad-r/{lang}.json"]
     if not (shared_data / "xquad" / "xquad.de.json").is_file():
         pytest.skip("shared XQuAD files not found")
-    (pool,) = load_examples(get_task("lareqa"), "de", "test", shared_data)
-    assert len(pool.source) == 1190
-    # Every question has its answer sentence in each of the 11 languages.
-    assert len(pool.gold) == 11 * 1190 and {lang for lang in (c.split("_")[0] for _, c in pool.gold)} == set(
-        XTREME_R_LANGUAGES["lareqa"].split(","))
-    assert len(pool.target) > 11 * 1000 and not any(c.id.startswith("ro_") for c in pool.target)
+    (pool,) = load_examples(task, "de", "test", shared_data)
+    assert len(pool.source) == 1190 and len(pool.target) == 12_799
+    assert not any(c.id.startswith("ro_") for c in pool.target)
 
 
 def test_ranked_scoring_of_a_prediction_file(tmp_path):

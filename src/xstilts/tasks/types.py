@@ -6,8 +6,9 @@ Each example type is a frozen dataclass so examples can be hashed, cached and co
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Union
 
 # Metric and TaskKind are re-exported: task files declare theirs from here.
@@ -155,6 +156,12 @@ class HubSource:
     # and a destination, both with {lang} (XTREME's translate-train SQuAD).
     translated_train_url: str = ""
     translated_train_file: str = ""
+    # A set published as files already in the layout's format (the XQuAD-R release, whose
+    # sentence breaks the hub's row copy drops): a URL with the layout's placeholders, copied
+    # as is, and ``verify(path, lang)`` run on the download before it is kept (raises on a
+    # file that is not the release: its counts differ).
+    file_url: str = ""
+    verify: Callable[[Path, str], None] | None = field(default=None, compare=False)
     note: str = ""
 
 
@@ -215,6 +222,20 @@ class TrainingDefaults:
 
 
 @dataclass(frozen=True)
+class FineTuning:
+    """The training a suite scores a retrieval task after, instead of the bare encoder: XTREME-R
+    scores LAReQA from a dual encoder fine-tuned on SQuAD v1.1 question -> answer-sentence pairs,
+    Mewsli-X from one fine-tuned on Wikipedia mention -> entity pairs, and Tatoeba from the SQuAD
+    v1.1 QA model (google-research/xtreme scripts/run_tatoeba.sh). ``task``: the task trained on
+    English on top of the study's encoder (a QA target's name shares that target's training).
+    ``suites``: the suites whose protocol this is; a study of another suite scores the task from
+    the encoder unless its target asks for ``scoring = "fine-tuned"``."""
+
+    task: str
+    suites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SuiteMember:
     """A task's place in a benchmark suite (``xstilts.tasks.suites``): its group and its column."""
 
@@ -264,6 +285,8 @@ class TaskSpec:
     data: DataRelations = DataRelations()
     hub: HubSource | None = None
     suites: tuple[SuiteMember, ...] = ()
+    # A retrieval task some suite scores after a fine-tuning (XTREME-R's dual encoders).
+    fine_tuning: tuple[FineTuning, ...] = ()
     # Codes its files use for a language, where they are not its language code: placeholder ->
     # {language code: code in file names} (Tatoeba's {lang3}: "deu"; TyDiQA's {lang_name}:
     # "arabic"). A layout with such a placeholder holds only the languages listed.
@@ -318,6 +341,10 @@ class TaskSpec:
 
     def member_of(self, suite: str) -> SuiteMember | None:
         return next((member for member in self.suites if member.suite == suite), None)
+
+    def fine_tuning_in(self, suite: str) -> FineTuning | None:
+        """The fine-tuning ``suite`` scores this task after, None when it scores the bare encoder."""
+        return next((tuning for tuning in self.fine_tuning if suite in tuning.suites), None)
 
     def suite_languages(self, suite: str) -> tuple[str, ...]:
         """The languages ``suite`` scores this task on (all of the task's unless its membership says)."""

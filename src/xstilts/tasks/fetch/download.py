@@ -144,6 +144,8 @@ def _download_url(source: Source, root: Path) -> tuple[list[Path], int]:
     destination = _files_of(source, root)[0]
     with atomic_path(destination) as tmp:
         shutil.copyfile(cached, tmp)
+        if source.verify is not None:  # a file that is not the release is never kept
+            source.verify(tmp, source.lang)
     return [destination], 0
 
 

@@ -8,7 +8,9 @@ where to get them instead. Dataset ids and schemas as published on the Hugging F
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from xstilts.tasks.load import SPLITS, placeholder_values
@@ -29,6 +31,7 @@ class Source:
     config: str | None = None
     hub_split: str = ""
     url: str = ""  # a file already in the destination's format (copied as is)
+    verify: Callable[[Path, str], None] | None = field(default=None, compare=False)  # checks a url download
     options: tuple[tuple[str, Any], ...] = ()
     note: str = ""  # set when the set cannot be fetched: where to get it
 
@@ -86,6 +89,9 @@ def _hub_source(spec: TaskSpec, lang: str, split: str, destination: str | None,
     layout = spec.layouts[hub.layout]
     values = {**placeholder_values(spec, lang, layout.split_name(split)),
               **{name: table[lang] for name, table in hub.names.items()}}
+    if hub.file_url:  # released files in the layout's own format (XQuAD-R): copied, then verified
+        return Source(spec.name, lang, split, destination or layout.pattern.removeprefix("**/").format(**values),
+                      url=hub.file_url.format(**values), verify=hub.verify)
     options = {key: value.format(**values) if isinstance(value, str) else value
                for key, value in {**hub.options, **(extra_options or {})}.items()}
     path = layout.pattern.removeprefix("**/").format(**values)
