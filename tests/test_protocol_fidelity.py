@@ -52,9 +52,23 @@ def test_paper_preset_is_the_default_and_xtreme_preset_follows_its_scripts():
     qa = make_config(tydiqa, target=True, preset="xtreme")
     assert (qa.learning_rate, qa.epochs, qa.max_length, qa.doc_stride, qa.batch_size, qa.weight_decay) == \
         (3e-5, 3, 384, 128, 32, 1e-4)
+    # train_xnli.sh and train_xcopa.sh pick lr by model size: 3e-5 large, 2e-5 base.
+    assert make_config(xnli, target=True, preset="xtreme", model_scale="base").learning_rate == 2e-5
+    xcopa = get_task("xcopa")
+    assert [make_config(xcopa, target=True, preset="xtreme", model_scale=scale).learning_rate
+            for scale in ("large", "base")] == [3e-5, 2e-5]
     # XTREME has no intermediate stages: an intermediate task keeps the paper's values.
     assert mnli.training_defaults(target=False, preset="xtreme") == {"epochs": 3.0, "preset": "xtreme"}
     assert TrainConfig().group_by_length is False and TrainConfig().carry_head is False
+
+
+def test_model_scale_follows_the_hidden_size_or_the_hub_name(tmp_path):
+    from xstilts.modeling.identity import model_scale
+
+    assert model_scale("multilingual-e5-small") == "base"
+    assert (model_scale("xlm-roberta-large"), model_scale("xlm-roberta-base")) == ("large", "base")
+    (tmp_path / "config.json").write_text('{"hidden_size": 1280}')  # xlm-mlm-100-1280 counts as large
+    assert model_scale(str(tmp_path)) == "large"
 
 
 def test_study_preset_is_recorded_in_every_node(tmp_path):

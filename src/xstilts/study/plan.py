@@ -37,6 +37,7 @@ from xstilts.modeling.eval_precision import DEFAULT_EVAL_PRECISION
 from xstilts.study.comparisons import ConditionPath, PlannedContrast, condition_path, planned_contrasts
 from xstilts.study.contamination import SELECTED_ON, TRAINED_ON, UsedData, contaminated_cells, footprints
 from xstilts.study.data_facts import DataFacts, DataInspector, estimated_examples, selected_rows
+from xstilts.modeling.identity import model_scale
 from xstilts.study.hashing import model_identity, stable_hash
 from xstilts.study.orders import Order, ResolvedStage, resolve_stage, study_orders
 from xstilts.study.spec import Sampling, SelectionSpec, StudySpec, TargetSpec, overrides
@@ -188,11 +189,14 @@ def _task_order(task: StageTask) -> tuple:
             () if dev is None else (dev.task, dev.lang, dev.split, dev.slice or ""))
 
 
-def agreed_defaults(tasks: list[TaskSpec], target: bool, given: dict[str, Any], where: str) -> dict[str, Any]:
+def agreed_defaults(tasks: list[TaskSpec], target: bool, given: dict[str, Any], where: str,
+                    model_scale: str = "large") -> dict[str, Any]:
     """The preset's defaults shared by every task of a stage; a value the tasks disagree on must
-    be set by the study (else a one-line error), so the result never depends on listing order."""
+    be set by the study (else a one-line error), so the result never depends on listing order.
+    ``model_scale``: the base model's, for values XTREME's scripts choose by model size."""
     preset = given.get("preset", "paper")
-    per_task = {task.name: task.training_defaults(target=target, preset=preset) for task in tasks}
+    per_task = {task.name: task.training_defaults(target=target, preset=preset, model_scale=model_scale)
+                for task in tasks}
     merged: dict[str, Any] = {}
     for key in sorted({key for values in per_task.values() for key in values}):
         if key in given:
@@ -297,7 +301,7 @@ class _PlanBuilder:
         them), then the study's hyper-parameters, then the stage's or target's, then the seed;
         ``mixed_precision`` and ``compile`` "auto" resolved on this machine."""
         given = {**overrides(self.study.hparams), **stage_overrides}
-        defaults = agreed_defaults(tasks, target, given, where)
+        defaults = agreed_defaults(tasks, target, given, where, self.model_scale())
         config = TrainConfig(**{**defaults, **given, "seed": seed})
         return config.model_copy(update={"mixed_precision": resolved_precision(config.mixed_precision),
                                          "compile": resolve_compile(config.compile)})
@@ -323,6 +327,11 @@ class _PlanBuilder:
             self.train_nodes[node_id] = TrainNode(node_id, identity["parent"], label, tasks, sampling, temperature,
                                                   config, config.seed, is_target, identity, examples)
         return self.train_nodes[node_id]
+
+    def model_scale(self) -> str:
+        if not hasattr(self, "_model_scale"):
+            self._model_scale = model_scale(self.study.model)
+        return self._model_scale
 
     def base_model_identity(self) -> dict[str, Any]:
         if not hasattr(self, "_base_model"):

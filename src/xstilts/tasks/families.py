@@ -16,8 +16,8 @@ NLI_HEAD = "nli"
 
 # XTREME's scripts/train_*.sh for xlm-roberta-large (effective batch 32 everywhere; their Python
 # scripts default to no warm-up and no weight decay, except QA: 500 warm-up steps, which is 6% of
-# 3 epochs of SQuAD v1.1 at batch 32, and weight decay 1e-4). XNLI: 3e-5 for XLM-R large (2e-5
-# for base models in the same script).
+# 3 epochs of SQuAD v1.1 at batch 32, and weight decay 1e-4). Values the scripts pick by model
+# size (XNLI's and XCOPA's lr) are ``ByModelScale`` in the task's file.
 XTREME_CLASSIFY = {"batch_size": 32, "max_length": 128, "warmup_ratio": 0.0, "weight_decay": 0.0}
 XTREME_QA = {"learning_rate": 3e-5, "epochs": 3.0, "batch_size": 32, "max_length": 384, "doc_stride": 128,
              "warmup_ratio": 0.06, "weight_decay": 1e-4}

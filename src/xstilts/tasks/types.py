@@ -211,6 +211,26 @@ class DataRelations:
 INTERMEDIATE_EPOCHS = 3.0
 
 
+# The scales XTREME's scripts tell apart: "large" (xlm-roberta-large, xlm-mlm-100-1280) and
+# everything else ("base"); ``xstilts.modeling.identity.model_scale`` decides a model's.
+ModelScale = str
+MODEL_SCALES = ("base", "large")
+
+
+@dataclass(frozen=True)
+class ByModelScale:
+    """A preset value that XTREME's scripts choose by the model's size (XCOPA and XNLI: lr 3e-5
+    for large models, 2e-5 for base ones)."""
+
+    large: object
+    base: object
+
+    def value(self, scale: ModelScale) -> object:
+        if scale not in MODEL_SCALES:
+            raise ValueError(f"unknown model scale {scale!r}; expected one of {', '.join(MODEL_SCALES)}")
+        return self.large if scale == "large" else self.base
+
+
 @dataclass(frozen=True)
 class TrainingDefaults:
     """What a task brings to TrainConfig's defaults: the paper's epochs when it is fine-tuned as a
@@ -351,13 +371,16 @@ class TaskSpec:
         member = self.member_of(suite)
         return member.languages if member is not None and member.languages else self.languages
 
-    def training_defaults(self, *, target: bool, preset: str = "paper") -> dict[str, object]:
+    def training_defaults(self, *, target: bool, preset: str = "paper",
+                          model_scale: ModelScale = "large") -> dict[str, object]:
         """The preset's hyper-parameters for this task, as overrides on TrainConfig's defaults
-        (``target``: fine-tuned as a target, else trained as an intermediate stage)."""
+        (``target``: fine-tuned as a target, else trained as an intermediate stage; values XTREME's
+        scripts choose by model size follow ``model_scale``)."""
         epochs = self.training.target_epochs if target and self.training.target_epochs else INTERMEDIATE_EPOCHS
         values: dict[str, object] = {"epochs": epochs, **self.facts.training_defaults}
         if preset == "xtreme" and target:
-            values.update(self.training.xtreme)
+            values.update({key: value.value(model_scale) if isinstance(value, ByModelScale) else value
+                           for key, value in self.training.xtreme.items()})
         if preset != "paper":
             values["preset"] = preset
         return values

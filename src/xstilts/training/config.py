@@ -86,12 +86,13 @@ def dev_selects(config: TrainConfig | Mapping[str, Any]) -> bool:
     return bool(values.get("select_best", True)) or values.get("early_stopping_patience") is not None
 
 
-def make_config(task: TaskSpec, *, target: bool, **overrides: object) -> TrainConfig:
+def make_config(task: TaskSpec, *, target: bool, model_scale: str = "large", **overrides: object) -> TrainConfig:
     """TrainConfig with the task's defaults as a target or as an intermediate stage (of the preset
-    given, else the paper's; the same values a study gives it in that role), then the caller's
-    non-None overrides."""
+    given, else the paper's; the same values a study gives it in that role; ``model_scale``: the
+    model's, for values XTREME's scripts choose by size), then the caller's non-None overrides."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    values = task.training_defaults(target=target, preset=given.get("preset", "paper"))  # type: ignore[arg-type]
+    values = task.training_defaults(target=target, preset=given.get("preset", "paper"),  # type: ignore[arg-type]
+                                    model_scale=model_scale)
     values.update(given)
     try:
         return TrainConfig(**values)

@@ -3,7 +3,7 @@
 from xstilts.tasks.catalog.mnli import MNLI_TRAIN
 from xstilts.tasks.families import NLI_HEAD, NLI_LABEL_MAP, NLI_LABELS, TRAIN_DEV_TEST, XTREME_CLASSIFY
 from xstilts.tasks.types import (
-    DataRelations, FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec, TrainingDefaults,
+    ByModelScale, DataRelations, FileLayout, HubSource, Metric, SuiteMember, TaskKind, TaskSpec, TrainingDefaults,
 )
 
 TASK = TaskSpec(
@@ -24,7 +24,9 @@ TASK = TaskSpec(
                    (("header", True), ("text_a", "premise"), ("text_b", "hypo"), ("label", "label"),
                     ("label_map", NLI_LABEL_MAP)), splits=("train",)),
     ),
-    training=TrainingDefaults(target_epochs=2, xtreme={**XTREME_CLASSIFY, "learning_rate": 3e-5, "epochs": 5.0}),
+    # scripts/train_xnli.sh: lr 3e-5 for large models, 2e-5 for base ones.
+    training=TrainingDefaults(target_epochs=2, xtreme={**XTREME_CLASSIFY, "learning_rate": ByModelScale(large=3e-5, base=2e-5),
+                                                       "epochs": 5.0}),
     # Parallel: row i is the same item in every language. Train in every language is MNLI train
     # (English) or XNLI-MT's line-by-line translation of it.
     data=DataRelations(parallel=True, shared={"train": MNLI_TRAIN}),
