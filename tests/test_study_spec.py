@@ -138,7 +138,7 @@ def test_malformed_fields_give_one_line_naming_the_field(tmp_path, old, new, exp
     ('[[targets]]\ntask = "bucc2018"\ntrain = { slice = "[:5]" }\n',
      "study.toml: targets[2].train: bucc2018 is a retrieval task"),
     ('[[targets]]\ntask = "xnli"\nretrieval = { layer = 3 }\n',
-     "study.toml: targets[2].retrieval: retrieval settings apply to bucc2018, tatoeba, lareqa and mewslix"),
+     "study.toml: targets[2].retrieval: retrieval settings apply to bucc2018, tatoeba, lareqa, lareqa_xquad_split and mewslix"),
 ])
 def test_references_between_sections_are_checked(tmp_path, extra, expected):
     message = load_error(tmp_path, STUDY + extra)

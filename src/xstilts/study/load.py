@@ -71,7 +71,7 @@ def check_study(study: StudySpec) -> None:
         if target.label in labels:
             raise StudyIssue(f"targets[{i}]", f"target {target.label!r} is listed twice; give one a distinct name")
         labels.add(target.label)
-        _check_target(target, f"targets[{i}]")
+        _check_target(target, f"targets[{i}]", study.suite)
     orders = study_orders(study)
     for order in orders:
         for reference in order.stages:
@@ -85,9 +85,17 @@ def check_study(study: StudySpec) -> None:
             raise StudyIssue(f"report.contrasts[{i}]", f"contrasts {a!r} with itself")
 
 
-def _check_target(target: TargetSpec, path: str) -> None:
-    if not get_task(target.task).facts.trains:
-        for key in ("train", "hparams", "eval_slice", "eval_max_length"):
+def _check_target(target: TargetSpec, path: str, suite: str) -> None:
+    task = get_task(target.task)
+    if target.scoring is not None and task.facts.trains:
+        raise StudyIssue(f"{path}.scoring", f"{target.task} is fine-tuned as a target; scoring chooses how a "
+                                            "retrieval task is scored")
+    if target.scoring == "fine-tuned" and not task.fine_tuning:
+        raise StudyIssue(f"{path}.scoring", f"{target.task} has no fine-tuning protocol; it is scored from the encoder")
+    if not task.facts.trains:
+        # Training settings apply to the fine-tuning a retrieval target is scored after, if any.
+        unused = ("eval_slice", "eval_max_length") + (("train", "hparams") if target.fine_tuning(suite) is None else ())
+        for key in unused:
             if key in target.model_fields_set:
                 raise StudyIssue(f"{path}.{key}", f"{target.task} is a retrieval task: it is scored from the "
                                                   "encoder on whole sets, without fine-tuning")

@@ -258,18 +258,45 @@ class _PlanBuilder:
             prefixes.append(self.intermediate_node(resolve_stage(reference, self.study), prefixes[-1], seed))
         for target in self.study.targets:
             task = get_task(target.task)
-            self.naive += len(order.stages) + (1 if task.facts.trains else 0)
+            self.naive += len(order.stages) + (1 if task.facts.trains or target.fine_tuning(self.study.suite) else 0)
             self.eval_node(target, task, self.evaluated_model(target, task, prefixes[-1], seed), order, seed)
-            if target.wants_trajectory():
+            if target.wants_trajectory(self.study.suite):
                 for prefix in prefixes[:-1]:
                     model = self.evaluated_model(target, task, prefix, seed)
                     self.eval_node(target, task, model, order, seed, role="trajectory")
 
     def evaluated_model(self, target: TargetSpec, task: TaskSpec, encoder: TrainNode | None,
                         seed: int) -> TrainNode | None:
-        """The model a target evaluates on top of ``encoder``: its fine-tuning on the target, or
-        the encoder itself for a task that does not train (retrieval)."""
-        return self.target_node(target, task, encoder, seed) if task.facts.trains else encoder
+        """The model a target evaluates on top of ``encoder``: its fine-tuning on the target; for a
+        retrieval task, the fine-tuning its suite scores it after (XTREME-R), else the encoder itself."""
+        if task.facts.trains:
+            return self.target_node(target, task, encoder, seed)
+        fine_tuning = target.fine_tuning(self.study.suite)
+        if fine_tuning is None:
+            return encoder
+        return self.fine_tuning_node(target, get_task(fine_tuning.task), encoder, seed)
+
+    def fine_tuning_node(self, target: TargetSpec, trained: TaskSpec, encoder: TrainNode | None,
+                         seed: int) -> TrainNode:
+        """The training a retrieval target is scored after. A target task's training (Tatoeba after
+        XQuAD's SQuAD v1.1 model) is the study's own target of that training when it has one and
+        this target sets no training of its own: one QA fine-tuning per path serves both. Any
+        other (a dual encoder) is trained on ``target.train`` with ``target.hparams``."""
+        own = {"train", "hparams"} & target.model_fields_set
+        if trained.facts.target:
+            shared = next((other for other in self.study.targets if not own and other.scoring is None
+                           and self.training_data(other) == self.training_data(TargetSpec(task=trained.name))), None)
+            spec = shared or TargetSpec(task=trained.name, **{key: getattr(target, key) for key in own})
+            return self.target_node(spec, get_task(spec.task), encoder, seed)
+        config = self.config([trained], True, overrides(target.hparams), seed, f"target {target.label}")
+        return self.train_node(f"{target.label}:{trained.name}", (self.stage_task(trained.name, target.train),),
+                               "proportional", 2.0, config, encoder, True)
+
+    @staticmethod
+    def training_data(target: TargetSpec) -> str | None:
+        """The task whose English data a target fine-tunes on (XQuAD and MLQA: SQuAD v1.1)."""
+        task = get_task(target.task)
+        return (task.trains_as or task.name) if task.facts.trains else None
 
     def intermediate_node(self, stage: ResolvedStage, parent: TrainNode | None, seed: int) -> TrainNode:
         # Canonical task order: listing a mixed stage's tasks differently is the same training.

@@ -23,7 +23,7 @@ from xstilts.paths import default_data_dir
 from xstilts.tasks.declared import TaskDeclaration, declared_task
 from xstilts.tasks.registry import all_suites, declare, get_task, is_declared
 from xstilts.tasks.slices import slice_range
-from xstilts.tasks.types import TaskSpec
+from xstilts.tasks.types import FineTuning, TaskSpec
 from xstilts.training.config import TrainConfig
 
 Split = Literal["train", "dev", "test"]
@@ -181,6 +181,11 @@ class TargetSpec(StrictModel):
     train: SelectionSpec = SelectionSpec()
     hparams: HParams = HParams()
     retrieval: RetrievalSpec | None = None
+    scoring: Literal["fine-tuned", "encoder-only"] | None = Field(
+        None, description='Retrieval targets: "fine-tuned" scores the task after the fine-tuning its suite protocol '
+                          'trains (XTREME-R: LAReQA and Mewsli-X as dual encoders, Tatoeba after the SQuAD v1.1 QA '
+                          'model), "encoder-only" straight from the encoder. Default: the study suite\'s protocol; '
+                          'the other one is labelled in the target\'s default name (e.g. lareqa_encoder_only).')
     trajectory: bool | None = Field(
         None, description="Also evaluate the model after each stage of every order (not only after the last), "
                           "for the report's stage trajectories. Default: on for retrieval targets (no fine-tuning "
@@ -212,9 +217,31 @@ class TargetSpec(StrictModel):
     def label(self) -> str:
         return self.name or self.task
 
-    def wants_trajectory(self) -> bool:
+    def wants_trajectory(self, suite: str) -> bool:
         # A task scored straight from the encoder (retrieval) costs no training per prefix: on by default.
-        return self.trajectory if self.trajectory is not None else not get_task(self.task).facts.trains
+        return self.trajectory if self.trajectory is not None else self.fine_tuning(suite) is None and \
+            not get_task(self.task).facts.trains
+
+    def fine_tuning(self, suite: str) -> FineTuning | None:
+        """The fine-tuning a retrieval target is scored after (``TaskSpec.fine_tuning``): the suite
+        protocol's unless ``scoring`` says otherwise; None = straight from the encoder."""
+        task = get_task(self.task)
+        if self.scoring == "encoder-only" or task.facts.trains:
+            return None
+        own = task.fine_tuning_in(suite)
+        if self.scoring == "fine-tuned":  # any suite's, when its own suite scores the encoder
+            return own or next(iter(task.fine_tuning), None)
+        return own
+
+    def default_label(self, suite: str) -> str:
+        """The task's name, with the scoring when it is not the suite protocol's (a table shows it)."""
+        protocol = get_task(self.task).fine_tuning_in(suite)
+        fine_tuned = self.fine_tuning(suite) is not None
+        if protocol is not None and not fine_tuned:
+            return f"{self.task}_encoder_only"
+        if protocol is None and fine_tuned:
+            return f"{self.task}_fine_tuned"
+        return self.task
 
 
 class ReportSpec(StrictModel):
@@ -299,6 +326,15 @@ class StudySpec(StrictModel):
     def declared_tasks(self) -> tuple[TaskSpec, ...]:
         """The TaskSpecs of the study's own tasks (what a worker registers before a node)."""
         return tuple(get_task(name) for name in self.tasks)
+
+    @model_validator(mode="after")
+    def _name_targets_by_scoring(self) -> "StudySpec":
+        """An unnamed retrieval target scored otherwise than its suite protocol carries that in its
+        name (``lareqa_encoder_only``), so every table and report line that shows it says so."""
+        named = [target if target.name else target.model_copy(update={"name": target.default_label(self.suite)})
+                 if target.default_label(self.suite) != target.task else target for target in self.targets]
+        object.__setattr__(self, "targets", named)  # frozen model: set once, while it is built
+        return self
 
     @field_validator("output_dir", "data_dir")
     @classmethod
