@@ -367,3 +367,32 @@ def test_the_report_suite_table_uses_the_suites_languages():
     assert xtreme_r.iloc[0, 0] == pytest.approx((panx + 50.0) / 2)  # XCOPA without English
     xtreme = suite_table(rows, ["panx", "xcopa"], ["baseline"], "xtreme")
     assert list(xtreme.columns) == ["XTREME score (partial: 1/9 tasks)"] and xtreme.iloc[0, 0] == pytest.approx(60.0)
+
+
+def test_suite_notes_say_what_the_score_is_and_when_it_is_not_the_leaderboards():
+    from test_results_table import _frame, _record
+
+    from xstilts.results.filtering import condition_rows
+    from xstilts.results.report import suite_notes, suite_table
+
+    def rows_of(lareqa_training: str):
+        records = [_record("lareqa", "baseline", 1, "de", "map_at_20", 30.0, split="test"),
+                   _record("xcopa", "baseline", 1, "et", "accuracy", 50.0, split="test")]
+        records[0]["training"] = lareqa_training
+        rows = condition_rows(_frame(records))
+        return rows.assign(condition=rows["order_name"])
+
+    fine_tuned = rows_of('[{"node": "n1", "label": "lareqa:squad_retrieval", "is_target": true}]')
+    notes = suite_notes(fine_tuned, ["lareqa", "xcopa"], "xtreme-r")
+    assert len(notes) == 1 and "evaluate.py cannot compute this overall score" in notes[0]
+    assert list(suite_table(fine_tuned, ["lareqa", "xcopa"], ["baseline"], "xtreme-r").columns) == [
+        "XTREME-R score (partial: 2/10 tasks)"]
+    encoder = rows_of("[]")
+    (_, caveat) = suite_notes(encoder, ["lareqa", "xcopa"], "xtreme-r")
+    assert "not comparable with the XTREME-R leaderboard: LAReQA is scored from the encoder" in caveat
+    assert list(suite_table(encoder, ["lareqa", "xcopa"], ["baseline"], "xtreme-r").columns) == [
+        "XTREME-R score (partial: 2/10 tasks; not comparable with the XTREME-R leaderboard)"]
+    # XTREME has no such note, and Mewsli-X's released data is never the paper's.
+    assert suite_notes(encoder, ["xcopa"], "xtreme") == []
+    assert "Mewsli-X: the released Mewsli-X data is not the paper's" in " ".join(
+        suite_notes(rows_of("[]").assign(task="mewslix", target="mewslix"), ["mewslix"], "xtreme-r"))

@@ -22,7 +22,7 @@ def show_suite_score(frame, suite: str, out: Console) -> None:
 
     from xstilts.results.report import condition_suite_table
 
-    table = condition_suite_table(frame, suite)
+    table, notes = condition_suite_table(frame, suite)
     shown = Table(title=str(table.columns[-1]))
     shown.add_column("condition")
     for column in table.columns:
@@ -30,6 +30,8 @@ def show_suite_score(frame, suite: str, out: Console) -> None:
     for condition, values in table.iterrows():
         shown.add_row(condition, *("-" if pd.isna(v) else f"{v:.2f}" for v in values))
     out.print(shown)
+    for note in notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
 
 
 def show_results(run_plan, out: Console, all_rows: bool = False) -> None:

@@ -14,17 +14,21 @@ import pandas as pd
 from xstilts.tasks.registry import get_suite, suite_tasks
 
 
-def score_column(suite: str, counted: int) -> str:
-    """The score column's name: "XTREME-R score", or partial with the count of tasks."""
+def score_column(suite: str, counted: int, comparable: bool = True) -> str:
+    """The score column's name: "XTREME-R score", partial with the count of tasks, and "not
+    comparable with the XTREME-R leaderboard" when ``comparable`` is False (``suite_caveats``)."""
     rules = get_suite(suite)
     total = len(suite_tasks(suite))
-    return rules.score_name if counted == total else f"{rules.score_name} (partial: {counted}/{total} tasks)"
+    labels = [] if counted == total else [f"partial: {counted}/{total} tasks"]
+    if not comparable:
+        labels.append(f"not comparable with the {rules.display_name} leaderboard")
+    return rules.score_name + (f" ({'; '.join(labels)})" if labels else "")
 
 
-def suite_columns(task_scores: pd.DataFrame, suite: str) -> pd.DataFrame:
+def suite_columns(task_scores: pd.DataFrame, suite: str, comparable: bool = True) -> pd.DataFrame:
     """The suite's group columns (display names; a group's tasks must all be targeted and scored)
-    and its score column (every targeted member task scored for the condition, else NaN).
-    Columns of ``task_scores`` that are not tasks of the suite are ignored."""
+    and its score column (every targeted member task scored for the condition, else NaN; named
+    by ``score_column``). Columns of ``task_scores`` that are not tasks of the suite are ignored."""
     rules = get_suite(suite)
     members = suite_tasks(suite)
     targeted = [task.name for task in members if task.name in task_scores.columns]
@@ -33,6 +37,6 @@ def suite_columns(task_scores: pd.DataFrame, suite: str) -> pd.DataFrame:
         names = [task.name for task in members if task.member_of(suite).group == group]
         if names and all(name in task_scores.columns for name in names):
             out[display] = task_scores[names].mean(axis=1, skipna=False)
-    column = score_column(suite, len(targeted))
+    column = score_column(suite, len(targeted), comparable)
     out[column] = task_scores[targeted].mean(axis=1, skipna=False) if targeted else float("nan")
     return out

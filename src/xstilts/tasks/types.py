@@ -307,6 +307,9 @@ class TaskSpec:
     suites: tuple[SuiteMember, ...] = ()
     # A retrieval task some suite scores after a fine-tuning (XTREME-R's dual encoders).
     fine_tuning: tuple[FineTuning, ...] = ()
+    # Why a suite score that includes this task cannot be compared with the suite's leaderboard
+    # (Mewsli-X: the released data is not the paper's); empty when it can.
+    leaderboard_caveat: str = ""
     # Codes its files use for a language, where they are not its language code: placeholder ->
     # {language code: code in file names} (Tatoeba's {lang3}: "deu"; TyDiQA's {lang_name}:
     # "arabic"). A layout with such a placeholder holds only the languages listed.

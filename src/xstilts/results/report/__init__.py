@@ -30,7 +30,7 @@ from xstilts.results.report.rows import (
     averaged_languages, baseline_condition, condition_paths, contaminated_languages, ordered_conditions,
     ordered_targets, target_name, target_rows, target_scores_per_run, target_task,
 )
-from xstilts.results.report.scores import condition_suite_table, counted_targets, suite_table
+from xstilts.results.report.scores import condition_suite_table, counted_targets, suite_notes, suite_table
 from xstilts.results.report.trajectory import stage_trajectories, trajectory_summary
 from xstilts.results.report.types import Report, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, describe, headline
@@ -42,6 +42,6 @@ __all__ = [
     "compute_confounds", "compute_contrasts", "condition_suite_table", "condition_paths", "contaminated_languages", "contrast_table",
     "contrast_values", "counted_targets", "describe", "differing_hyperparameters", "eval_precisions", "headline",
     "ordered_conditions", "ordered_targets", "oriented", "parse_formats", "render_html", "render_latex", "render_markdown", "result_notes",
-    "seed_advice_table", "stage_trajectories", "suite_table", "target_name", "target_rows", "target_scores_per_run",
+    "seed_advice_table", "stage_trajectories", "suite_notes", "suite_table", "target_name", "target_rows", "target_scores_per_run",
     "target_task", "trajectory_summary", "write_report",
 ]

@@ -15,7 +15,7 @@ from xstilts.results.report.rows import (
     averaged_languages, baseline_condition, condition_paths, target_name, target_rows, target_scores_per_run,
     target_task,
 )
-from xstilts.results.report.scores import counted_targets, suite_table
+from xstilts.results.report.scores import counted_targets, suite_notes, suite_table
 from xstilts.results.report.trajectory import stage_trajectories, trajectory_summary
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, metric_unit
@@ -80,6 +80,7 @@ def paper_table_section(rows: pd.DataFrame, targets: Sequence[str], conditions: 
     if doubled:
         paragraphs.append(f"Tasks with several targets count once in the {get_suite(options.suite).score_name}: "
                           + "; ".join(f"{task} as {counted[task]} (not {target})" for target, task in doubled) + ".")
+    paragraphs.extend(suite_notes(rows, targets, options.suite))
     section = Section("Paper-style table", paragraphs)
     title = f"Target scores and {get_suite(options.suite).score_name} per condition" + (
         " (in brackets: difference from the no-intermediate baseline)" if base is not None else "")

@@ -32,5 +32,6 @@ TASK = TaskSpec(
     # A community copy of XTREME-R's preprocessed Mewsli-X (per-language mention configs).
     hub=HubSource("izhx/mewsli-x", "{lang}", {"dev": "validation", "test": "test"}, "mewslix_jsonl"),
     fine_tuning=(FineTuning("mewslix_retrieval", suites=("xtreme-r",)),),
+    leaderboard_caveat="the released Mewsli-X data is not the paper's (\"not directly comparable\", mewsli-x.md)",
     suites=(SuiteMember("xtreme-r", "retrieval", 1),),
 )

@@ -25,6 +25,8 @@ class Suite:
     display_name: str  # "XTREME"
     groups: tuple[tuple[str, str], ...]  # (group, display name), in table order
     description: str = ""
+    # What the suite's score is and how it relates to the reference scorer (every table says it).
+    score_note: str = ""
 
     @property
     def score_name(self) -> str:
