@@ -510,8 +510,7 @@ class Trainer:
         print_warning(message)
 
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
-        settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride,
-                                   doc_stride_mode=self.config.doc_stride_mode)
+        settings = self._feature_settings()
         prepared = []
         for task_data in self.stage.tasks:
             adapter = adapter_for_task(task_data.task)
@@ -528,6 +527,12 @@ class Trainer:
                                           adapter.collator(tokenizer, self.masking),
                                           touched_ids(input_ids).numpy()))
         return prepared
+
+    def _feature_settings(self) -> FeatureSettings:
+        config = self.config
+        query = {"max_query_length": config.max_query_length} if config.max_query_length else {}  # else QA's 64
+        return FeatureSettings(max_length=config.max_length, doc_stride=config.doc_stride,
+                               doc_stride_mode=config.doc_stride_mode, **query)
 
     def _configure_parameters(self, model) -> None:
         if self.config.freeze_embeddings:
