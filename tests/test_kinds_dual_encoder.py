@@ -156,7 +156,8 @@ def test_resume_after_a_crash_gives_identical_weights_and_history(trained, tmp_p
     assert resumed.history == reference.history
 
     def weights(run_dir: Path) -> dict:
-        files = [run_dir / "model" / "heads.safetensors", *sorted((run_dir / "model" / "encoder").glob("*.safetensors"))]
+        model = run_dir / "model"
+        files = [model / "heads.safetensors", *sorted((model / "encoder").glob("*.safetensors"))]
         return {key: value for file in files for key, value in load_file(file).items()}
 
     before, after = weights(reference_dir), weights(tmp_path)

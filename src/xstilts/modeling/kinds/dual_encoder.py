@@ -12,11 +12,14 @@ What matches google-research/xtreme (``third_party/bert.py`` BertForRetrieval,
   twice in one micro-batch (two questions on one answer sentence) still counts as a negative for
   the other query, as in the reference (its labels are ``arange(batch)``, nothing is masked); with
   random micro-batches of 4 out of 87,599 SQuAD pairs it is rare;
-* the negatives are the micro-batch: the reference's 4 per GPU with 4 accumulation steps is
-  ``batch_size`` 16 with ``grad_accumulation`` 4 here (the kind's ``training_defaults``, with lr
+* the candidates a query is ranked against are its micro-batch's: the reference's 4 pairs per GPU
+  (3 negatives each) with 4 accumulation steps is ``batch_size`` 16 with ``grad_accumulation`` 4 here (the kind's ``training_defaults``, with lr
   2e-5, no warm-up, no weight decay, queries cut at 96 sub-words and candidates at 256). Under DDP
   every process ranks within its own micro-batch: negatives are not gathered across processes,
-  as the reference's DataParallel/DDP computes its loss on each device's share;
+  as the reference's DataParallel/DDP computes its loss on each device's share. A micro-batch is
+  ``batch_size / (processes x grad_accumulation)`` rows, so N processes keep the reference's 4
+  rows with ``grad_accumulation`` 4 / N (unlike other kinds' math, the loss depends on how the
+  batch is split);
 * dynamic padding or packing instead of padding to the maximum length: the first token of an
   attention-masked sequence does not depend on the padding (up to float rounding).
 

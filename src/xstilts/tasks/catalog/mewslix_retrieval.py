@@ -5,7 +5,7 @@ Files as download_data.sh leaves them: ``mewslix/wikipedia_pairs-{train,dev}.jso
 MentionEntityPair per line (``readers.retrieval_pairs.mewslix_pairs_jsonl``: the mention marked in
 its sentence -> the entity's description). Its own values over the kind's: the script's for
 xlm-roberta-large (lr 1e-5, 2 epochs, 64 sub-words on both sides, batch 8 per GPU x 4
-accumulation, so 8 in-batch negatives; mBERT's are lr 2e-5 and 64 x 4).
+accumulation, so micro-batches of 8; mBERT's are lr 2e-5 and 64 x 4).
 """
 
 from xstilts.tasks.types import FileLayout, HubSource, Metric, TaskKind, TaskSpec, TrainingDefaults
