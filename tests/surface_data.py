@@ -285,6 +285,23 @@ def write_mewslix_jsonl(task, layout, path, lang, split, options):
     _jsonl(path, rows)
 
 
+def write_mewslix_pairs_jsonl(task, layout, path, lang, split, options):
+    """Mewsli-X's Wikipedia MentionEntityPair lines (utils_mewslix.py's JSON)."""
+    rows = []
+    for i in range(ROWS):
+        text, description = f"Today {sentence(i, lang)} happened.", f"{sentence(i, 'en')} is a thing."
+        start = text.index(sentence(i, lang))
+        end = start + len(sentence(i, lang))
+        rows.append({
+            "contextual_mention": {
+                "context": {"text": text, "sentence_spans": [{"start": 0, "end": len(text)}]},
+                "mention": {"example_id": f"{lang}-w{i}", "entity_id": f"Q{i}",
+                            "mention_span": {"start": start, "end": end, "text": text[start:end]}}},
+            "entity": {"entity_id": f"Q{i}", "description": description,
+                       "sentence_spans": [{"start": 0, "end": len(description)}]}})
+    _jsonl(path, rows)
+
+
 # ---------------------------------------------------------------- plain text
 
 
@@ -301,6 +318,7 @@ WRITERS: dict[str, Callable] = {
     "tsv_tagging": write_tsv_tagging,
     "jsonl_tagging": write_jsonl_tagging,
     "squad_json": write_squad_json,
+    "squad_retrieval_json": write_squad_json,  # SQuAD files, read as question -> answer-sentence pairs
     "xcopa_jsonl": write_xcopa_jsonl,
     "hellaswag_jsonl": write_hellaswag_jsonl,
     "cosmosqa_csv": write_cosmosqa_csv,
@@ -313,6 +331,7 @@ WRITERS: dict[str, Callable] = {
     "bucc": write_bucc,
     "lareqa_xquad": write_lareqa_xquad,
     "mewslix_jsonl": write_mewslix_jsonl,
+    "mewslix_pairs_jsonl": write_mewslix_pairs_jsonl,
     "text_lines": write_text_lines,
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import xstilts
-from xstilts.modeling.kinds import adapter_for_task, get_adapter
+from xstilts.modeling.kinds import FeatureSettings, adapter_for_task, get_adapter
 from xstilts.scoring import prediction_path, score_examples, score_predictions, write_predictions
 from xstilts.scoring.kinds import scorer_for, scorer_for_kind
 from xstilts.tasks.registry import all_tasks, get_task
@@ -43,6 +43,11 @@ def test_every_kind_has_a_scorer_and_every_trained_kind_an_adapter_holding_it():
     trained = [kind for kind in TaskKind if get_adapter(kind).facts.trains]
     assert {kind for kind in trained if get_adapter(kind).per_token_logits} == {TaskKind.TAGGING, TaskKind.EXTRACTIVE_QA}
     assert get_adapter(TaskKind.MLM).whole_vocabulary and not get_adapter(TaskKind.TAGGING).whole_vocabulary
+    # Only a kind that trains sentence vectors records how to read them in the models it saves.
+    assert {kind for kind in trained if get_adapter(kind).retrieval_use(FeatureSettings())} == {TaskKind.DUAL_ENCODER}
+    assert get_adapter(TaskKind.DUAL_ENCODER).retrieval_use(FeatureSettings(max_length=77)) == {
+        "pooling": "cls", "layer": -1, "prefix": "", "max_length": 77,
+        "source": "dual_encoder training (first token of the last layer)"}
     assert adapter_for_task(get_task("squad_v2")).decoding.allow_no_answer
 
 

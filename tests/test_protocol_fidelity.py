@@ -205,6 +205,15 @@ def test_evaluation_featurises_like_the_trained_node(tmp_path):
     assert (settings.max_length, settings.doc_stride, source) == (384, 128, "task defaults")
 
 
+def test_query_length_is_trained_and_evaluated_alike_and_unset_leaves_node_ids_alone(tmp_path):
+    # Unset, it is not in a config's dump: node ids planned before it existed stay the same.
+    assert "max_query_length" not in TrainConfig().model_dump()
+    assert TrainConfig(max_query_length=96).model_dump()["max_query_length"] == 96
+    run = _run(tmp_path / "run", {"config": {"max_length": 128, "max_query_length": 32}})
+    assert feature_settings(run / "model", get_task("xquad"), None)[0].max_query_length == 32
+    assert feature_settings(tmp_path / "elsewhere" / "model", get_task("xquad"), None)[0].max_query_length == 64
+
+
 def test_retrieval_use_recorded_in_a_model_folder_applies_unless_told_otherwise(tmp_path):
     folder = tmp_path / "e5"
     folder.mkdir()

@@ -151,7 +151,10 @@ def params() -> list:
 
 # ---------------------------------------------------------------- writing and running the studies
 
-HPARAMS = "[hparams]\nmax_steps = 1\nbatch_size = 2\nmax_length = 96\ndoc_stride = 16\nlearning_rate = 1e-3\n"
+# Every kind-wide default is set: a multi-task stage must set what its tasks' defaults disagree on
+# (extractive QA: batch, length, stride; dual encoder: its reference schedule and query length).
+HPARAMS = ("[hparams]\nmax_steps = 1\nbatch_size = 2\nmax_length = 96\ndoc_stride = 16\nlearning_rate = 1e-3\n"
+           "epochs = 1\ngrad_accumulation = 1\nwarmup_ratio = 0.1\nweight_decay = 0.01\nmax_query_length = 32\n")
 TRAIN = '{ split = "train", slice = "[:4]", dev = false }'
 
 

@@ -46,6 +46,8 @@ def train(
     batch_size: Optional[int] = typer.Option(None, help="Effective batch size (default 32; QA 16)."),
     grad_accumulation: Optional[int] = typer.Option(None, help="Micro-batches per optimizer step."),
     max_length: Optional[int] = typer.Option(None, help="Max sub-words per sequence (default 256; QA 384)."),
+    max_query_length: Optional[int] = typer.Option(None, help="Max sub-words of a QA question or a dual-encoder "
+                                                   "query (default 64; dual encoder 96)."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default 1)."),
     eval_every: Optional[int] = typer.Option(None, help="Evaluate on dev every N steps (default: each epoch)."),
     patience: Optional[int] = typer.Option(None, help="Early stopping after N evaluations without improvement."),
@@ -79,9 +81,10 @@ def train(
     reference = ModelRef.of(model)
     reference.check()  # a bad --model is one line before any bar or folder appears
     config = make_config(
-        spec, target=as_target, model_scale=model_scale(model), learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-        grad_accumulation=grad_accumulation, max_length=max_length, seed=seed, eval_every=eval_every,
-        early_stopping_patience=patience, mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
+        spec, target=as_target, model_scale=model_scale(model), learning_rate=learning_rate, epochs=epochs,
+        max_steps=max_steps, batch_size=batch_size, grad_accumulation=grad_accumulation, max_length=max_length,
+        max_query_length=max_query_length, seed=seed, eval_every=eval_every, early_stopping_patience=patience,
+        mixed_precision=mixed_precision, freeze_embeddings=freeze_embeddings,
         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples, checkpoint_every=checkpoint_every,
         mlm_whole_word=mlm_whole_word, compile=compile_encoder,
         preset=preset, carry_head=carry_head,

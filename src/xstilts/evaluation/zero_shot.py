@@ -122,18 +122,20 @@ def evaluate(model: str | Path, task_name: str, data_dir: Path, out_dir: Path, *
 
 
 def feature_settings(model: ModelRef | str | Path, task: TaskSpec, max_length: int | None):
-    """Featurise evaluation as the model was trained (its max_length, doc_stride and window
-    mode), unless ``max_length`` overrides; without a training record, the task's defaults.
+    """Featurise evaluation as the model was trained (its max_length, doc_stride, window mode and
+    question length), unless ``max_length`` overrides; without a training record, the task's defaults.
     Returns (FeatureSettings, "override" | "training" | "task defaults")."""
     reference = model if isinstance(model, ModelRef) else ModelRef.of(model)
     trained = reference.training_config()
     values = task.training_defaults(target=True) if not trained else {}
-    values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode") if k in trained})
+    values.update({k: trained[k] for k in ("max_length", "doc_stride", "doc_stride_mode", "max_query_length")
+                   if trained.get(k) is not None})
     source = "training" if trained else "task defaults"
     if max_length:
         values["max_length"], source = max_length, "override"
+    query = {"max_query_length": int(values["max_query_length"])} if values.get("max_query_length") else {}
     return FeatureSettings(max_length=int(values.get("max_length", 256)), doc_stride=int(values.get("doc_stride", 128)),
-                           doc_stride_mode=str(values.get("doc_stride_mode", "step"))), source
+                           doc_stride_mode=str(values.get("doc_stride_mode", "step")), **query), source
 
 
 def _evaluate_with_head(reference: ModelRef, task: TaskSpec, languages: list[str], data_dir: Path, split: str,

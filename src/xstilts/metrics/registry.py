@@ -121,8 +121,9 @@ _RULES: tuple[ScoringRule, ...] = (
                 ("perplexity", "masked_accuracy"), ("mlm",)),
     # Mean over queries of average precision in the top 20 (XTREME-R's mAP@20; with one gold
     # per query, Mewsli-X's, it is MRR@20).
+    # dual_encoder: the dev set's queries against its own candidates, during training.
     ScoringRule(Metric.MAP_AT_20, "mean average precision in the top 20 of a ranked pool",
-                ("map_at_20",), ("retrieval",), per_example={"map_at_20": "mean"}),
+                ("map_at_20",), ("retrieval", "dual_encoder"), per_example={"map_at_20": "mean"}),
 )
 RULES: dict[Metric, ScoringRule] = {rule.metric: rule for rule in _RULES}
 

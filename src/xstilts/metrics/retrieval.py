@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 Pair = tuple[str, str]  # (source sentence id, target sentence id)
+MAP_DEPTH = 20  # XTREME-R's mAP@20 (key map_at_20): a ranking keeps its top 20
 Candidate = tuple[str, str, float]  # (source id, target id, margin score)
 
 

@@ -30,7 +30,7 @@ from xstilts.modeling.loading import load_encoder
 from xstilts.modeling.loading import resolve_model
 from xstilts.modeling.reference import ModelRef
 from xstilts.modeling.run_folders import ENCODER_DIR, HEADS_METADATA, HEADS_WEIGHTS
-from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD
+from xstilts.modeling.retrieval_record import RETRIEVAL_RECORD, write_retrieval_record
 from xstilts.tasks.types import TaskKind
 
 FORMAT_VERSION = 1
@@ -51,6 +51,9 @@ class MultiTaskModel(nn.Module):
         self.encoder = encoder
         self.heads = nn.ModuleDict()
         self.head_specs: dict[str, HeadSpec] = {}
+        # The sentence-vector use the current training gives the encoder (a dual-encoder stage's
+        # pooling), written into every saved encoder/; None keeps the parent's record.
+        self.retrieval_use: dict[str, Any] | None = None
 
     @classmethod
     def from_pretrained_encoder(cls, name_or_path: str | Path, dtype: torch.dtype = torch.float32
@@ -119,7 +122,7 @@ class MultiTaskModel(nn.Module):
         heads = {f"{name}.{key}": snapshot_tensor(tensor, copy)
                  for name, head in self.heads.items() for key, tensor in head.state_dict(keep_vars=True).items()}
         metadata = {"format": FORMAT_VERSION, "heads": {name: spec.to_json() for name, spec in self.head_specs.items()}}
-        return ModelSnapshot(encoder_snapshot(self.encoder, copy), heads, metadata)
+        return ModelSnapshot(encoder_snapshot(self.encoder, copy), heads, metadata, self.retrieval_use)
 
     @classmethod
     def load(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> MultiTaskModel:
@@ -154,6 +157,7 @@ class ModelSnapshot:
     encoder: EncoderSnapshot
     heads: dict[str, torch.Tensor]
     metadata: dict[str, Any]
+    retrieval_use: dict[str, Any] | None = None
 
     def save(self, directory: str | Path, tokenizer: Any = None, tokenizer_files: Path | None = None,
              embeddings_from: Path | None = None) -> None:
@@ -166,6 +170,8 @@ class ModelSnapshot:
                         link_or_copy(tokenizer_files / name, staging / ENCODER_DIR / name)
             elif tokenizer is not None:
                 tokenizer.save_pretrained(staging / ENCODER_DIR)
+            if self.retrieval_use is not None:  # replaces the parent's record linked above
+                write_retrieval_record(staging / ENCODER_DIR, self.retrieval_use)
             save_file(self.heads, staging / HEADS_WEIGHTS)
             (staging / HEADS_METADATA).write_text(json.dumps(self.metadata, indent=2, ensure_ascii=False) + "\n")
 

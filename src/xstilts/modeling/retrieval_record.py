@@ -4,6 +4,8 @@ Some encoders are meant to be pooled a particular way (e5: a "query: " prefix, t
 mean pooling; its model card says so). ``xstilts model prepare`` writes the record into the
 folder, every stage model carries it in ``encoder/`` beside the tokenizer, and retrieval
 evaluation starts from it where the study sets nothing (``xstilts.modeling.kinds.retrieval``).
+A stage that trains sentence vectors (a dual encoder: the first token of the last layer) writes
+its own record instead (``KindAdapter.retrieval_use``), which later stages then carry.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 from xstilts.files import write_json_atomic
 
 RETRIEVAL_RECORD = "xstilts-retrieval.json"
-RECORDED_KEYS = ("layer", "pooling", "prefix")
+# RetrievalSettings fields a record may set (max_length: a dual encoder's candidates' length).
+RECORDED_KEYS = ("layer", "pooling", "prefix", "max_length")
 
 
 def recorded_retrieval(folder: str | Path) -> dict[str, Any]:

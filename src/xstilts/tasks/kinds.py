@@ -28,6 +28,7 @@ class TaskKind(str, Enum):
     EXTRACTIVE_QA = "extractive_qa"
     RETRIEVAL = "retrieval"
     MLM = "mlm"  # masked language modelling on plain text (an intermediate-only kind)
+    DUAL_ENCODER = "dual_encoder"  # query -> candidate pairs trained with in-batch negatives
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ KINDS: dict[TaskKind, KindFacts] = {facts.kind: facts for facts in (
     KindFacts(TaskKind.MLM, "plain text -> masked tokens (an intermediate-only kind)",
               default_metric=Metric.PERPLEXITY, data_unit="lines", prediction_format="masked-LM sums (in memory)",
               target=False, mixes_languages=True),
+    # XTREME-R's LAReQA and Mewsli-X models (google-research/xtreme scripts/train_lareqa.sh):
+    # lr 2e-5, 3 epochs (the intermediate default), batches of 4 x 4 accumulation, no warm-up, no
+    # weight decay, answers cut at 256 sub-words and questions at 96. Not a target itself: it
+    # trains the encoder that ranked retrieval (LAReQA, Mewsli-X) then scores.
+    KindFacts(TaskKind.DUAL_ENCODER, "a query -> its candidate among the batch's (one shared encoder, in-batch "
+              "negatives); an intermediate-only kind", default_metric=Metric.MAP_AT_20, data_unit="pairs",
+              prediction_format="{query id: [candidate ids, best first]} (in memory: dev mAP@20)", target=False,
+              training_defaults={"learning_rate": 2e-5, "batch_size": 16, "grad_accumulation": 4,
+                                 "warmup_ratio": 0.0, "weight_decay": 0.0, "max_length": 256,
+                                 "max_query_length": 96}),
 )}
 
 

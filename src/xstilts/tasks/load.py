@@ -24,6 +24,7 @@ from xstilts.tasks.types import (
     FileLayout,
     MultipleChoiceExample,
     QAExample,
+    RetrievalPairExample,
     RetrievalSet,
     TaggingExample,
     TaskSpec,
@@ -193,7 +194,8 @@ def _all_layouts(task: TaskSpec) -> tuple[FileLayout, ...]:
 def _layout_for_path(task: TaskSpec, path: Path) -> tuple[FileLayout, dict[str, str]]:
     """The layout a path belongs to and the placeholder values read from it: first a layout whose
     whole pattern matches the end of the path, then one whose file-name part matches, then one
-    whose reader suits the file extension, then the task's first layout."""
+    whose files have the path's extension (a SQuAD .json read as retrieval pairs by
+    squad_retrieval), then one whose reader suits the file extension, then the task's first layout."""
     layouts = _all_layouts(task)
     if not layouts:
         raise ConfigError(f"task {task.name} has no file layouts to read {path} with")
@@ -202,6 +204,9 @@ def _layout_for_path(task: TaskSpec, path: Path) -> tuple[FileLayout, dict[str, 
             values = _match(layout.pattern, path, whole_tail=depth == "tail")
             if values is not None:
                 return layout, values
+    same_extension = [layout for layout in layouts if path.suffix and layout.pattern.endswith(path.suffix)]
+    if same_extension:
+        return same_extension[0], {}
     wanted = _READER_BY_SUFFIX.get(path.suffix)
     fitting = [layout for layout in layouts if layout.reader == wanted]
     if wanted and not fitting:
@@ -292,6 +297,8 @@ def has_gold(examples: Sequence[Example]) -> bool:
         if isinstance(example, QAExample) and any(answer.text for answer in example.answers):
             return True
         if isinstance(example, RetrievalSet) and example.gold:
+            return True
+        if isinstance(example, RetrievalPairExample):  # the pair is its own gold
             return True
     return False
 

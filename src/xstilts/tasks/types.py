@@ -98,7 +98,21 @@ class TextExample:
     text: str
 
 
-Example = Union[ClassificationExample, MultipleChoiceExample, TaggingExample, QAExample, RetrievalSet, TextExample]
+@dataclass(frozen=True)
+class RetrievalPairExample:
+    """A query and the candidate it should retrieve (dual-encoder training: a SQuAD question and
+    its answer sentence with the paragraph, a Wikipedia mention and its entity's description).
+    Examples with one ``candidate_id`` share one candidate text (several questions answered by one
+    sentence): dev ranking pools candidates by it."""
+
+    guid: str
+    query: str
+    candidate: str
+    candidate_id: str
+
+
+Example = Union[ClassificationExample, MultipleChoiceExample, TaggingExample, QAExample, RetrievalSet, TextExample,
+                RetrievalPairExample]
 
 
 # ---------------------------------------------------------------- task definitions
@@ -239,6 +253,9 @@ class TrainingDefaults:
 
     target_epochs: float | None = None
     xtreme: Mapping[str, object] = field(default_factory=dict)
+    # The task's own reference values over its kind's ``training_defaults``, in every role and
+    # preset (Mewsli-X's dual encoder: 2 epochs on 64 sub-words, where LAReQA's trains 3 on 256).
+    own: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -380,10 +397,11 @@ class TaskSpec:
         (``target``: fine-tuned as a target, else trained as an intermediate stage; values XTREME's
         scripts choose by model size follow ``model_scale``)."""
         epochs = self.training.target_epochs if target and self.training.target_epochs else INTERMEDIATE_EPOCHS
-        values: dict[str, object] = {"epochs": epochs, **self.facts.training_defaults}
+        values: dict[str, object] = {"epochs": epochs, **self.facts.training_defaults, **self.training.own}
         if preset == "xtreme" and target:
-            values.update({key: value.value(model_scale) if isinstance(value, ByModelScale) else value
-                           for key, value in self.training.xtreme.items()})
+            values.update(self.training.xtreme)
+        values = {key: value.value(model_scale) if isinstance(value, ByModelScale) else value
+                  for key, value in values.items()}
         if preset != "paper":
             values["preset"] = preset
         return values

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from xstilts.errors import ConfigError
 from xstilts.tasks.types import TaskSpec
@@ -41,6 +41,9 @@ class TrainConfig(BaseModel):
     adam_epsilon: float = Field(1e-8, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, gt=8)
+    max_query_length: int | None = Field(
+        None, gt=2, description="Sub-words of a question (extractive QA) or a query (dual encoder: its "
+                                "candidates get max_length); default 64, XTREME's QA value.")
     doc_stride: int = Field(128, gt=0)
     doc_stride_mode: DocStrideMode = Field(
         "step", description="QA windows: step = doc_stride is the step between window starts (XTREME's and "
@@ -72,6 +75,14 @@ class TrainConfig(BaseModel):
     trim_vocabulary: bool = Field(True, description="Train only the word-embedding rows the training data uses; "
                                   "exact (untouched rows get AdamW's decay product on saving). Off by itself for "
                                   "tied LM heads and mlm tasks.")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_query_length(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Configs that never set it dump (and hash into node ids) as they did before it existed.
+        values = handler(self)
+        if values.get("max_query_length", 0) is None:
+            del values["max_query_length"]
+        return values
 
     @property
     def per_device_batch_size(self) -> int:

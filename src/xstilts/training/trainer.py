@@ -296,6 +296,7 @@ class Trainer:
         tokenizer = load_tokenizer(source.encoder_source())
         self._add_heads(model, source, fresh_start=checkpoint is None)
         tasks = self._featurize(model, tokenizer)
+        model.retrieval_use = self._retrieval_use(tasks)
         packing = self._choose_packing(model, tasks)
         self.pad_token_id = tokenizer.pad_token_id
         self._configure_parameters(model)
@@ -510,8 +511,7 @@ class Trainer:
         print_warning(message)
 
     def _featurize(self, model, tokenizer) -> list[_TaskFeatures]:
-        settings = FeatureSettings(max_length=self.config.max_length, doc_stride=self.config.doc_stride,
-                                   doc_stride_mode=self.config.doc_stride_mode)
+        settings = self._feature_settings()
         prepared = []
         for task_data in self.stage.tasks:
             adapter = adapter_for_task(task_data.task)
@@ -528,6 +528,22 @@ class Trainer:
                                           adapter.collator(tokenizer, self.masking),
                                           touched_ids(input_ids).numpy()))
         return prepared
+
+    def _feature_settings(self) -> FeatureSettings:
+        config = self.config
+        query = {"max_query_length": config.max_query_length} if config.max_query_length else {}  # else QA's 64
+        return FeatureSettings(max_length=config.max_length, doc_stride=config.doc_stride,
+                               doc_stride_mode=config.doc_stride_mode, **query)
+
+    def _retrieval_use(self, tasks: list[_TaskFeatures]) -> dict[str, Any] | None:
+        """The sentence-vector use the stage's tasks train into the encoder (a dual encoder's
+        pooling), which every model it saves records; None keeps the parent model's record."""
+        settings = self._feature_settings()
+        uses = {t.data.task.name: use for t in tasks if (use := t.adapter.retrieval_use(settings)) is not None}
+        if len({json.dumps(use, sort_keys=True) for use in uses.values()}) > 1:
+            raise ConfigError(f"stage tasks {', '.join(uses)} train different sentence-vector uses "
+                              f"({'; '.join(f'{name}: {use}' for name, use in uses.items())}); train them apart")
+        return next(iter(uses.values()), None)
 
     def _configure_parameters(self, model) -> None:
         if self.config.freeze_embeddings:

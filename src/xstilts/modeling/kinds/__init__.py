@@ -8,6 +8,7 @@ from functools import cache
 from xstilts.errors import ConfigError
 from xstilts.modeling.kinds.base import FeatureSettings, KindAdapter, MaskingSettings
 from xstilts.modeling.kinds.classification import ClassificationAdapter
+from xstilts.modeling.kinds.dual_encoder import DualEncoderAdapter
 from xstilts.modeling.kinds.mlm import MaskedLMAdapter
 from xstilts.modeling.kinds.multiple_choice import MultipleChoiceAdapter
 from xstilts.modeling.kinds.qa import QAAdapter
@@ -26,6 +27,7 @@ _ADAPTERS: dict[TaskKind, Callable[[], KindAdapter]] = {
     TaskKind.EXTRACTIVE_QA: QAAdapter,
     TaskKind.MLM: MaskedLMAdapter,
     TaskKind.RETRIEVAL: RetrievalAdapter,
+    TaskKind.DUAL_ENCODER: DualEncoderAdapter,
 }
 
 

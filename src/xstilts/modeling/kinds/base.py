@@ -118,6 +118,12 @@ class KindAdapter(ABC):
         """Dev feature rows as scored during training (masked LM fixes their masks once)."""
         return rows
 
+    def retrieval_use(self, settings: FeatureSettings) -> dict[str, Any] | None:
+        """How training this kind makes sentence vectors be read (``modeling.retrieval_record``:
+        pooling, layer, prefix, max_length), recorded in every model the stage saves so that
+        retrieval evaluation pools as training did; None leaves the model's record as it was."""
+        return None
+
     def pad_values(self, pad_token_id: int) -> dict[str, int]:
         """Padding value per model column (the collator pads to the longest row in the batch)."""
         return {"input_ids": pad_token_id, "attention_mask": 0, "token_type_ids": 0, "labels": -100}

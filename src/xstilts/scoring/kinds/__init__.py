@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xstilts.scoring.kinds.base import KindScorer
 from xstilts.scoring.kinds.classification import ClassificationScorer
+from xstilts.scoring.kinds.dual_encoder import DualEncoderScorer
 from xstilts.scoring.kinds.mlm import MaskedLMScorer
 from xstilts.scoring.kinds.multiple_choice import MultipleChoiceScorer
 from xstilts.scoring.kinds.qa import QAScorer
@@ -16,7 +17,7 @@ __all__ = ["KindScorer", "scorer_for", "scorer_for_kind"]
 _SCORERS: dict[TaskKind, KindScorer] = {
     kind: scorer
     for scorer in (ClassificationScorer(), MultipleChoiceScorer(), TaggingScorer(), QAScorer(), RetrievalScorer(),
-                   MaskedLMScorer())
+                   MaskedLMScorer(), DualEncoderScorer())
     for kind in scorer.kinds
 }
 

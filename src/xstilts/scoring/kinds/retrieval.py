@@ -33,7 +33,7 @@ def _ranks(task: TaskSpec) -> bool:
     return task.facts.protocol(task.metric) == "ranked_pool"
 
 
-RANK_DEPTH = 20  # XTREME-R's mAP@20: the predictions keep the top 20
+RANK_DEPTH = retrieval.MAP_DEPTH  # the predictions keep the top 20
 
 
 def _ranked_gold(retrieval_set: RetrievalSet, gold_name: str) -> dict[str, set[str]]:
