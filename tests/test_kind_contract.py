@@ -56,7 +56,7 @@ def test_the_prediction_suffix_has_one_owner():
                 if task.facts.target}
     # QA answers and XTREME-R's ranked retrieval (LAReQA, Mewsli-X) are JSON.
     assert {name for name, suffix in suffixes.items() if suffix == ".json"} == {
-        "xquad", "mlqa", "tydiqa", "squad_v1", "squad_v2", "lareqa", "mewslix"}
+        "xquad", "mlqa", "tydiqa", "squad_v1", "squad_v2", "lareqa", "lareqa_xquad_split", "mewslix"}
     assert all(scorer_for(get_task(name)).file_suffix(get_task(name)) == suffix.lstrip(".")
                for name, suffix in suffixes.items())
 

@@ -81,3 +81,36 @@ def test_xtreme_keeps_tatoeba_on_the_encoder_with_its_ids(tmp_path):
 def test_scoring_errors_name_the_field(tmp_path, target, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         plan_of(tmp_path, "xtreme-r", target)
+
+
+def test_lareqa_under_xtreme_r_trains_a_dual_encoder_on_its_train_files(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "pairs.json").write_text("{}")
+    (tmp_path / "s" / "dev.json").write_text("{}")
+    lareqa = ('[[targets]]\ntask = "lareqa"\nlangs = ["de"]\n'
+              'train = { files = ["pairs.json"], dev_files = ["dev.json"] }\nhparams = { max_steps = 5 }\n'
+              '[[targets]]\ntask = "lareqa"\nlangs = ["de"]\nscoring = "encoder-only"\n')
+    plan = plan_of(tmp_path, "xtreme-r", XQUAD + TATOEBA + lareqa)
+    dual = [node for node in plan.train_nodes if node.tasks[0].train.task == "squad_retrieval"]
+    assert len(dual) == 4 and all(node.is_target and node.config.max_steps == 5 for node in dual)
+    node = dual[0]
+    assert node.tasks[0].train.files[0].endswith("pairs.json") and node.tasks[0].dev.files[0].endswith("dev.json")
+    # XTREME-R's values from the kind: lr 2e-5, no warm-up or decay, queries 96 and answers 256 sub-words.
+    assert (node.config.learning_rate, node.config.warmup_ratio, node.config.weight_decay, node.config.max_length,
+            node.config.max_query_length) == (2e-5, 0.0, 0.0, 256, 96)
+    assert {e.target for e in plan.evals_on(node.id)} == {"lareqa"}
+    encoder_only = [e for e in plan.eval_nodes if e.target == "lareqa_encoder_only"]
+    assert encoder_only and not any(e.path and e.path[-1]["is_target"] for e in encoder_only)
+
+
+def test_mewslix_dual_encoder_takes_its_scripts_values_by_model_size(tmp_path):
+    from xstilts.tasks.registry import get_task
+
+    task = get_task("mewslix_retrieval")
+    large = task.training_defaults(target=True, model_scale="large")
+    base = task.training_defaults(target=True, model_scale="base")
+    assert (large["learning_rate"], large["batch_size"], base["learning_rate"], base["batch_size"]) == (
+        1e-5, 32, 2e-5, 256)
+    plan = plan_of(tmp_path, "xtreme-r", '[[targets]]\ntask = "mewslix"\nlangs = ["de"]\n')
+    (node, *_) = [node for node in plan.train_nodes if node.is_target]
+    assert node.tasks[0].train.task == "mewslix_retrieval" and node.config.learning_rate == 2e-5  # e5-small: base

@@ -36,6 +36,7 @@ def train(
     train_split: str = typer.Option("train", help="Split to train on (e.g. dev, to train on a dev set)."),
     train_slice: Optional[str] = typer.Option(None, help="Rows of the training split, e.g. '[:2000]' or '[:50%]'."),
     train_file: list[Path] = typer.Option([], help="Explicit training file(s) instead of the task's layout."),
+    dev_file: list[Path] = typer.Option([], help="Explicit dev file(s) instead of the task's layout."),
     dev_lang: str = typer.Option("en", help="Language of the model-selection dev set (English by default)."),
     dev_split: str = typer.Option("dev", help="Split used for model selection."),
     dev_slice: Optional[str] = typer.Option(None, help="Rows of the dev split, e.g. '[2000:]'."),
@@ -91,7 +92,8 @@ def train(
     )
     train_sel, dev_sel = stage_selections(spec, lang=lang, split=train_split, train_slice=train_slice,
                                           files=tuple(str(f) for f in train_file), dev=not no_dev, dev_lang=dev_lang,
-                                          dev_split=dev_split, dev_slice=dev_slice)
+                                          dev_split=dev_split, dev_slice=dev_slice,
+                                          dev_files=tuple(str(f) for f in dev_file))
     # Explicit files everywhere (a masked-LM corpus measures dev on its own lines) need no data folder.
     from_files = bool(train_sel.files) and (dev_sel is None or bool(dev_sel.files))
     data_dir = data if from_files else data_dir_or_default(data)

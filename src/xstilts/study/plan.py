@@ -320,7 +320,7 @@ class _PlanBuilder:
     def stage_task(self, task: str, spec: SelectionSpec) -> StageTask:
         return StageTask(*stage_selections(
             get_task(task), lang=spec.lang, split=spec.split, train_slice=spec.slice, files=spec.files, dev=spec.dev,
-            dev_lang=spec.dev_lang, dev_split=spec.dev_split, dev_slice=spec.dev_slice))
+            dev_lang=spec.dev_lang, dev_split=spec.dev_split, dev_slice=spec.dev_slice, dev_files=spec.dev_files))
 
     def config(self, tasks: list[TaskSpec], target: bool, stage_overrides: dict[str, Any], seed: int,
                where: str) -> TrainConfig:

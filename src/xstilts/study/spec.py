@@ -102,11 +102,13 @@ class SelectionSpec(StrictModel):
     dev_lang: str = "en"
     dev_split: Split = "dev"
     dev_slice: str | None = None
+    dev_files: tuple[str, ...] = Field((), description="Explicit dev files instead of the task's layout "
+                                                        "(relative to the study file).")
 
     check_languages = field_validator("lang", "dev_lang")(_selection_language)
     check_slices = field_validator("slice", "dev_slice")(_valid_slice)
 
-    @field_validator("files")
+    @field_validator("files", "dev_files")
     @classmethod
     def _files_relative_to_study(cls, files: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         return tuple(str(_relative_to(info, Path(f))) for f in files)

@@ -38,7 +38,8 @@ class DataSelection:
 
 def stage_selections(task: TaskSpec, *, lang: str = "en", split: str = "train", train_slice: str | None = None,
                      files: tuple[str, ...] = (), dev: bool = True, dev_lang: str = "en", dev_split: str = "dev",
-                     dev_slice: str | None = None) -> tuple[DataSelection, DataSelection | None]:
+                     dev_slice: str | None = None, dev_files: tuple[str, ...] = ()
+                     ) -> tuple[DataSelection, DataSelection | None]:
     """What one task of a training reads: its training rows, and the dev rows that select its
     checkpoint (English dev by default; None without a dev set).
 
@@ -51,7 +52,7 @@ def stage_selections(task: TaskSpec, *, lang: str = "en", split: str = "train", 
         held_out = DataSelection(task.name, lang, split, dev_slice or f"[{cut}%:]", tuple(files)) if dev else None
         return train, held_out
     train = DataSelection(task.name, lang, split, train_slice, tuple(files))
-    return train, DataSelection(task.name, dev_lang, dev_split, dev_slice) if dev else None
+    return train, DataSelection(task.name, dev_lang, dev_split, dev_slice, tuple(dev_files)) if dev else None
 
 
 def load_selection(selection: DataSelection, data_dir: Path | None) -> list[Example]:
