@@ -86,7 +86,7 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     else:
         log = RunLog(console, workers)
         summary = Scheduler(plan, context, backend, progress=log, **scheduler_args).run()
-    console.print(summary.line(), markup=False, highlight=False)
+    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)  # one line in logs too
     return summary
 
 
