@@ -4,7 +4,7 @@ Terminals, job-array tasks and machines that share a study's output folder each 
 plan; a node is run by the process that claims it. A claim is a file::
 
     STUDY_DIR/claims/<node id>/<generation>.json   {"host", "pid", "machine", "pid_started",
-                                                     "token", "started_at", "state", "error"}
+                                                     "token", "state", "error"}
 
 Creating the file is the only way to claim: it is written in full under a temporary name and
 hard-linked to its place (``link`` fails when the name exists, also over NFS, where ``O_EXCL``
@@ -20,10 +20,10 @@ was not always atomic). The newest generation is the node's state:
 A held claim is stale when its holder is gone: on the same machine (host name, boot id and pid
 namespace), when its pid is gone, a zombie, or a newer process; on any machine, when its file
 was not touched for ``lease`` seconds. Age is measured on the file system's own clock (the
-mtime of a file this process touches), so clocks of the machines may differ. A stale claim is
-taken over by creating the next generation: of two takers, one creates it and the other finds
-it held. A holder whose claim was taken over (its process had stalled for a whole lease) finds
-a newer generation at its next heartbeat and reports the claim lost.
+mtime of the claims folder, touched just before), so the machines' clocks may differ. A stale
+claim is taken over by creating the generation above it: of two takers, one creates it and
+the other finds it held. A holder whose claim was taken over (its process had stalled for a
+whole lease) finds a newer generation at its next heartbeat and reports the claim lost.
 """
 
 from __future__ import annotations
@@ -138,7 +138,6 @@ class Claims:
         self._held: dict[str, Path] = {}
         self._lock = threading.Lock()
         self.lost: set[str] = set()  # nodes whose claim another process took over from this one
-        self._clock = self.root / f".clock-{self.me.token}"
         # Failures recorded before this process started are retried (a re-run); later ones are not.
         self._old_failures = {(c.node_id, c.generation) for c in self._all_newest() if c.state == "failed"}
         self._stop = threading.Event()
@@ -222,7 +221,6 @@ class Claims:
             self._thread.join(timeout=5)
         for node_id in list(self._held):
             self.release(node_id)
-        self._clock.unlink(missing_ok=True)
 
     def _beat(self) -> None:
         interval = min(30.0, max(0.2, self.lease / 6))
@@ -245,11 +243,10 @@ class Claims:
     # -------------------------------------------------------------- files
 
     def _now(self) -> float:
-        """Now on the file system's clock (what stamps the claims' mtimes)."""
-        if not self._clock.exists():
-            self._clock.write_bytes(b"")
-        os.utime(self._clock)
-        return self._clock.stat().st_mtime
+        """Now on the file system's clock, which stamps the claims' mtimes: touch the claims
+        folder (no times given: over NFS the server sets its own) and read its mtime back."""
+        os.utime(self.root)
+        return self.root.stat().st_mtime
 
     def _all_newest(self) -> list[Claim]:
         found = []

@@ -18,6 +18,7 @@ LAST_DELAY = 5.0
 class _Held:
     by: str  # "host:pid" of the holder
     checked: float  # monotonic time of the last look at its claim
+    what: str = ""  # "train nli_en (9f0ce7b2d1f2)", for the progress display
 
 
 class Elsewhere:
@@ -31,11 +32,15 @@ class Elsewhere:
         held = self.held.get(node_id)
         return held is None or time.monotonic() - held.checked >= self.delay
 
-    def hold(self, node_id: str, by: str) -> bool:
+    def hold(self, node_id: str, by: str, what: str) -> bool:
         """Note that ``by`` holds the node; True when that is news (to show once)."""
         news = self.held.get(node_id, _Held("", 0)).by != by
-        self.held[node_id] = _Held(by, time.monotonic())
+        self.held[node_id] = _Held(by, time.monotonic(), what)
         return news
+
+    def waiting_for(self) -> dict[str, str]:
+        """What this run waits for: "train nli_en (9f0ce7b2d1f2)" -> "host:pid"."""
+        return {held.what: held.by for held in self.held.values()}
 
     def by(self, node_id: str) -> str | None:
         held = self.held.get(node_id)

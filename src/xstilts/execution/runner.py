@@ -115,8 +115,8 @@ def _run_with_bar(plan: Plan, context: StudyContext, backend, console: Console, 
             elif event in _ELSEWHERE:
                 console.print(Text(_ELSEWHERE[event](info), style="red" if event == "failed_elsewhere" else "dim"))
             elif event == "waiting":
-                held = sorted(set(info["nodes"].values()))
-                bar.update(task_id, status=f"waiting for {len(info['nodes'])} node(s) run by {', '.join(held)}")
+                bar.update(task_id, status="waiting for " + ", ".join(f"{what} on {by}"
+                                                                      for what, by in sorted(info["nodes"].items())))
 
         return Scheduler(plan, context, backend, progress=on_event, **scheduler_args).run()
 
@@ -133,6 +133,7 @@ class RunLog:
         self.done = 0
         self.durations: list[float] = []
         self.started = time.time()
+        self.waiting: dict[str, str] = {}
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         if event == "start":
@@ -145,6 +146,9 @@ class RunLog:
         elif event in _ELSEWHERE:
             self.done += event == "done_elsewhere"
             self._line(_ELSEWHERE[event](info))
+        elif event == "waiting" and info["nodes"] != self.waiting:  # once each time it changes
+            self.waiting = info["nodes"]
+            self._line("waiting for " + ", ".join(f"{what} on {by}" for what, by in sorted(self.waiting.items())))
         elif event in ("node_done", "node_failed"):
             self.durations.append(info["seconds"])
             finished = self.done + (1 if event == "node_done" else 0)

@@ -155,7 +155,7 @@ class Scheduler:
                 if not running and not elsewhere.held:
                     break
                 if not running:
-                    self.progress("waiting", {"nodes": dict((k, v.by) for k, v in elsewhere.held.items())})
+                    self.progress("waiting", {"nodes": elsewhere.waiting_for()})
                 for handle in self.backend.wait(list(running), timeout=1.0) if running else elsewhere.pause():
                     node = running.pop(handle)
                     self._finished(node, handle, trained, evals_done, failed, summary)
@@ -197,7 +197,7 @@ class Scheduler:
             return self._start(node)
         if blocker.state == "failed":
             self._failed_elsewhere(node, blocker, failed, summary, elsewhere)
-        elif elsewhere.hold(node.id, blocker.holder.name):
+        elif elsewhere.hold(node.id, blocker.holder.name, "{} {} ({})".format(*_describe(node), node.id[:12])):
             node_type, label = _describe(node)
             self.progress("held_elsewhere", {"id": node.id, "node_type": node_type, "label": label,
                                              "by": blocker.holder.name})
