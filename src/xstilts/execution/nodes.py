@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,15 +82,29 @@ def model_ready(context: StudyContext, node_id: str) -> bool:
     return run_model_ready(context.node_dir(node_id))
 
 
+LOCK_WAIT = 60.0  # seconds
+
+
 @contextmanager
-def exclusive(directory: Path):
-    """Hold an exclusive lock on ``directory`` (two processes never write one node at once)."""
+def exclusive(directory: Path, wait: float = LOCK_WAIT):
+    """Hold an exclusive lock on ``directory`` (two processes never write one node at once).
+
+    The node's claim (``execution.claims``) already decides which process runs it; this lock
+    only covers the moment after a claim is taken over from a study process that died, while
+    its worker is still exiting (it notices within half a second): so it waits, then gives up.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory.parent / f".{directory.name}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(f"{directory}: another process is working on this node right now") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(f"{directory}: another process is working on this node right now "
+                                      f"(its lock was held for {wait:.0f}s)") from None
+                time.sleep(0.2)
         try:
             yield
         finally:

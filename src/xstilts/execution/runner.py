@@ -86,9 +86,7 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
     else:
         log = RunLog(console, workers)
         summary = Scheduler(plan, context, backend, progress=log, **scheduler_args).run()
-    console.print(f"{len(summary.trained)} trained, {len(summary.evaluated)} evaluated, {summary.skipped} already done, "
-                  f"{len(summary.failed)} failed, {len(summary.blocked)} blocked in {summary.wall_seconds:.0f}s",
-                  markup=False, highlight=False)
+    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)  # one line in logs too
     return summary
 
 
@@ -114,6 +112,11 @@ def _run_with_bar(plan: Plan, context: StudyContext, backend, console: Console, 
                                    f"(resumed from step {info['resumed_from']})", style="dim"))
             elif event == "node_failed":
                 console.print(Text(f"failed {info['id'][:12]}: {info['error']}", style="red"))
+            elif event in _ELSEWHERE:
+                console.print(Text(_ELSEWHERE[event](info), style="red" if event == "failed_elsewhere" else "dim"))
+            elif event == "waiting":
+                bar.update(task_id, status="waiting for " + ", ".join(f"{what} on {by}"
+                                                                      for what, by in sorted(info["nodes"].items())))
 
         return Scheduler(plan, context, backend, progress=on_event, **scheduler_args).run()
 
@@ -130,6 +133,7 @@ class RunLog:
         self.done = 0
         self.durations: list[float] = []
         self.started = time.time()
+        self.waiting: dict[str, str] = {}
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         if event == "start":
@@ -139,6 +143,12 @@ class RunLog:
             self.done = info["done"]
         elif event == "node_start":
             self._line(f"start {info['node_type']} {info['label']} ({info['id'][:12]})")
+        elif event in _ELSEWHERE:
+            self.done += event == "done_elsewhere"
+            self._line(_ELSEWHERE[event](info))
+        elif event == "waiting" and info["nodes"] != self.waiting:  # once each time it changes
+            self.waiting = info["nodes"]
+            self._line("waiting for " + ", ".join(f"{what} on {by}" for what, by in sorted(self.waiting.items())))
         elif event in ("node_done", "node_failed"):
             self.durations.append(info["seconds"])
             finished = self.done + (1 if event == "node_done" else 0)
@@ -157,6 +167,15 @@ class RunLog:
     def _line(self, text: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
         self.console.print(Text(f"{stamp} {text}"), soft_wrap=True)
+
+
+# What other processes of the study did, one line each (never starting with "done": a run's
+# "done" lines are the nodes it ran itself).
+_ELSEWHERE = {
+    "held_elsewhere": lambda i: f"skip {i['node_type']} {i['label']} ({i['id'][:12]}): {i['by']} is running it",
+    "done_elsewhere": lambda i: f"finished by {i['by']}: {i['node_type']} {i['label']} ({i['id'][:12]})",
+    "failed_elsewhere": lambda i: f"FAILED {i['error']}: {i['node_type']} {i['label']} ({i['id'][:12]})",
+}
 
 
 def _duration(seconds: float) -> str:
