@@ -80,7 +80,7 @@ def test_a_contrast_stops_at_the_first_look_that_decides():
     assert middle.adjusted_p is None and middle.where() == "undecided after 3 seeds (next look: 5 seeds)"
     # A recorded decision stands, whatever the rows say now.
     kept = analyse_sequence(_differences([1.0, 2.5, 0.2, 1.8, 1, 1, 1, 1]), range(1, 9), bounds, {0: "no effect"})
-    assert (kept.decision, kept.seeds, kept.reason) == ("no effect", 3, "recorded")
+    assert (kept.decision, kept.seeds, kept.reason) == ("no effect", 3, "recorded (the rows now say continue)")
 
 
 def test_the_looks_read_the_seeds_in_the_design_order_and_need_all_of_them():

@@ -190,3 +190,39 @@ def test_plan_states_the_looks_boundaries_and_expected_trainings(tmp_path):
     assert scenarios["no effect"]["trainings"] < scenarios["design effect"]["trainings"] < summary["max_trainings"]
     assert 0.7 < scenarios["design effect"]["power"] < 0.8
     json.dumps(summary)  # plan --json prints it
+
+
+def test_the_report_says_where_each_contrast_stopped(tmp_path):
+    from xstilts.results.filtering import stored_plan_rows
+    from xstilts.results.report import ReportOptions, build_report, render_markdown
+    from xstilts.results.report.sequential import study_setting
+
+    plan = plan_for(tmp_path, SEQUENTIAL)
+    assert run_looks(plan, FakeExecutor(plan), lambda text: None).ok
+    rows, _ = stored_plan_rows(plan.study.output_dir, [e.id for e in plan.eval_nodes], all_rows=False)
+    options = ReportOptions(listed_contrasts=(("A", "baseline"),), sequential=study_setting(plan))
+    report = build_report(rows, {"study": "tiny"}, None, options)
+    record = read_record(plan.study.output_dir)
+    stopped = {(c["target"], c["a"], c["b"]): (entry["look"], c["decision"]) for entry in record["looks"]
+               for c in entry["contrasts"] if c["decision"] != "continue"}
+    primary = {(c.target, c.condition_a, c.condition_b): c for c in report.contrasts if c.lang == "avg"}
+    assert set(primary) == set(stopped)
+    for key, (look, decision) in stopped.items():
+        outcome = primary[key].sequential
+        assert (outcome.look, outcome.decision) == (look, decision)
+        assert primary[key].n_seeds == (2, 4, 6)[look]  # its numbers come from the seeds of that look
+        assert primary[key].significant == (decision == "effect")
+        assert primary[key].family_size == 4 and primary[key].adjusted_p == outcome.adjusted_p
+    assert "A beats baseline on Tatoeba by 30" in report.headline
+    assert "decided after 2 of at most 6 seeds" in report.headline
+    assert report.headline.count("decided after") == 4
+    tables = report.tables()
+    assert list(tables["sequential_boundaries"]["seeds"]) == [2, 4, 6]
+    assert set(tables["sequential_decisions"]["decision"]) <= {"effect", "no effect"}
+    text = render_markdown(report)
+    assert "## Sequential design" in text and "Sequential seed design: looks after 2, 4, 6 seeds" in text
+    assert "Sequential design: looks after 2, 4, 6 seeds" in text  # the provenance line
+    # Without the design, the same rows give the fixed report: no sequential section or column.
+    fixed = build_report(rows, {"study": "tiny"}, None, ReportOptions(listed_contrasts=(("A", "baseline"),)))
+    assert "sequential_decisions" not in fixed.tables() and "decided after" not in fixed.headline
+    assert "decision" not in fixed.tables()["contrasts"].columns

@@ -20,8 +20,10 @@ from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, target_rows
 from xstilts.results.sequential.design import Boundaries
 from xstilts.results.sequential.outcome import SequentialOutcome, analyse_sequence, test_at
-from xstilts.results.sequential.record import Key
+from xstilts.results.sequential.planning import plan_bounds, plan_contrasts
+from xstilts.results.sequential.record import DecisionRecord, Key
 from xstilts.results.statistics import ContrastResult, paired_seed_scores
+from xstilts.study.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,14 @@ class SequentialSetting:
     bounds: Boundaries
     seed_order: tuple[int, ...]
     recorded: Mapping[Key, Mapping[int, str]] = field(default_factory=dict)
+
+
+def study_setting(plan: Plan) -> SequentialSetting:
+    """The report's view of a study's sequential design and the decisions its run recorded (a
+    record of another design is refused in one line)."""
+    bounds = plan_bounds(plan)
+    record = DecisionRecord.open(plan.study.output_dir, bounds, plan.study.seeds, plan_contrasts(plan))
+    return SequentialSetting(bounds, tuple(plan.study.seeds), record.decided())
 
 
 @dataclass(frozen=True)

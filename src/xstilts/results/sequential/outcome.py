@@ -125,8 +125,8 @@ def analyse_sequence(differences: Mapping[int, float], seed_order: Sequence[int]
             break
         t = None if test.se is None or test.se == 0 else test.mean_difference / test.se
         decision, reason = bounds.decide(k, t)
-        if decided and k in decided:
-            decision, reason = decided[k], "recorded"
+        if decided and k in decided and decided[k] != decision:  # the run's decision stands
+            decision, reason = decided[k], f"recorded (the rows now say {decision})"
         made.append(LookTest(k, seeds, test, decision, reason))
         if decision != "continue":
             break
