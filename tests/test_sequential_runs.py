@@ -14,7 +14,7 @@ from test_study_plan import STUDY, plan_for
 from xstilts.errors import ConfigError
 from xstilts.execution.looks import run_looks
 from xstilts.execution.scheduler import RunSummary
-from xstilts.results.sequential.planning import plan_bounds, plan_contrasts, sequential_summary
+from xstilts.results.sequential.planning import plan_bounds, plan_contrasts, render_lines, sequential_summary
 from xstilts.results.sequential.record import read_record, record_path
 from xstilts.results.store import ResultRow, ResultStore
 from xstilts.study.sequential import look_plan
@@ -190,6 +190,10 @@ def test_plan_states_the_looks_boundaries_and_expected_trainings(tmp_path):
     assert scenarios["no effect"]["trainings"] < scenarios["design effect"]["trainings"] < summary["max_trainings"]
     assert 0.7 < scenarios["design effect"]["power"] < 0.8
     json.dumps(summary)  # plan --json prints it
+    lines = render_lines(summary)
+    assert lines[1].startswith("  look 1: 2 seeds (1, 2; 1 df): effect if |t| >= ")
+    assert lines[3].endswith("otherwise no effect")
+    assert f"trainings: at most {len(plan.train_nodes)} " in lines[5] and "at 3 points (SD 2)" in lines[5]
 
 
 def test_the_report_says_where_each_contrast_stopped(tmp_path):
@@ -226,3 +230,10 @@ def test_the_report_says_where_each_contrast_stopped(tmp_path):
     fixed = build_report(rows, {"study": "tiny"}, None, ReportOptions(listed_contrasts=(("A", "baseline"),)))
     assert "sequential_decisions" not in fixed.tables() and "decided after" not in fixed.headline
     assert "decision" not in fixed.tables()["contrasts"].columns
+
+
+def test_a_sequential_study_without_contrasts_is_refused(tmp_path):
+    text = SEQUENTIAL.replace('permutations = [["A", "B"]]\n', "").replace('contrasts = [["A", "baseline"]]', "")
+    plan = plan_for(tmp_path, text)
+    with pytest.raises(ConfigError, match="sequential: the study compares no two orders.*\\[report\\] contrasts"):
+        plan_bounds(plan)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from xstilts.errors import ConfigError
+
 from xstilts.results.sequential.design import Boundaries, Design, boundaries
 from xstilts.results.sequential.operating import operating
 from xstilts.results.sequential.record import Key
@@ -35,7 +37,11 @@ def plan_bounds(plan: Plan) -> Boundaries:
     spec = plan.study.sequential
     if spec is None:
         raise ValueError(f"{plan.study.name} has no [sequential] design")
-    return boundaries(Design.of(spec, max(1, len(plan_contrasts(plan)))))
+    contrasts = plan_contrasts(plan)
+    if not contrasts:
+        raise ConfigError(f"{plan.study.name}: sequential: the study compares no two orders, so no contrast can be "
+                          "decided; list pairs under [report] contrasts")
+    return boundaries(Design.of(spec, len(contrasts)))
 
 
 def _look_cost(plan: Plan, bounds: Boundaries, contrasts: Sequence[Key], stops: Sequence[int],
@@ -75,15 +81,17 @@ def expected_cost(plan: Plan, bounds: Boundaries, effect: float, draws: int = CO
             "stop": list(operating_point.stop), "trainings": float(trainings), "evaluations": float(evaluations)}
 
 
-def sequential_summary(plan: Plan, effect_points: float | None = None) -> dict[str, Any]:
-    """What ``xstilts plan`` shows of the design (``plan --json``: ``sequential``)."""
+def sequential_summary(plan: Plan, effect_points: float | None = None, sd: float | None = None) -> dict[str, Any]:
+    """What ``xstilts plan`` shows of the design (``plan --json``: ``sequential``): the looks and
+    boundaries, and the expected trainings with no difference, at the design effect and, given
+    the SD of per-seed differences (``sd``, else the design's), at ``effect_points``."""
     spec = plan.study.sequential
     bounds = plan_bounds(plan)
     design = bounds.design
     scenarios = {"no effect": 0.0, "design effect": bounds.design_effect}
-    sd = spec.sd if spec is not None else None
+    sd = sd or (spec.sd if spec is not None else None)
     if effect_points is not None and sd:
-        scenarios[f"{effect_points:g} points (SD {sd:g})"] = effect_points / sd
+        scenarios[f"{effect_points:g} point{'s' * (effect_points != 1)} (SD {sd:.3g})"] = effect_points / sd
     looks = []
     for k, n in enumerate(design.looks):
         looks.append({"look": k + 1, "seeds": n, "seed_list": look_seeds(plan.study.seeds, list(design.looks), k),
@@ -95,5 +103,33 @@ def sequential_summary(plan: Plan, effect_points: float | None = None) -> dict[s
         "alpha_each": design.alpha_each, "design_effect_sd": bounds.design_effect,
         "max_trainings": len(plan.train_nodes), "max_evaluations": len(plan.eval_nodes),
         "scenarios": {name: expected_cost(plan, bounds, effect) for name, effect in scenarios.items()},
-        "sd": sd,
+        "sd": sd, "effect_points": effect_points,
     }
+
+
+def render_lines(summary: dict[str, Any]) -> list[str]:
+    """The design as ``xstilts plan`` prints it, one line each."""
+    lines = [f"sequential design: {summary['design']}"]
+    for look in summary["looks"]:
+        efficacy = (f"effect if |t| >= {look['efficacy']:.2f} (nominal p {look['nominal_p']:.2g})"
+                    if look["efficacy"] is not None else "no effect decision")
+        futility = ("otherwise no effect" if look["futility"] is None else
+                    f"no effect if |t| < {look['futility']:.2f}" if look["futility"] > 0 else "no futility stop")
+        seeds = look["seed_list"]
+        lines.append(f"  look {look['look']}: {look['seeds']} seeds ({', '.join(map(str, seeds))}; {look['df']} df): "
+                     f"{efficacy}; {futility}")
+    lines.append(f"  design effect: {summary['design_effect_sd']:.2f} SD of the per-seed differences (what a fixed "
+                 f"design of {summary['looks'][-1]['seeds']} seeds detects with 80% power at alpha "
+                 f"{summary['alpha_each']:.4g})")
+    expected = []
+    for name, scenario in summary["scenarios"].items():
+        power = f", power {scenario['power']:.2f}" if name != "no effect" else ""
+        expected.append(f"{scenario['trainings']:.0f} {'with' if name == 'no effect' else 'at'} {name} "
+                        f"({scenario['evaluations']:.0f} evaluations, {scenario['expected_seeds']:.1f} seeds a "
+                        f"contrast{power})")
+    lines.append(f"  trainings: at most {summary['max_trainings']} ({summary['max_evaluations']} evaluations); "
+                 f"expected {'; '.join(expected)}")
+    if summary["sd"] is None and summary.get("effect_points") is not None:
+        lines.append(f"  set [sequential] sd (the SD of per-seed differences, e.g. from a pilot) or give --pilot to see "
+                     f"the trainings expected at [report] effect = {summary['effect_points']:g} points")
+    return lines
