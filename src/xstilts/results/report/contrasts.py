@@ -11,7 +11,8 @@ import pandas as pd
 from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, condition_paths, ordered_conditions, ordered_targets, target_rows
-from xstilts.results.report.sequential import seed_differences, sequential_outcome, stopping_seeds, with_outcome
+from xstilts.results.report.sequential import seed_differences, sequential_outcome, stopping_seeds
+from xstilts.results.sequential.outcome import with_outcome
 from xstilts.results.report.types import ReportOptions
 from xstilts.results.statistics import ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast
 from xstilts.results.power import seed_advice

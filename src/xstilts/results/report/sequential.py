@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,7 @@ from xstilts.results.sequential.design import Boundaries
 from xstilts.results.sequential.outcome import SequentialOutcome, analyse_sequence, test_at
 from xstilts.results.sequential.planning import plan_bounds, plan_contrasts
 from xstilts.results.sequential.record import DecisionRecord, Key
-from xstilts.results.statistics import ContrastResult, paired_seed_scores
+from xstilts.results.statistics import paired_seed_scores
 from xstilts.study.plan import Plan
 
 
@@ -129,14 +129,6 @@ def _finite(value: float) -> float | None:
 
 def sequential_outcome(differences: Differences, setting: SequentialSetting, key: Key) -> SequentialOutcome:
     return analyse_sequence(differences.values, setting.seed_order, setting.bounds, setting.recorded.get(key))
-
-
-def with_outcome(contrast: ContrastResult, outcome: SequentialOutcome) -> ContrastResult:
-    """The primary contrast as the design reports it: the Bonferroni-adjusted stage-wise p and the
-    repeated confidence interval at the look where it stopped (or the last look made)."""
-    design = outcome.bounds.design
-    return replace(contrast, adjusted_p=outcome.adjusted_p, family_size=design.contrasts,
-                   interval_level=outcome.interval_level, interval=outcome.interval, sequential=outcome)
 
 
 def stopping_seeds(outcome: SequentialOutcome, seed_order: Sequence[int]) -> list[int]:

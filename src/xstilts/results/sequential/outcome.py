@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xstilts.results.sequential.design import Boundaries, repeated_interval, stagewise_p
-from xstilts.results.statistics import PairedTest, paired_t
+from xstilts.results.statistics import ContrastResult, PairedTest, paired_t
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,27 @@ def analyse_sequence(differences: Mapping[int, float], seed_order: Sequence[int]
     final = made[-1]
     interval = repeated_interval(bounds, final.look, final.test.mean_difference, final.test.se)
     return SequentialOutcome(final.decision, final.reason, final.look, tuple(made), bounds, interval)
+
+
+def with_outcome(contrast: ContrastResult, outcome: SequentialOutcome) -> ContrastResult:
+    """The primary contrast as the design reports it: the Bonferroni-adjusted stage-wise p and the
+    repeated confidence interval at the look where it stopped (or the last look made)."""
+    return replace(contrast, adjusted_p=outcome.adjusted_p, family_size=outcome.bounds.design.contrasts,
+                   interval_level=outcome.interval_level, interval=outcome.interval, sequential=outcome)
+
+
+def outcome_record(outcome: SequentialOutcome) -> dict:
+    """The outcome's numbers as JSON values (``stats contrast --json``)."""
+    low, high = outcome.interval or (None, None)
+    last = outcome.last
+    design = outcome.bounds.design
+    return {
+        "decision": outcome.decision, "reason": outcome.reason, "where": outcome.where(),
+        "look": outcome.look + 1 if outcome.look >= 0 else None, "seeds": outcome.seeds,
+        "max_seeds": outcome.max_seeds, "next_look_seeds": outcome.next_seeds,
+        "t": last.t if last is not None else None, "efficacy_bound": outcome.efficacy_bound,
+        "futility_bound": outcome.futility_bound, "stagewise_p": outcome.stagewise_p,
+        "adjusted_p": outcome.adjusted_p, "repeated_ci_low": low, "repeated_ci_high": high,
+        "repeated_ci_level": outcome.interval_level, "looks": list(design.looks), "contrasts": design.contrasts,
+        "alpha": design.alpha, "design": design.describe(),
+    }
