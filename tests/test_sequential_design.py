@@ -113,3 +113,16 @@ def test_errors_name_what_is_wrong():
         parse_looks("5,3")
     with pytest.raises(ValueError, match="seed counts such as 3,5,8"):
         parse_looks("3,five")
+
+
+def test_futility_waits_while_a_run_is_collapsed():
+    bounds = boundaries(Design((3, 5, 8), 1))
+    a = {1: 72.0, 2: 72.1, 3: 50.0}  # seed 3 of A collapsed
+    b = {1: 62.0, 2: 62.3, 3: 70.2}  # 10 points below A but where A collapsed
+    differences = {seed: a[seed] - b[seed] for seed in a}
+    runs = {seed: (a[seed], b[seed]) for seed in a}
+    alone = analyse_sequence(differences, range(1, 9), bounds)
+    assert (alone.decision, alone.reason) == ("no effect", "futility boundary")
+    waiting = analyse_sequence(differences, range(1, 9), bounds, runs=runs)
+    assert (waiting.decision, waiting.reason, waiting.next_seeds) == (
+        "continue", "futility set aside: an outlying run", 5)

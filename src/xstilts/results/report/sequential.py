@@ -19,7 +19,7 @@ import pandas as pd
 from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, target_rows
 from xstilts.results.sequential.design import Boundaries
-from xstilts.results.sequential.outcome import SequentialOutcome, analyse_sequence, test_at
+from xstilts.results.sequential.outcome import SequentialOutcome, analyse_sequence, decide_look
 from xstilts.results.sequential.planning import plan_bounds, plan_contrasts
 from xstilts.results.sequential.record import DecisionRecord, Key
 from xstilts.results.statistics import paired_seed_scores
@@ -52,6 +52,7 @@ class Differences:
     languages: tuple[str, ...]
     values: dict[int, float]
     rows: dict[int, list[str]]
+    runs: dict[int, tuple[float, float]] = field(default_factory=dict)  # per seed: A's and B's scores
 
 
 def seed_differences(scores: pd.DataFrame, a: str, b: str, languages: Sequence[str]) -> Differences:
@@ -67,8 +68,10 @@ def seed_differences(scores: pd.DataFrame, a: str, b: str, languages: Sequence[s
             if condition in chosen and lang in allowed and not pd.isna(seed) and int(seed) in wanted:
                 rows.setdefault(int(seed), []).append(str(eval_id))
     task = str(scores["task"].iloc[0]) if len(scores) else ""
+    runs = {int(seed): (float(a), float(b)) for seed, a, b in zip(seeds, values_a.mean(axis=1), values_b.mean(axis=1))} \
+        if seeds else {}
     return Differences(task, tuple(languages), {int(s): float(d) for s, d in zip(seeds, differences)},
-                       {seed: sorted(set(ids)) for seed, ids in rows.items()})
+                       {seed: sorted(set(ids)) for seed, ids in rows.items()}, runs)
 
 
 # What the contrasts read of a row (the rest, e.g. the trainings' JSON, is only copied around).
@@ -107,13 +110,13 @@ def look_decisions(rows: pd.DataFrame, bounds: Boundaries, seed_order: Sequence[
     decisions: dict[Key, dict[str, Any]] = {}
     for key in contrasts:
         found = differences.get(key)
-        test = test_at(found.values, seeds) if found is not None else None
-        if test is None:
-            missing = sorted(set(seeds) - set(found.values)) if found is not None else seeds
-            decisions[key] = {"decision": None, "reason": f"no paired result for seed(s) {missing}"}
+        if found is None:
+            decisions[key] = {"decision": None, "reason": "no paired result at all"}
             continue
-        t = None if test.se is None or test.se == 0 else test.mean_difference / test.se
-        decision, reason = bounds.decide(look, t)
+        test, t, decision, reason = decide_look(bounds, look, found.values, seeds, found.runs)
+        if test is None:
+            decisions[key] = {"decision": None, "reason": reason}
+            continue
         decisions[key] = {
             "decision": decision, "reason": reason, "seeds": len(seeds), "t": t, "df": test.df,
             "mean_difference": test.mean_difference, "se": test.se, "efficacy": _finite(bounds.efficacy[look]),
@@ -128,7 +131,8 @@ def _finite(value: float) -> float | None:
 
 
 def sequential_outcome(differences: Differences, setting: SequentialSetting, key: Key) -> SequentialOutcome:
-    return analyse_sequence(differences.values, setting.seed_order, setting.bounds, setting.recorded.get(key))
+    return analyse_sequence(differences.values, setting.seed_order, setting.bounds, setting.recorded.get(key),
+                            runs=differences.runs)
 
 
 def stopping_seeds(outcome: SequentialOutcome, seed_order: Sequence[int]) -> list[int]:

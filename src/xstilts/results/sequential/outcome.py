@@ -14,6 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from xstilts.results.outliers import outlying_below
 from xstilts.results.sequential.design import Boundaries, repeated_interval, stagewise_p
 from xstilts.results.statistics import ContrastResult, PairedTest, paired_t
 
@@ -109,22 +112,54 @@ def test_at(differences: Mapping[int, float], seeds: Sequence[int]) -> PairedTes
     return paired_t([differences[seed] for seed in seeds])
 
 
+Runs = Mapping[int, tuple[float, float]]  # per seed: the run's score of A and of B
+
+
+def has_outlying_run(runs: Runs, seeds: Sequence[int]) -> bool:
+    """Whether a run of A or of B among ``seeds`` is far below its condition's other runs
+    (``results.outliers``: a collapsed run)."""
+    for side in (0, 1):
+        values = np.array([runs[seed][side] for seed in seeds if seed in runs], dtype=float)
+        threshold = outlying_below(values)
+        if threshold is not None and bool((values < threshold).any()):
+            return True
+    return False
+
+
+def decide_look(bounds: Boundaries, look: int, differences: Mapping[int, float], seeds: Sequence[int],
+                runs: Runs | None = None) -> tuple[PairedTest | None, float | None, str | None, str]:
+    """(test, t, decision, reason) of one contrast at ``look`` over ``seeds`` (decision None: a
+    seed is missing). Futility is set aside while a run of the look is outlying (a collapsed run
+    shrinks |t|: a reason to look again, not to give up; futility is non-binding, so skipping it
+    never raises the error)."""
+    test = test_at(differences, seeds)
+    if test is None:
+        return None, None, None, f"no paired result for seed(s) {sorted(set(seeds) - set(differences))}"
+    t = None if test.se is None or test.se == 0 else test.mean_difference / test.se
+    decision, reason = bounds.decide(look, t)
+    if reason == "futility boundary" and runs is not None and has_outlying_run(runs, seeds):
+        decision, reason = "continue", "futility set aside: an outlying run"
+    return test, t, decision, reason
+
+
 def analyse_sequence(differences: Mapping[int, float], seed_order: Sequence[int], bounds: Boundaries,
-                     decided: Mapping[int, str] | None = None, up_to: int | None = None) -> SequentialOutcome:
+                     decided: Mapping[int, str] | None = None, up_to: int | None = None,
+                     runs: Runs | None = None) -> SequentialOutcome:
     """The contrast's course through the design. ``differences``: per seed, A - B (the primary
     contrast's per-seed difference); ``seed_order``: the design's seeds in order (at least the
-    maximum). ``decided`` (look -> decision), when given, is what a run already recorded: those
-    looks keep their decisions. ``up_to``: analyse no look after this one."""
+    maximum); ``runs``: per seed, A's and B's scores (for ``decide_look``'s outlying runs).
+    ``decided`` (look -> decision), when given, is what a run already recorded: those looks keep
+    their decisions. ``up_to``: analyse no look after this one."""
     design = bounds.design
     made: list[LookTest] = []
     last_look = len(design.looks) - 1 if up_to is None else min(up_to, len(design.looks) - 1)
     for k in range(last_look + 1):
         seeds = tuple(seed_order[:design.looks[k]])
-        test = test_at(differences, seeds) if len(seeds) == design.looks[k] else None
+        if len(seeds) < design.looks[k]:
+            break
+        test, t, decision, reason = decide_look(bounds, k, differences, seeds, runs)
         if test is None:
             break
-        t = None if test.se is None or test.se == 0 else test.mean_difference / test.se
-        decision, reason = bounds.decide(k, t)
         if decided and k in decided and decided[k] != decision:  # the run's decision stands
             decision, reason = decided[k], f"recorded (the rows now say {decision})"
         made.append(LookTest(k, seeds, test, decision, reason))

@@ -32,9 +32,11 @@ def sequential_primary(scores: pd.DataFrame, primary: Sequence[ContrastResult],
         a, b = result.condition_a, result.condition_b
         shared = list(languages[(a, b)])
         seeds, values_a, values_b = paired_seed_scores(scores, a, b, shared)
-        differences = dict(zip(seeds, values_a.mean(axis=1) - values_b.mean(axis=1))) if seeds else {}
+        means_a, means_b = (values_a.mean(axis=1), values_b.mean(axis=1)) if seeds else ([], [])
+        differences = {seed: x - y for seed, x, y in zip(seeds, means_a, means_b)}
+        runs = {seed: (x, y) for seed, x, y in zip(seeds, means_a, means_b)}
         order = sorted({int(seed) for seed in scores.loc[scores["condition"].isin([a, b]), "seed"]})
-        outcome = analyse_sequence(differences, order, bounds)
+        outcome = analyse_sequence(differences, order, bounds, runs=runs)
         chosen = order[:outcome.seeds] if outcome.look >= 0 else []
         again = paired_contrast(scores[scores["seed"].isin(chosen)], target=result.target, task=result.task,
                                 metric="score", condition_a=a, condition_b=b, languages=shared)
