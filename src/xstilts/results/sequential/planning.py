@@ -131,5 +131,6 @@ def render_lines(summary: dict[str, Any]) -> list[str]:
                  f"expected {'; '.join(expected)}")
     if summary["sd"] is None and summary.get("effect_points") is not None:
         lines.append(f"  set [sequential] sd (the SD of per-seed differences, e.g. from a pilot) or give --pilot to see "
-                     f"the trainings expected at [report] effect = {summary['effect_points']:g} points")
+                     f"the trainings expected at [report] effect = {summary['effect_points']:g} point"
+                     f"{'s' * (summary['effect_points'] != 1)}")
     return lines
