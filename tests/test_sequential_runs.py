@@ -152,7 +152,7 @@ def test_the_run_stops_decided_contrasts_and_a_killed_run_resumes_with_the_same_
     assert record["design"]["looks"] == [2, 4, 6] and record["seeds"] == [1, 2, 3, 4, 5, 6]
 
     # The same study killed during its second look, then run again.
-    killed = plan_for(tmp_path, SEQUENTIAL.replace('output_dir = "runs"', 'output_dir = "runs"'), "killed")
+    killed = plan_for(tmp_path, SEQUENTIAL, "killed")
     with pytest.raises(KeyboardInterrupt):
         run_looks(killed, FakeExecutor(killed, stop_at=2), said.append)
     assert [entry["look"] for entry in read_record(killed.study.output_dir)["looks"]] == [0]
