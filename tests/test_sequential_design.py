@@ -125,4 +125,12 @@ def test_futility_waits_while_a_run_is_collapsed():
     assert (alone.decision, alone.reason) == ("no effect", "futility boundary")
     waiting = analyse_sequence(differences, range(1, 9), bounds, runs=runs)
     assert (waiting.decision, waiting.reason, waiting.next_seeds) == (
-        "continue", "futility set aside: an outlying run", 5)
+        "continue", "futility judged without the outlying runs", 5)
+
+
+def test_futility_without_the_collapsed_run_still_stops_a_null_contrast():
+    bounds = boundaries(Design((3, 5, 8), 1))
+    a = {1: 70.0, 2: 70.1, 3: 50.0}  # seed 3 of A collapsed; otherwise A and B agree
+    b = {1: 69.95, 2: 70.14, 3: 70.2}
+    outcome = analyse_sequence({s: a[s] - b[s] for s in a}, range(1, 9), bounds, runs={s: (a[s], b[s]) for s in a})
+    assert (outcome.decision, outcome.reason) == ("no effect", "futility boundary, without the outlying runs")

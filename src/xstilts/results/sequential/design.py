@@ -136,6 +136,10 @@ class Boundaries:
     paths: int = PATHS
     seed: int = SEED
 
+    def futility_at(self, look: int, seeds: int) -> float:
+        """The look's futility bound for a t over ``seeds`` seeds (the look's own: ``futility[look]``)."""
+        return futility_bound(self.design, self.design_effect, look, seeds)
+
     def decide(self, look: int, t: float | None) -> tuple[str, str]:
         """(decision, reason) at ``look`` for the statistic ``t`` (None: no test possible)."""
         last = look == len(self.design.looks) - 1
@@ -223,22 +227,26 @@ def _futility(design: Design, effect: float) -> list[float]:
     interim = range(len(design.looks) - 1)
     if not design.futility or not interim:
         return [0.0] * len(design.looks)
-    weights = np.array([design.looks[k] for k in interim], dtype=float)
-    weights /= weights.sum()
-    bounds = []
-    for k in interim:
-        n = design.looks[k]
-        df, noncentrality = n - 1, effect * math.sqrt(n)
-        beta = design.futility_beta * weights[k]
+    return [futility_bound(design, effect, k, design.looks[k]) for k in interim] + [0.0]
 
-        def below(f: float, df: int = df, noncentrality: float = noncentrality, beta: float = beta) -> float:
-            # P(|T'| < f) - beta for the noncentral t (tails that stay finite far out: results.power)
-            return _upper_tail(-f, df, noncentrality) - _upper_tail(f, df, noncentrality) - beta
 
-        cap = float(stats.t.isf(design.alpha_each / 2, df))
-        bound = cap if below(cap) < 0 else float(optimize.brentq(below, 0.0, cap, xtol=1e-6))
-        bounds.append(min(bound, cap))
-    return [*bounds, 0.0]
+@functools.lru_cache(maxsize=256)
+def futility_bound(design: Design, effect: float, look: int, seeds: int) -> float:
+    """The |t| over ``seeds`` seeds under which a contrast with the design ``effect`` falls with
+    the look's share of ``futility_beta`` (noncentral t), at most the fixed test's critical value.
+    ``seeds`` is the look's, or fewer when futility is judged without outlying runs."""
+    if not design.futility or look >= len(design.looks) - 1 or seeds < 2:
+        return 0.0
+    interim = [design.looks[k] for k in range(len(design.looks) - 1)]
+    beta = design.futility_beta * design.looks[look] / sum(interim)
+    df, noncentrality = seeds - 1, effect * math.sqrt(seeds)
+
+    def below(f: float) -> float:
+        # P(|T'| < f) - beta for the noncentral t (tails that stay finite far out: results.power)
+        return _upper_tail(-f, df, noncentrality) - _upper_tail(f, df, noncentrality) - beta
+
+    cap = float(stats.t.isf(design.alpha_each / 2, df))
+    return cap if below(cap) < 0 else min(cap, float(optimize.brentq(below, 0.0, cap, xtol=1e-6)))
 
 
 def _cache_file():

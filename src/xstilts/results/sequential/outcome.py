@@ -115,30 +115,42 @@ def test_at(differences: Mapping[int, float], seeds: Sequence[int]) -> PairedTes
 Runs = Mapping[int, tuple[float, float]]  # per seed: the run's score of A and of B
 
 
-def has_outlying_run(runs: Runs, seeds: Sequence[int]) -> bool:
-    """Whether a run of A or of B among ``seeds`` is far below its condition's other runs
+def outlying_seeds(runs: Runs, seeds: Sequence[int]) -> set[int]:
+    """The seeds among ``seeds`` whose run of A or of B is far below its condition's other runs
     (``results.outliers``: a collapsed run)."""
+    found: set[int] = set()
+    present = [seed for seed in seeds if seed in runs]
     for side in (0, 1):
-        values = np.array([runs[seed][side] for seed in seeds if seed in runs], dtype=float)
+        values = np.array([runs[seed][side] for seed in present], dtype=float)
         threshold = outlying_below(values)
-        if threshold is not None and bool((values < threshold).any()):
-            return True
-    return False
+        if threshold is not None:
+            found.update(seed for seed, value in zip(present, values) if value < threshold)
+    return found
 
 
 def decide_look(bounds: Boundaries, look: int, differences: Mapping[int, float], seeds: Sequence[int],
                 runs: Runs | None = None) -> tuple[PairedTest | None, float | None, str | None, str]:
     """(test, t, decision, reason) of one contrast at ``look`` over ``seeds`` (decision None: a
-    seed is missing). Futility is set aside while a run of the look is outlying (a collapsed run
-    shrinks |t|: a reason to look again, not to give up; futility is non-binding, so skipping it
-    never raises the error)."""
+    seed is missing). With ``runs``, futility is judged without the seeds whose run is outlying,
+    against the futility bound for the seeds left: one collapsed run drives |t| towards 1 whatever
+    the difference, stopping real differences and keeping null ones. Futility is non-binding, so
+    how it is judged never changes the error rate; the effect decision reads every seed."""
     test = test_at(differences, seeds)
     if test is None:
         return None, None, None, f"no paired result for seed(s) {sorted(set(seeds) - set(differences))}"
     t = None if test.se is None or test.se == 0 else test.mean_difference / test.se
     decision, reason = bounds.decide(look, t)
-    if reason == "futility boundary" and runs is not None and has_outlying_run(runs, seeds):
-        decision, reason = "continue", "futility set aside: an outlying run"
+    if decision == "effect" or look == len(bounds.design.looks) - 1 or not bounds.design.futility or runs is None:
+        return test, t, decision, reason
+    flagged = outlying_seeds(runs, seeds)
+    if flagged:
+        kept = [seed for seed in seeds if seed not in flagged]
+        reduced = test_at(differences, kept) if len(kept) >= 2 else None
+        t_kept = None if reduced is None or not reduced.se else reduced.mean_difference / reduced.se
+        if t_kept is not None and abs(t_kept) < bounds.futility_at(look, len(kept)):
+            decision, reason = "no effect", "futility boundary, without the outlying runs"
+        else:
+            decision, reason = "continue", "futility judged without the outlying runs"
     return test, t, decision, reason
 
 
