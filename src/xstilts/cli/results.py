@@ -70,6 +70,12 @@ def report(
     chosen = parse_formats(formats)  # a typo fails before the study is read
     spec, run_plan = study_and_plan(study, data)
     options = report_options(spec, correction, test, effect, include_contaminated)
+    if spec.sequential is not None:  # the primary contrasts as the design decided them
+        from dataclasses import replace
+
+        from xstilts.results.report.sequential import study_setting
+
+        options = replace(options, sequential=study_setting(run_plan))
     frame, dropped = plan_rows(run_plan, all_rows)
     if frame is None or frame.empty:
         raise ConfigError(f"{study}: no results of the current plan in {run_plan.study.output_dir} yet: run the study first")

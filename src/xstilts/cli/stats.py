@@ -32,6 +32,11 @@ def stats_contrast(
     effect: Optional[float] = typer.Option(None, "--effect", help="A difference (score points) to size the seeds for: "
                                                                   "seeds_needed."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line per contrast (machines)."),
+    sequential: Optional[str] = typer.Option(None, "--sequential", metavar="LOOKS",
+                                             help="A sequential seed design's looks, e.g. 3,5,8: each primary "
+                                                  "contrast's decision (effect | no effect | continue) for the seeds "
+                                                  "in the file (ascending), with the design's adjusted p and repeated "
+                                                  "interval (docs/sequential.md)."),
 ) -> None:
     """The report's contrasts for per-seed scores from any source: per condition its runs (mean ± SD,
     n, minimum, outlying runs), per contrast A - B with its interval, p, adjusted p, the signed-rank p
@@ -46,9 +51,19 @@ def stats_contrast(
         raise ConfigError(f"--correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}")
     if effect is not None and (not math.isfinite(effect) or effect == 0):
         raise ConfigError(f"--effect: expected a non-zero difference, got {effect}")
+    looks = None
+    if sequential is not None:
+        from xstilts.results.sequential.design import parse_looks
+
+        if unpaired:
+            raise ConfigError("--sequential: a sequential design pairs the seeds of both conditions; not with --unpaired")
+        try:
+            looks = parse_looks(sequential)
+        except ValueError as error:
+            raise ConfigError(f"--sequential: {error}") from None
     pairs = [parse_contrast(text) for text in contrast or []]
     frame = read_score_table(file, by or [], parse_columns(columns), sep)
-    analysis = analyse(frame, pairs, by or [], correction, per_language, unpaired, effect)
+    analysis = analyse(frame, pairs, by or [], correction, per_language, unpaired, effect, sequential=looks)
     if not analysis.records:
         raise ConfigError(f"{file}: no contrast: " + "; ".join(analysis.warnings or ["nothing to compare"]))
     if as_json:

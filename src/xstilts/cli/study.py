@@ -30,15 +30,35 @@ def plan(
 
     spec, run_plan = study_and_plan(study, data)
     advice = pilot_advice(spec, run_plan, pilot, effect, data) if pilot is not None else None
+    sequential = sequential_plan(spec, run_plan, advice, effect) if spec.sequential is not None else None
     if as_json:
         summary = plan_summary(run_plan)
         if advice is not None:
             summary["seeds_advice"] = advice
+        if sequential is not None:
+            summary["sequential"] = sequential
         print_json(summary)
         return
     render_plan(run_plan, console)
     if advice is not None:
         render_advice(advice, console)
+    if sequential is not None:
+        from xstilts.results.sequential.planning import render_lines
+
+        for line in render_lines(sequential):
+            console.print(line, markup=False, highlight=False)
+
+
+def sequential_plan(spec, run_plan, advice: Optional[dict], effect: Optional[float]) -> dict:
+    """The design's looks, boundaries and expected trainings; at the advisor's effect when the SD of
+    per-seed differences is known (the design's ``sd``, else the pilot's pooled SD)."""
+    from xstilts.results.sequential.planning import sequential_summary
+
+    sd = None
+    if advice is not None:
+        sds = [row["pilot_sd"] for row in advice["contrasts"] if row.get("pilot_sd")]
+        sd = (sum(value**2 for value in sds) / len(sds)) ** 0.5 if sds else None
+    return sequential_summary(run_plan, effect if effect is not None else spec.report.effect, sd)
 
 
 def pilot_advice(spec, run_plan, pilot: Path, effect: Optional[float], data: Optional[Path]) -> dict:

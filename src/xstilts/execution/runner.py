@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xstilts.errors import ConfigError
 from xstilts.execution.local import LocalBackend
+from xstilts.execution.looks import run_looks
 from xstilts.execution.nodes import StudyContext
 from xstilts.execution.ray_backend import RayBackend
 from xstilts.execution.scheduler import RunSummary, Scheduler
@@ -81,11 +82,20 @@ def run_study(plan: Plan, *, executor: str = "local", workers: int | None = None
             else "torch threads from the CPUs Ray assigns each node")
     console.print(f"{workers} worker{'s' if workers > 1 else ''}, {each}", markup=False, highlight=False)
     scheduler_args = dict(workers=workers, keep=keep, gpus_per_node=gpus_per_node)
-    if console.is_terminal and sys.stdout.isatty():
-        summary = _run_with_bar(plan, context, backend, console, f"{study.name} ({executor})", scheduler_args)
-    else:
-        log = RunLog(console, workers)
-        summary = Scheduler(plan, context, backend, progress=log, **scheduler_args).run()
+    backends = [backend]
+
+    def run_part(part: Plan) -> RunSummary:  # a scheduler shuts its backend down: one per part
+        chosen = backends.pop() if backends else make_backend(executor, workers, ray_address)
+        if console.is_terminal and sys.stdout.isatty():
+            return _run_with_bar(part, context, chosen, console, f"{study.name} ({executor})", scheduler_args)
+        return Scheduler(part, context, chosen, progress=RunLog(console, workers), **scheduler_args).run()
+
+    if study.sequential is None:
+        summary = run_part(plan)
+    else:  # look by look, only what undecided contrasts need (execution.looks)
+        summary = run_looks(plan, run_part, lambda text: console.print(text, markup=False, highlight=False))
+        for unused in backends:
+            unused.shutdown()
     console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)  # one line in logs too
     return summary
 

@@ -39,7 +39,7 @@ def outlying_runs(runs: pd.DataFrame, k: float = OUTLIER_MADS, by: Sequence[str]
         if len(values) < 3:
             continue
         median = float(np.median(values))
-        threshold = _dixon_threshold(values) if len(values) in DIXON_Q95 else _mad_threshold(values, k)
+        threshold = outlying_below(values, k)
         low = group[values < threshold] if threshold is not None else group.iloc[:0]
         if not low.empty:
             found.append(low.assign(median=median, threshold=threshold, runs=len(values)))
@@ -47,6 +47,14 @@ def outlying_runs(runs: pd.DataFrame, k: float = OUTLIER_MADS, by: Sequence[str]
         return pd.DataFrame(columns=columns)
     result = pd.concat(found, ignore_index=True)[columns]
     return result.sort_values([*by, "value"], kind="stable").reset_index(drop=True)
+
+
+def outlying_below(values: np.ndarray, k: float = OUTLIER_MADS) -> float | None:
+    """The score below which runs of one condition (``values``, 3 or more) are outlying; None when
+    none is (fewer than 3 runs: never)."""
+    if len(values) < 3:
+        return None
+    return _dixon_threshold(values) if len(values) in DIXON_Q95 else _mad_threshold(values, k)
 
 
 def _mad_threshold(values: np.ndarray, k: float) -> float | None:

@@ -41,6 +41,8 @@ from xstilts.results.statistics import (
 )
 from xstilts.results.outliers import OUTLIER_MADS, describe_outlying, outlying_runs, run_scores, without_runs
 from xstilts.results.power import seed_advice
+from xstilts.results.sequential.outcome import outcome_record
+from xstilts.results.sequential.scores import sequential_primary
 
 REQUIRED = ("condition", "seed", "score")
 OPTIONAL = {"task": "-", "lang": "-"}  # absent: one task, one language
@@ -174,21 +176,22 @@ def _where(task: str, group_key: Mapping[str, Any]) -> str:
 
 def analyse(frame: pd.DataFrame, contrasts: Sequence[tuple[str, str]] = (), by: Sequence[str] = (),
             correction: str = "holm", per_language: bool = False, unpaired: bool = False,
-            effect: float | None = None, k: float = OUTLIER_MADS) -> Analysis:
-    """Every contrast of every (group, task): the report's statistics and what to say beside them."""
+            effect: float | None = None, k: float = OUTLIER_MADS, sequential: Sequence[int] | None = None) -> Analysis:
+    """Every contrast of every (group, task): the report's statistics and what to say beside them;
+    with ``sequential`` (looks), each primary contrast's decision under that design."""
     analysis = Analysis()
     groups = frame.groupby(list(by), sort=False) if by else [((), frame)]
     for values, group in groups:
         group_key = dict(zip(by, values if isinstance(values, tuple) else (values,)))
         for task, scores in group.groupby("task", sort=False):
             _analyse_task(analysis, scores, str(task), group_key, contrasts, correction, per_language, unpaired,
-                          effect, k)
+                          effect, k, sequential)
     return analysis
 
 
 def _analyse_task(analysis: Analysis, scores: pd.DataFrame, task: str, group_key: dict[str, Any],
                   contrasts: Sequence[tuple[str, str]], correction: str, per_language: bool, unpaired: bool,
-                  effect: float | None, k: float) -> None:
+                  effect: float | None, k: float, sequential: Sequence[int] | None = None) -> None:
     where = _where(task, group_key)
     conditions = list(dict.fromkeys(scores["condition"]))
     unknown = sorted({name for pair in contrasts for name in pair} - set(conditions))
@@ -266,6 +269,8 @@ def _analyse_task(analysis: Analysis, scores: pd.DataFrame, task: str, group_key
         results.extend(found)
         scored[(a, b)] = found
     primary = adjust_family([r for r in results if r.lang == AVERAGE], correction)
+    if sequential:  # the design's decision, adjusted p and repeated interval instead of the correction's
+        primary = sequential_primary(scores, primary, languages, sequential)
     secondary = adjust_family([r for r in results if r.lang != AVERAGE], correction) if per_language else []
     for result in [*primary, *secondary]:
         pair = (result.condition_a, result.condition_b)
@@ -367,6 +372,8 @@ def _record(result: ContrastResult, group_key: dict[str, Any], correction: str, 
         "detectable_difference": None if welch or result.p is None else advice.detectable,
         "effect": effect, "seeds_needed": None if welch or effect is None else advice.seeds_needed,
         "seeds_needed_cautious": None if welch or effect is None else advice.seeds_needed_cautious,
+        **({"decision": result.sequential.decision, "sequential": outcome_record(result.sequential)}
+           if result.sequential is not None else {}),
     }
 
 
@@ -391,9 +398,13 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
     grouped = [name for name, present in (("task", not one_task), ("--by group", bool(analysis.records[0]["by"])))
                if present]
     family = f"the contrasts of each {' and '.join(grouped)} (a family)" if grouped else "all contrasts (one family)"
-    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: {test}, p {CORRECTION_NAMES[correction]}-adjusted "
-             f"over {family}, the interval at "
-             "the level that agrees with the adjusted p; signed-rank / rank-sum p unadjusted.", "",
+    design = next((r["sequential"]["design"] for r in analysis.records if r.get("sequential")), None)
+    adjusted = (f"the primary contrasts under a sequential design ({design}): at the look where each stopped, the "
+                "stage-wise p x the family's contrasts and the repeated confidence interval" if design else
+                f"p {CORRECTION_NAMES[correction]}-adjusted over {family}, the interval at the level that agrees with "
+                "the adjusted p")
+    lines = [f"{source}: {len(frame)} scores. Per contrast A - B: {test}, {adjusted}; signed-rank / rank-sum p "
+             "unadjusted.", "",
              "Runs per condition" + (" (a run's score: its mean over its languages)" if not one_lang else "")]
     runs = []
     for c in analysis.conditions:
@@ -416,6 +427,8 @@ def render_text(analysis: Analysis, frame: pd.DataFrame, source: str, correction
                       "p": format_p(record["p"]), "adjusted p": format_p(record["adjusted_p"]),
                       "family": record["family_size"],
                       ("rank-sum p" if not record["paired"] else "signed-rank p"): format_p(record["rank_p"]),
+                      **({"decision": f"{record['decision']}, {record['sequential']['where']}"}
+                         if record.get("sequential") else {}),
                       **({} if not record["paired"] else {"detectable (80%)": _number(record["detectable_difference"])}),
                       **({} if record["effect"] is None or not record["paired"] else
                          {f"seeds for {_number(record['effect'], 2)}": record["seeds_needed"] or "-"})})

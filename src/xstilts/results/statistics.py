@@ -54,6 +54,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,9 @@ RANK_TESTS = {
     "signed-rank": "Wilcoxon signed-rank test over the per-seed differences (exact)",
     "rank-sum": "Wilcoxon-Mann-Whitney rank-sum test over the runs (exact where it can be)",
 }
+
+if TYPE_CHECKING:
+    from xstilts.results.sequential.outcome import SequentialOutcome
 
 ExampleLoader = Callable[[str], pd.DataFrame]  # examples_ref -> per-example frame
 
@@ -370,6 +374,9 @@ class ContrastResult:
     interval: tuple[float, float] | None = None
     rank_p: float | None = None  # the rank-based companion (RANK_TESTS), unadjusted
     runs: tuple[int, int] | None = None  # unpaired (Welch): the runs of A and of B
+    # Under a sequential seed design (results.sequential): where the contrast stopped; then
+    # adjusted_p is its Bonferroni-adjusted stage-wise p and interval its repeated interval.
+    sequential: SequentialOutcome | None = None
 
     @property
     def n_runs_text(self) -> str:
@@ -393,6 +400,8 @@ class ContrastResult:
 
     @property
     def significant(self) -> bool:
+        if self.sequential is not None:
+            return self.sequential.decision == "effect"
         return self.adjusted_p is not None and self.adjusted_p < ALPHA
 
     def unadjusted_interval(self) -> tuple[float, float] | None:

@@ -83,6 +83,9 @@ def check_study(study: StudySpec) -> None:
                 raise StudyIssue(f"report.contrasts[{i}][{side}]", f"unknown order {name!r}{_suggestion(name, names)}")
         if a == b:
             raise StudyIssue(f"report.contrasts[{i}]", f"contrasts {a!r} with itself")
+    if study.sequential is not None and study.sequential.looks[-1] != len(study.seeds):
+        raise StudyIssue("sequential.looks", f"the last look ({study.sequential.looks[-1]} seeds) must be the number "
+                                             f"of seeds listed in seeds ({len(study.seeds)})")
 
 
 def _check_target(target: TargetSpec, path: str, suite: str) -> None:

@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from xstilts.errors import ConfigError, FieldValueError, UnknownTaskError
 from xstilts.languages import MULTILINGUAL, is_language
 from xstilts.paths import default_data_dir
+from xstilts.study.sequential_spec import SequentialSpec
 from xstilts.tasks.declared import TaskDeclaration, declared_task
 from xstilts.tasks.registry import all_suites, declare, get_task, is_declared
 from xstilts.tasks.slices import slice_range
@@ -304,6 +305,8 @@ class StudySpec(StrictModel):
                             "predictions change: benchmarks/README.md). Training dev evaluation stays fp32.")
     execution: ExecutionSpec = ExecutionSpec()
     report: ReportSpec = ReportSpec()
+    sequential: SequentialSpec | None = Field(None, description="A group-sequential seed design: analyse the "
+                                                                "contrasts after some seeds, stop decided ones.")
 
     @field_validator("tasks")
     @classmethod

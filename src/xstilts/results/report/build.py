@@ -14,6 +14,7 @@ from xstilts.results.report.rows import condition_paths, ordered_conditions, ord
 from xstilts.results.report.sections import (
     contrast_section, paper_table_section, seeds_section, target_section, trajectory_section, transfer_gap_section,
 )
+from xstilts.results.report.sequential_section import sequential_section
 from xstilts.results.report.types import Report, ReportOptions, Section
 from xstilts.results.report.wording import headline
 from xstilts.results.statistics import ExampleLoader
@@ -31,6 +32,7 @@ def build_report(rows: pd.DataFrame, facts: Mapping[str, Any], load_examples: Ex
         paper_table_section(rows, targets, conditions, options),
         *[target_section(rows, target, conditions, options) for target in targets],
         contrast_section(rows, contrasts, options),
+        sequential_section(rows, contrasts, options),
         seeds_section(rows, contrasts, options),
         transfer_gap_section(rows, targets, conditions),
         trajectory_section(rows, targets, conditions, options),

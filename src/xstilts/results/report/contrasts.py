@@ -11,6 +11,8 @@ import pandas as pd
 from xstilts.scoring.aggregate import primary_metric
 from xstilts.results.filtering import condition_rows
 from xstilts.results.report.rows import averaged_in, condition_paths, ordered_conditions, ordered_targets, target_rows
+from xstilts.results.report.sequential import seed_differences, sequential_outcome, stopping_seeds
+from xstilts.results.sequential.outcome import with_outcome
 from xstilts.results.report.types import ReportOptions
 from xstilts.results.statistics import ALPHA, AVERAGE, ContrastResult, ExampleLoader, adjust_family, paired_contrast
 from xstilts.results.power import seed_advice
@@ -20,7 +22,10 @@ from xstilts.study.comparisons import planned_contrasts
 def compute_contrasts(rows: pd.DataFrame, load_examples: ExampleLoader | None,
                       options: ReportOptions = ReportOptions()) -> list[ContrastResult]:
     """Every planned contrast on every target where both conditions have results: the primary
-    (language-average) contrasts adjusted as one family, the per-language ones as a second."""
+    (language-average) contrasts adjusted as one family, the per-language ones as a second. Under a
+    sequential design (``options.sequential``) every number of a contrast comes from the seeds of
+    the look where it stopped, and its primary contrast carries the design's adjusted p and
+    repeated interval instead of Holm's or BH's."""
     paths = condition_paths(rows)
     planned = planned_contrasts([paths[name] for name in ordered_conditions(paths)],
                                 [pair for pair in options.listed_contrasts if set(pair) <= set(paths)])
@@ -34,11 +39,18 @@ def compute_contrasts(rows: pd.DataFrame, load_examples: ExampleLoader | None,
         present = set(scores["condition"])
         for contrast in planned:
             if {contrast.a, contrast.b} <= present and languages:
-                results.extend(paired_contrast(scores, target=target, task=task, metric=primary_metric(task),
-                                               condition_a=contrast.a, condition_b=contrast.b, languages=languages,
-                                               relation=contrast.relation, method=options.test,
-                                               load_examples=load_examples))
-    primary = adjust_family([c for c in results if c.lang == AVERAGE], options.correction)
+                chosen, outcome = scores, None
+                if options.sequential is not None:
+                    outcome = sequential_outcome(seed_differences(scores, contrast.a, contrast.b, languages),
+                                                 options.sequential, (target, contrast.a, contrast.b))
+                    chosen = scores[scores["seed"].isin(stopping_seeds(outcome, options.sequential.seed_order))]
+                found = paired_contrast(chosen, target=target, task=task, metric=primary_metric(task),
+                                        condition_a=contrast.a, condition_b=contrast.b, languages=languages,
+                                        relation=contrast.relation, method=options.test, load_examples=load_examples)
+                results.extend(with_outcome(c, outcome) if outcome is not None and c.lang == AVERAGE else c
+                               for c in found)
+    primary = [c for c in results if c.lang == AVERAGE]
+    primary = primary if options.sequential is not None else adjust_family(primary, options.correction)
     per_language = adjust_family([c for c in results if c.lang != AVERAGE], options.correction)
     by_key = {_key(c): c for c in [*primary, *per_language]}
     return [by_key[_key(c)] for c in results]
@@ -71,8 +83,20 @@ def contrast_values(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
             "family_size": c.family_size, "ci_level": c.interval_level, "ci_low": low, "ci_high": high,
             "ci95_unadjusted_low": raw_low, "ci95_unadjusted_high": raw_high, "significant": c.significant,
             "signed_rank_p": c.rank_p, "note": c.test.note or "",
+            **(_sequential_values(c) if any(other.sequential is not None for other in contrasts) else {}),
         })
     return pd.DataFrame(records)
+
+
+def _sequential_values(c: ContrastResult) -> dict:
+    """Where a contrast of a sequential design stopped (empty for its per-language contrasts)."""
+    outcome = c.sequential
+    if outcome is None:
+        return {"decision": None, "decision_reason": None, "look": None, "max_seeds": None, "stagewise_p": None,
+                "efficacy_bound": None, "futility_bound": None}
+    return {"decision": outcome.decision, "decision_reason": outcome.reason, "look": outcome.look + 1,
+            "max_seeds": outcome.max_seeds, "stagewise_p": outcome.stagewise_p,
+            "efficacy_bound": outcome.efficacy_bound, "futility_bound": outcome.futility_bound}
 
 
 def seed_advice_table(contrasts: Sequence[ContrastResult], effect: float) -> pd.DataFrame:

@@ -199,6 +199,14 @@ def provenance_section(rows: pd.DataFrame, facts: Mapping[str, Any], options: Re
         f"alpha {ALPHA}; contaminated cells {'included in' if options.include_contaminated else 'left out of'} "
         "averages",
     ]
+    if options.sequential is not None:
+        bounds = options.sequential.bounds
+        made = 1 + max((look for looks in options.sequential.recorded.values() for look in looks), default=-1)
+        lines.append(f"Sequential design: {bounds.design.describe()}; |t| boundaries "
+                     f"{', '.join(format_number(b, 2) for b in bounds.efficacy)}, futility "
+                     f"{', '.join(format_number(f, 2) for f in bounds.futility[:-1]) or 'none'}; "
+                     f"{made} look{'s' * (made != 1)} recorded in sequential.json" if made else
+                     f"Sequential design: {bounds.design.describe()}; no look recorded (decided from the rows)")
     environments = facts.get("environments")
     if environments:
         lines.append(f"Recorded with the trainings: {'; '.join(environments)}")

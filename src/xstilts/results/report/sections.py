@@ -16,6 +16,7 @@ from xstilts.results.report.rows import (
     target_task,
 )
 from xstilts.results.report.scores import counted_targets, suite_notes, suite_table
+from xstilts.results.report.sequential_section import design_lines
 from xstilts.results.report.trajectory import stage_trajectories, trajectory_summary
 from xstilts.results.report.types import CORRECTION_NAMES, ReportOptions, Section
 from xstilts.results.report.wording import contrast_table, metric_unit
@@ -142,6 +143,11 @@ def contrast_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], op
         f"same per-seed differences (exact, unadjusted), which one collapsed run cannot dominate; at 2-5 seeds its "
         f"smallest possible p is 2 / 2^seeds (0.5 to 0.0625). Pairs compared: orders over the same stages (A: the English-first one), "
         f"each order against the mixed stage of its stages, and the study's [report] contrasts."])
+    if options.sequential is not None:
+        section.paragraphs.append(
+            "This study runs a sequential seed design: the primary contrasts are not adjusted by "
+            f"{correction}; each is read at the look where it stopped, with the design's adjusted p and repeated "
+            "interval (section 'Sequential design').")
     if not contrasts:
         section.paragraphs.append("No pair of compared conditions has results: nothing to contrast.")
         return section
@@ -177,6 +183,9 @@ def seeds_section(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], optio
         f"{format_number(options.effect)} needs ('cautious': with the SD's 80% upper confidence bound, since a few seeds "
         f"estimate it poorly). `xstilts report --effect X` sizes for another difference; `xstilts plan STUDY --pilot "
         f"PILOT_STUDY` sizes a new study from a finished pilot. Contrasts with fewer than 2 seeds have no SD."])
+    if options.sequential is not None:
+        section.paragraphs += [*design_lines(options), "Under it, 'seeds' is where each contrast stopped; what those "
+                               "seeds detect is for a fixed design of that many seeds."]
     shown = table.copy()
     for column in ("sd_of_differences", "detectable_80", "detectable_80_family"):
         shown[column] = shown[column].map(format_number)

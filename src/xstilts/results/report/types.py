@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from xstilts.results.plots import Plot
 from xstilts.results.statistics import ContrastResult
 from xstilts.tasks.registry import DEFAULT_SUITE
+
+if TYPE_CHECKING:
+    from xstilts.results.report.sequential import SequentialSetting
 
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
@@ -22,6 +26,7 @@ class ReportOptions:
     listed_contrasts: tuple[tuple[str, str], ...] = ()  # the study's [report] contrasts
     effect: float = 1.0  # the difference the seeds advisor sizes for (metric points)
     suite: str = DEFAULT_SUITE  # whose table and score (the study's ``suite``)
+    sequential: SequentialSetting | None = None  # a sequential seed design (the study's [sequential])
 
 
 @dataclass

@@ -94,6 +94,8 @@ def contrast_clause(contrast: ContrastResult, names: Mapping[str, str], name: st
     a, b = names[contrast.condition_a], names[contrast.condition_b]
     where = f"on {name}"
     over_text = f" {over}" if over else ""
+    if contrast.sequential is not None:
+        return sequential_clause(contrast, names, where, unit, over_text)
     if contrast.method == "welch" and contrast.p is None:
         return f"{name}: {a} vs {b} cannot be tested: {contrast.test.note}"
     if contrast.n_seeds < 2:
@@ -117,6 +119,39 @@ def contrast_clause(contrast: ContrastResult, names: Mapping[str, str], name: st
     return (f"no significant difference between {a} and {b} {where} ({contrast.condition_a} - "
             f"{contrast.condition_b} = {format_number(contrast.mean_difference, sign=True)} {unit}{over_text}; "
             f"{_statistics_clause(contrast, correction, contrast.interval)}{detectable})")
+
+
+SEQUENTIAL_REASONS = {"futility boundary": "stopped for futility", "last look": "at the last look",
+                      "no test at the last look": "no test possible at the last look"}
+
+
+def sequential_clause(contrast: ContrastResult, names: Mapping[str, str], where: str, unit: str, over: str) -> str:
+    """A contrast of a sequential design: its decision and where it stopped ("decided after 5 of at
+    most 8 seeds"), with the design's adjusted stage-wise p and repeated interval."""
+    outcome = contrast.sequential
+    a, b = names[contrast.condition_a], names[contrast.condition_b]
+    m = outcome.bounds.design.contrasts
+    low, high = outcome.interval or (None, None)
+    interval = (f"{_level(outcome.interval_level)} repeated CI {shown_value(low)} to {shown_value(high)}"
+                if outcome.interval else "no interval at this look")
+    seeds = f"paired t-test over {outcome.seeds} seed{'s' * (outcome.seeds != 1)}, group-sequential design"
+    if outcome.look < 0:
+        return (f"{a} vs {b} {where}: {outcome.where()} (a look needs the first "
+                f"{outcome.bounds.design.looks[0]} seeds of both)")
+    difference = f"{contrast.condition_a} - {contrast.condition_b} = {format_number(contrast.mean_difference, sign=True)}"
+    if outcome.decision == "continue":
+        return f"{a} vs {b} {where}: {outcome.where()} ({difference} {unit}{over}; {interval}; {seeds})"
+    adjusted = f"stage-wise p adjusted over {m} contrast{'s' * (m != 1)} = {format_p(outcome.adjusted_p)}"
+    if outcome.decision == "effect":
+        winner, loser, size, shown = oriented(contrast)  # the interval of winner - loser
+        low, high = shown or (None, None)
+        interval = f"{_level(outcome.interval_level)} repeated CI {shown_value(low)} to {shown_value(high)}"
+        return (f"{names[winner]} beats {names[loser]} {where} by {_magnitude(size)} {unit}{over} "
+                f"({outcome.where()}: {adjusted}, {interval}; {seeds})")
+    reason = SEQUENTIAL_REASONS.get(outcome.reason, outcome.reason)
+    return (f"no significant difference between {a} and {b} {where} ({outcome.where()}, {reason}: {difference} "
+            f"{unit}{over}; "
+            f"{adjusted}, {interval}; {seeds})")
 
 
 def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: ReportOptions) -> str:
@@ -148,10 +183,14 @@ def headline(rows: pd.DataFrame, contrasts: Sequence[ContrastResult], options: R
 def contrast_table(contrasts: Sequence[ContrastResult]) -> pd.DataFrame:
     """The contrasts as a reader sees them: difference, adjusted p and the interval that agrees with it."""
     records = []
+    sequential = any(c.sequential is not None for c in contrasts)
     for c in contrasts:
         low, high = c.interval or (None, None)
+        stopped = {"decision": f"{c.sequential.decision}, {c.sequential.where()}" if c.sequential else ""} \
+            if sequential else {}
         records.append({
             "target": c.target, "contrast": f"{c.condition_a} - {c.condition_b}", "lang": c.lang, "seeds": c.n_seeds,
+            **stopped,
             "A - B": shown_value(c.mean_difference, sign=True),
             "CI": f"{shown_value(low)} to {shown_value(high)} ({_level(c.interval_level)})"
                   if c.interval else "-",
