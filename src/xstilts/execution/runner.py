@@ -184,7 +184,7 @@ class RunLog:
 _ELSEWHERE = {
     "held_elsewhere": lambda i: f"skip {i['node_type']} {i['label']} ({i['id'][:12]}): {i['by']} is running it",
     "done_elsewhere": lambda i: f"finished by {i['by']}: {i['node_type']} {i['label']} ({i['id'][:12]})",
-    "failed_elsewhere": lambda i: f"FAILED {i['error']}: {i['node_type']} {i['label']} ({i['id'][:12]})",
+    "failed_elsewhere": lambda i: f"FAILED {i['node_type']} {i['label']} ({i['id'][:12]}) {i['error']}",
 }
 
 
